@@ -1,0 +1,53 @@
+# Two commands for a new user: `make demo` and `make test`. Both run `make setup`
+# first, which is idempotent: a second run only checks and takes seconds.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := $(CURDIR)/.venv
+NODE_BIN := $(CURDIR)/node_modules/.bin
+export SOLCX_BINARY_PATH := $(CURDIR)/.solcx
+export PATH := $(VENV)/bin:$(NODE_BIN):$(PATH)
+
+.PHONY: help setup setup-debian demo test test-fast lint clean
+
+help:
+	@echo "make demo   set up, start the local chain and IPFS node, run the main job"
+	@echo "make test   set up, then run the whole test suite (starts its own chain and IPFS node)"
+	@echo "make setup  only the set-up: .venv, node_modules, solc front, Debian packages"
+	@echo "make lint   static analysis"
+	@echo "make clean  remove build outputs (keeps .venv and node_modules)"
+
+setup: setup-debian $(CURDIR)/node_modules/.setup-stamp $(VENV)/.setup-stamp $(SOLCX_BINARY_PATH)/.setup-stamp
+	@echo "setup: done (python $$($(VENV)/bin/python --version | cut -d' ' -f2), node $$($(NODE_BIN)/node --version), anvil $$($(NODE_BIN)/anvil --version | head -n1 | awk '{print $$3}'), solc $$($(SOLCX_BINARY_PATH)/solc-v* --version | tail -n1 | cut -d' ' -f2))"
+
+setup-debian:
+	@tools/setup-debian.sh
+
+$(CURDIR)/node_modules/.setup-stamp: package.json package-lock.json
+	@echo "node: npm ci (anvil, forge, cast, solc-js, OpenZeppelin, Node 22, IPFS node packages)"
+	@npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(VENV)/.setup-stamp: requirements.lock pyproject.toml
+	@echo "python: creating .venv and installing requirements.lock"
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	@$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.lock
+	@$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $@
+
+$(SOLCX_BINARY_PATH)/.setup-stamp: tools/solc/install.sh tools/solc/solc-front.js $(CURDIR)/node_modules/.setup-stamp
+	@tools/solc/install.sh $(SOLCX_BINARY_PATH)
+	@touch $@
+
+demo: setup
+	@dfl demo
+
+test: setup
+	@tools/run-tests.sh
+
+lint: setup
+	@tools/lint.sh
+
+clean:
+	rm -rf build reports/*.tmp .pytest_cache .hypothesis crytic-export

@@ -1,0 +1,7 @@
+"""dfl: decentralized federated learning on Ethereum (off-chain half).
+
+Dependency direction: cli -> workers -> {chain, storage, fl, ml} -> {types, errors, config}.
+Only `offchain.ml` imports TensorFlow; only `offchain.chain` imports web3.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,38 @@
+"""The project's exceptions: one root, one subclass per boundary.
+
+Foreign exceptions (requests, web3, TensorFlow, OS) are translated once, where
+they enter, into one of these, with a message that says what failed, where, and
+what the user can do about it.
+"""
+
+from __future__ import annotations
+
+
+class DflError(Exception):
+    """Root of every error this project raises on purpose."""
+
+
+class ConfigError(DflError):
+    """A setting is missing or malformed (config file or DFL_* variable)."""
+
+
+class ServiceError(DflError):
+    """A local dev service (anvil, the IPFS dev node) could not be started or stopped."""
+
+
+class IpfsError(DflError):
+    """An IPFS operation failed: node unreachable, timed out, refused, or returned bad data."""
+
+    def __init__(self, message: str, *, api: str | None = None, cid: str | None = None) -> None:
+        where = f" (IPFS API {api})" if api else ""
+        super().__init__(f"{message}{where}")
+        self.api = api
+        self.cid = cid
+
+
+class CidMismatchError(IpfsError):
+    """Bytes fetched for a CID do not hash to that CID: never use them."""
+
+
+class InvalidCidError(IpfsError):
+    """A string that is not a CID was given where a CID is expected."""
