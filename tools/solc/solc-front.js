@@ -43,9 +43,11 @@ function makeImportReader(opts) {
   return function readImport(importPath) {
     const candidates = path.isAbsolute(importPath) ? [importPath] : roots.map((r) => path.join(r, importPath));
     for (const candidate of candidates) {
-      const file = fs.existsSync(candidate) ? fs.realpathSync(candidate) : null;
-      if (!file) continue;
-      if (!allowed.some((dir) => isInside(file, dir))) {
+      if (!fs.existsSync(candidate)) continue;
+      // A path inside an allowed directory is fine even through a symlink
+      // (node_modules is often one).
+      const file = path.resolve(candidate);
+      if (!allowed.some((dir) => isInside(file, dir) || isInside(fs.realpathSync(file), dir))) {
         return { error: `File outside of allowed directories: ${importPath}` };
       }
       return { contents: fs.readFileSync(file, "utf8") };
@@ -56,7 +58,6 @@ function makeImportReader(opts) {
 
 function readStdin() {
   const chunks = [];
-  let chunk;
   const buf = Buffer.alloc(1 << 16);
   for (;;) {
     let n;
@@ -68,8 +69,7 @@ function readStdin() {
       throw e;
     }
     if (n === 0) break;
-    chunk = Buffer.from(buf.subarray(0, n));
-    chunks.push(chunk);
+    chunks.push(Buffer.from(buf.subarray(0, n)));
   }
   return Buffer.concat(chunks).toString("utf8");
 }

@@ -1,0 +1,1 @@
+"""The `dfl` command line: one module per command group."""

@@ -1,0 +1,30 @@
+"""Entry point of `dfl`. User mistakes become a one-line message and exit code 1, never a traceback."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from offchain.cli import node
+from offchain.cli.common import EXIT_USER_ERROR, err_console
+from offchain.errors import DflError
+
+app = typer.Typer(
+    help="Decentralized federated learning on Ethereum: devnet, tasks, trainers, validators, rewards.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(node.app, name="node")
+
+
+def main() -> None:
+    try:
+        app()
+    except DflError as exc:
+        err_console.print(f"[red]error:[/] {exc}")
+        sys.exit(EXIT_USER_ERROR)
+
+
+if __name__ == "__main__":
+    main()

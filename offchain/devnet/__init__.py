@@ -1,0 +1,1 @@
+"""Local dev services: anvil and the IPFS dev node as background processes."""

@@ -1,0 +1,1 @@
+"""IPFS storage: CID computation and the kubo-RPC client."""

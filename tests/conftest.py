@@ -1,0 +1,53 @@
+"""Fixtures shared by the whole suite: real dev services on free ports.
+
+The suite starts its own anvil and IPFS dev node (never the ones on 8545/5001/8080
+a developer may be running) in a temporary state directory, and stops them by pid.
+"""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from offchain.devnet.services import DevServices, Ports
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def free_ports() -> Ports:
+    return Ports("127.0.0.1", free_port(), free_port(), free_port())
+
+
+@pytest.fixture(scope="session")
+def dev_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServices]:
+    services = DevServices(tmp_path_factory.mktemp("dfl-state"), free_ports())
+    services.up()
+    yield services
+    services.down()
+
+
+@pytest.fixture(scope="session")
+def rpc_url(dev_services: DevServices) -> str:
+    return f"http://{dev_services.ports.host}:{dev_services.ports.rpc}"
+
+
+@pytest.fixture(scope="session")
+def ipfs_api(dev_services: DevServices) -> str:
+    return f"http://{dev_services.ports.host}:{dev_services.ports.ipfs_api}"
+
+
+@pytest.fixture(scope="session")
+def ipfs_gateway(dev_services: DevServices) -> str:
+    return f"http://{dev_services.ports.host}:{dev_services.ports.ipfs_gateway}"
+
+
+@pytest.fixture
+def project_root() -> Path:
+    return Path(__file__).resolve().parent.parent
