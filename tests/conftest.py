@@ -6,23 +6,13 @@ a developer may be running) in a temporary state directory, and stops them by pi
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
-from offchain.devnet.services import DevServices, Ports
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def free_ports() -> Ports:
-    return Ports("127.0.0.1", free_port(), free_port(), free_port())
+from offchain.devnet.services import DevServices
+from support import free_ports
 
 
 @pytest.fixture(scope="session")
