@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import http.server
 import random
+import threading
 import time
 from pathlib import Path
 
@@ -84,7 +86,37 @@ def test_bytes_corrupted_on_the_node_are_never_returned(store: IpfsStore, dev_se
         block.write_bytes(bytes(raw))
     with pytest.raises(IpfsError) as raised:
         store.get(cid)
-    assert cid in str(raised.value)
+    assert cid in str(raised.value) and "does not match its hash" in str(raised.value)
+
+
+class _LyingNode(http.server.BaseHTTPRequestHandler):
+    """Answers every `cat` with the wrong bytes."""
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        body = b"not the bytes you asked for"
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_wrong_bytes_from_a_lying_node_raise_cid_mismatch() -> None:
+    # A fake, on purpose: kubo and the dev node both verify blocks, so a node that
+    # serves wrong bytes cannot be provoked with a real one.
+    server = http.server.HTTPServer(("127.0.0.1", 0), _LyingNode)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        store = IpfsStore(f"http://127.0.0.1:{server.server_port}", retry=RetryPolicy(attempts=1))
+        cid = compute_cid(b"the real model")
+        with pytest.raises(CidMismatchError, match=f"do not hash to that CID"):
+            store.get(cid)
+    finally:
+        server.shutdown()
 
 
 def test_node_identity_and_version(store: IpfsStore) -> None:

@@ -1,0 +1,1 @@
+"""Ethereum access (the only package that imports web3): accounts, transactions, views, events."""
