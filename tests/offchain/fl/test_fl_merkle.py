@@ -1,0 +1,68 @@
+"""The Python tree must equal @openzeppelin/merkle-tree's StandardMerkleTree exactly."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from fl_helpers import address
+
+from offchain.fl.errors import MerkleError
+from offchain.fl.merkle import build_tree, leaf_hash, process_proof, verify
+
+ROOT = Path(__file__).resolve().parents[3]
+NODE = ROOT / "node_modules" / ".bin" / "node"
+ORACLE = Path(__file__).with_name("oz_merkle.js")
+
+
+def _leaves(n: int) -> list[tuple[str, int]]:
+    # Mixed-case input addresses and amounts up to 2**255 exercise encoding.
+    return [(_mixed_case(address(i * 7919), upper=i % 2 == 1), (i * 10**18 + 1) * (3 if i % 2 else 2**180)) for i in range(n)]
+
+
+def _mixed_case(account: str, *, upper: bool) -> str:
+    return "0x" + (account[2:].upper() if upper else account[2:])
+
+
+def _oracle(values: list[tuple[str, int]], dump: dict[str, object]) -> dict[str, object]:
+    payload = json.dumps({"values": [[a, str(x)] for a, x in values], "dump": dump})
+    run = subprocess.run([str(NODE), str(ORACLE)], input=payload, capture_output=True, text=True, check=True, timeout=60)
+    return json.loads(run.stdout)
+
+
+@pytest.mark.skipif(not NODE.exists(), reason="Node 22 from node_modules is needed for the oracle")
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 1000])
+def test_root_and_proofs_match_openzeppelin(n: int) -> None:
+    values = _leaves(n)
+    tree = build_tree(values)
+    expected = _oracle(values, tree.dump())
+    assert "0x" + tree.root.hex() == expected["root"]
+    assert expected["loadedRoot"] == expected["root"]  # our dump loads and validates in OZ
+    ours = [["0x" + p.hex() for p in tree.proof(i)] for i in range(n)]
+    assert ours == expected["proofs"]
+
+
+def test_every_proof_verifies_and_a_wrong_amount_does_not() -> None:
+    values = _leaves(7)
+    tree = build_tree(values)
+    for i, (account, amount) in enumerate(values):
+        assert verify(tree.root, account, amount, tree.proof(i))
+        assert tree.proof_for(account) == tree.proof(i)
+        assert not verify(tree.root, account, amount + 1, tree.proof(i))
+
+
+def test_single_leaf_root_is_the_leaf_hash() -> None:
+    tree = build_tree([(address(0), 5)])
+    assert tree.root == leaf_hash(address(0), 5) and tree.proof(0) == []
+    assert process_proof(tree.root, []) == tree.root
+
+
+def test_refuses_empty_trees_bad_amounts_and_unknown_accounts() -> None:
+    with pytest.raises(MerkleError, match="at least one leaf"):
+        build_tree([])
+    with pytest.raises(MerkleError, match="uint256"):
+        leaf_hash(address(0), -1)
+    with pytest.raises(MerkleError, match="no leaf"):
+        build_tree([(address(0), 1)]).proof_for(address(1))
