@@ -1,5 +1,6 @@
 // POST /api/v0/add: stream multipart file parts through the UnixFS importer with kubo's
 // default DAG parameters (fixed 256 KiB chunks, balanced layout, 174 links per node).
+import { Readable } from 'node:stream'
 import busboy from 'busboy'
 import { importer } from 'ipfs-unixfs-importer'
 import { fixedSize } from 'ipfs-unixfs-importer/chunker'
@@ -7,6 +8,7 @@ import { balanced } from 'ipfs-unixfs-importer/layout'
 import { RpcError, clientError, missingArg } from './errors.mjs'
 
 const KUBO_MAX_CHUNK = 1024 * 1024 // kubo's chunker limit
+const FIELD_LIMIT = 1024 * 1024
 
 function addOptions (o) {
   const cidVersion = o.int('cid-version', 0)
@@ -112,7 +114,9 @@ function parseAndImport (req, ctx, store, importerOptions) {
       bb = busboy({
         headers: req.headers,
         defParamCharset: 'utf8',
-        limits: { fileSize: ctx.maxUploadBytes, files: 1000, fields: 100, fieldSize: 64 * 1024, parts: 1100, headerPairs: 32 }
+        defCharset: 'latin1',
+        preservePath: true,
+        limits: { fileSize: ctx.maxUploadBytes, files: 1000, fields: 100, fieldSize: FIELD_LIMIT, parts: 1100, headerPairs: 32 }
       })
     } catch (err) {
       drain(req, 1 << 20).then(() => reject(clientError(`invalid multipart request: ${err.message}`)))
@@ -145,19 +149,7 @@ function parseAndImport (req, ctx, store, importerOptions) {
       finish()
     }
 
-    bb.on('file', (field, stream, info) => {
-      if (failure) { stream.resume(); return }
-      const name = decodeFilename(info.filename)
-      if (info.mimeType === 'application/x-directory') {
-        stream.resume()
-        fail(new RpcError('directory uploads are not supported by the dev node; add files one at a time'))
-        return
-      }
-      if (name.includes('/')) {
-        stream.resume()
-        fail(new RpcError(`file name "${name}" contains a directory; directories are not supported by the dev node`))
-        return
-      }
+    const importPart = (name, stream) => {
       chain = chain.then(async () => {
         if (failure) { stream.resume(); return }
         current = stream
@@ -174,8 +166,33 @@ function parseAndImport (req, ctx, store, importerOptions) {
         stream.resume()
         fail(err instanceof RpcError ? err : new RpcError(`add failed: ${err.message}`))
       })
+    }
+
+    bb.on('file', (field, stream, info) => {
+      if (failure) { stream.resume(); return }
+      const name = decodeFilename(info.filename)
+      if (info.mimeType === 'application/x-directory') {
+        stream.resume()
+        fail(new RpcError('directory uploads are not supported by the dev node; add files one at a time'))
+        return
+      }
+      if (name.includes('/')) {
+        stream.resume()
+        fail(new RpcError(`file name "${name}" contains a directory; directories are not supported by the dev node`))
+        return
+      }
+      importPart(name, stream)
     })
-    bb.on('field', () => {})
+    // kubo treats every part as a file, named or not; busboy hands unnamed, non-octet-stream
+    // parts over as (latin1-decoded, so lossless) fields
+    bb.on('field', (field, value, info) => {
+      if (failure) return
+      if (info.valueTruncated) {
+        fail(clientError(`a multipart part without a filename may hold at most ${FIELD_LIMIT} bytes; give it a filename`))
+        return
+      }
+      importPart('', Readable.from([Buffer.from(value, 'latin1')]))
+    })
     bb.on('partsLimit', () => fail(clientError('too many parts in multipart request')))
     bb.on('filesLimit', () => fail(clientError('too many files in multipart request')))
     bb.on('fieldsLimit', () => fail(clientError('too many fields in multipart request')))

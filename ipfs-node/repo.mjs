@@ -64,6 +64,7 @@ export class Repo {
     this.pinsFile = path.join(dir, 'pins.json')
     this.pins = new Map() // cid string -> { cid, type: 'recursive' | 'direct' }
     this.lock = new RWLock() // shared: add/pin; exclusive: gc
+    this.linkCache = new Map() // multihash hex -> child CIDs of a dag-pb block
   }
 
   unlock () {
@@ -93,7 +94,13 @@ export class Repo {
   get store () {
     const repo = this
     return {
-      put: (cid, bytes, options) => repo.blocks.put(cid, bytes, options),
+      put: async (cid, bytes, options) => {
+        await repo.blocks.put(cid, bytes, options)
+        if (cid.code === dagPb.code && bytes instanceof Uint8Array) {
+          try { repo.linkCache.set(mhKey(cid), dagPb.decode(bytes).Links.map(l => l.Hash)) } catch { /* read later */ }
+        }
+        return cid
+      },
       has: (cid) => repo.has(cid),
       async * get (cid, options) { yield await repo.getBlock(cid, options) }
     }
@@ -135,8 +142,18 @@ export class Repo {
       return []
     }
     if (cid.code !== dagPb.code) throw new RpcError(`block ${cid}: codec 0x${cid.code.toString(16)} is not supported by the dev node`)
-    const node = dagPb.decode(await this.getBlock(cid))
-    return node.Links.map(l => l.Hash)
+    // Blocks are immutable, so the links of a block read (and verified) once can be remembered;
+    // only its presence has to be checked again (gc may have removed it since).
+    const key = mhKey(cid)
+    const known = this.linkCache.get(key)
+    if (known) {
+      if (!(await this.has(cid))) throw offlineNotFound(cid)
+      return known
+    }
+    const links = dagPb.decode(await this.getBlock(cid)).Links.map(l => l.Hash)
+    if (this.linkCache.size >= 1_000_000) this.linkCache.clear()
+    this.linkCache.set(key, links)
+    return links
   }
 
   // Visit every block of the DAG under root once (iterative, so deep DAGs cannot overflow the stack).
