@@ -188,7 +188,7 @@ def _build(
 
 def _check_pairs(name: str, x: np.ndarray, y: np.ndarray, x_key: str, y_key: str) -> None:
     if x.ndim < 2 or len(x) == 0:
-        raise DatasetError(f"{name}: '{x_key}' must hold at least one sample of at least one value, got shape {x.shape}")
+        raise DatasetError(f"{name}: '{x_key}' must hold at least one sample of one or more values, got {x.shape}")
     if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
         raise DatasetError(f"{name}: '{x_key}' must be numeric, got dtype {x.dtype}")
     if y.ndim != 1 or len(y) != len(x):

@@ -84,7 +84,9 @@ def test_parse_partition_reads_kind_and_parameter() -> None:
     assert str(parse_partition("shards:2")) == "shards:2"
 
 
-@pytest.mark.parametrize("spec", ["", "random", "iid:3", "dirichlet", "dirichlet:0", "dirichlet:x", "shards:1.5", "shards:0"])
+@pytest.mark.parametrize(
+    "spec", ["", "random", "iid:3", "dirichlet", "dirichlet:0", "dirichlet:x", "shards:1.5", "shards:0"]
+)
 def test_parse_partition_refuses_malformed_specs(spec: str) -> None:
     with pytest.raises(PartitionError, match=r"iid, dirichlet:<alpha>|must be"):
         parse_partition(spec)
