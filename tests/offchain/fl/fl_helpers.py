@@ -30,7 +30,7 @@ def scalar_updates(values: list[float], *, samples: list[int] | None = None) -> 
 
 def pseudo_random(size: int, *, seed: int) -> np.ndarray:
     """float32 values in [-0.5, 0.5) from integer hashing: same on every numpy version."""
-    i = np.arange(size, dtype=np.uint64) + np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15)
+    i = np.arange(size, dtype=np.uint64) + np.uint64(seed * 0x9E3779B97F4A7C15 % 2**64)
     i = (i ^ (i >> np.uint64(31))) * np.uint64(0xBF58476D1CE4E5B9)
     i ^= i >> np.uint64(29)
     return ((i % np.uint64(1_000_003)).astype(np.float64) / 1_000_003 - 0.5).astype(np.float32)
