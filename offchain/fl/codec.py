@@ -51,7 +51,7 @@ def encode_weights(weights: NamedWeights) -> bytes:
     return struct.pack("<Q", len(head)) + head + b"".join(chunks)
 
 
-def decode_weights(data: bytes, specs: Sequence[TensorSpec], *, max_bytes: int) -> NamedWeights:
+def decode_weights(data: bytes, specs: Sequence[TensorSpec], max_bytes: int) -> NamedWeights:
     """Decode `data` into NamedWeights that match `specs` exactly.
 
     Raises InvalidUpdateError with reason too_large, malformed, missing_tensor,

@@ -13,6 +13,11 @@ def address(i: int) -> str:
     return "0x" + f"{i + 1:040x}"
 
 
+def upper_hex(account: str) -> str:
+    """The same address with its hex digits in upper case."""
+    return "0x" + account[2:].upper()
+
+
 def weights(**tensors: list[float] | np.ndarray) -> NamedWeights:
     """NamedWeights from keyword tensors; `w0=...` becomes "0000/w0"."""
     return {f"{i:04d}/{k}": np.asarray(v, dtype=np.float32) for i, (k, v) in enumerate(sorted(tensors.items()))}

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from fl_helpers import address, scalar_updates, weights
+import math
+import random
+
+from fl_helpers import address, scalar_updates, upper_hex, weights
 
 from offchain.fl import rules
 from offchain.fl.aggregate import aggregate
@@ -69,9 +72,9 @@ def test_norm_clipped_fedavg_clips_long_deltas_to_the_bound() -> None:
 
 def test_verdicts_cover_every_trainer_sorted_by_address() -> None:
     updates = scalar_updates([1.0, float("nan"), 3.0])
-    early = Verdict.reject(address(7).upper().replace("0X", "0x"), Reason.CID_MISMATCH, "bytes do not hash to the CID")
+    early = Verdict.reject(upper_hex(address(0xABCDEF)), Reason.CID_MISMATCH, "bytes do not hash to the CID")
     result = aggregate(ZERO, list(reversed(updates)), parse_rule(0, [0]), rejected=[early])
-    assert [v.trainer for v in result.verdicts] == [address(i) for i in (0, 1, 2, 7)]
+    assert [v.trainer for v in result.verdicts] == [address(i) for i in (0, 1, 2, 0xABCDEF)]
     assert [v.reason for v in result.verdicts] == [None, Reason.NON_FINITE, None, Reason.CID_MISMATCH]
     assert result.accepted == (address(0), address(2))
     assert result.weights["0000/w"].tolist() == [2.0]
@@ -83,7 +86,7 @@ def test_no_accepted_update_keeps_the_global_model() -> None:
     assert result.trainer_weights == {} and result.accepted == ()
 
 
-@pytest.mark.parametrize("trainers", [[address(0), address(0)], [address(0), address(0).upper().replace("0X", "0x")]])
+@pytest.mark.parametrize("trainers", [[address(0xBEEF), address(0xBEEF)], [address(0xBEEF), upper_hex(address(0xBEEF))]])
 def test_duplicate_trainer_is_an_input_error(trainers: list[str]) -> None:
     updates = [Update(t, 1, weights(w=[1.0])) for t in trainers]
     with pytest.raises(AggregationInputError, match="more than once"):
@@ -95,9 +98,16 @@ def test_bad_address_is_an_input_error() -> None:
         aggregate(ZERO, [Update("0x1234", 1, weights(w=[1.0]))], parse_rule(1, []))
 
 
-def test_sequential_sum_adds_left_to_right() -> None:
-    # Pairwise summation would give 2.0 (1e16 + 1 + 1 grouped as (1 + 1) + ...): sequential gives 0.
-    assert rules.sequential_sum(np.array([1e16, 1.0, 1.0, -1e16])) == 0.0
+def test_sequential_sum_is_a_left_to_right_fold() -> None:
+    rng = random.Random(7)
+    values = [rng.uniform(-1, 1) * 10 ** rng.randint(-8, 8) for _ in range(1000)]
+    fold = 0.0
+    for v in values:
+        fold += v
+    assert rules.sequential_sum(np.array(values)) == fold != math.fsum(values)
+    # Each +1 is lost against 1e16 when added in order; np.sum's 8 partial sums keep them.
+    spiky = np.array([1e16] + [1.0] * 15 + [-1e16])
+    assert rules.sequential_sum(spiky) == 0.0
     assert rules.sequential_sum(np.zeros(0)) == 0.0
 
 
