@@ -19,7 +19,10 @@ function sendJson (res, obj) {
 export async function resolveEntry (arg, repo, signal) {
   const p = parseIpfsPath(arg)
   try {
-    return await exporter(p.rest.length ? p.text : p.cid, repo.store, { signal })
+    const entry = await exporter(p.rest.length ? p.text : p.cid, repo.store, { signal })
+    // the exporter stops quietly at a file when path segments are left over
+    if (p.rest.length && entry.path !== p.text) throw new RpcError(`no link named ${JSON.stringify(p.rest.join('/'))} under ${p.cid}`)
+    return entry
   } catch (err) {
     if (err instanceof RpcError) throw err
     if (err.name === 'NotFoundError') throw new RpcError(`no link named ${JSON.stringify(p.rest.join('/'))} under ${p.cid}`)
@@ -266,9 +269,12 @@ export async function handleApi (req, res, ctx) {
     return
   }
   if (route !== handleAdd) {
-    // these endpoints take no body; discard a small one, refuse a big one
-    let seen = 0
-    req.on('data', (c) => { seen += c.length; if (seen > MAX_IGNORED_BODY) req.destroy() })
+    // these endpoints take no body: refuse a big declared one, discard anything else
+    if (Number(req.headers['content-length'] ?? 0) > MAX_IGNORED_BODY) {
+      const err = new RpcError(`request body too large for ${url.pathname} (it takes no body)`, { status: 413, code: 1 })
+      err.closeConnection = true
+      throw err
+    }
     req.resume()
   }
   await route(req, res, new Options(url.searchParams), ctx)

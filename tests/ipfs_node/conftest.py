@@ -33,12 +33,12 @@ class DevNode:
         self.repo = repo
         self.log_path = log_path
         self._log = open(log_path, "ab")
+        self.session = requests.Session()
         self.proc = subprocess.Popen(
             [str(NODE22), str(SERVER), "--repo", str(repo), "--api", "127.0.0.1:0", "--gateway", "127.0.0.1:0"],
             stdout=subprocess.PIPE, stderr=self._log, stdin=subprocess.DEVNULL,
         )
         self.api, self.gateway = self._wait_ready(timeout=20.0)
-        self.session = requests.Session()
 
     def _wait_ready(self, timeout: float) -> tuple[str, str]:
         assert self.proc.stdout is not None
