@@ -1,8 +1,10 @@
 """A model's weights as canonically named float32 arrays, and back.
 
 Names are f"{index:04d}/{variable.path}" over `model.weights`, so sorting by
-name gives the model's order. Models built by `models.build_model` and by
-`models.model_from_spec` from the same spec give the same names.
+name gives the model's order. A model built in Python (e.g. a Sequential) may
+prefix paths with its own name or a sub-model's, which the same model loaded
+from its spec does not: those model-name prefixes are dropped, so a model and
+`model_from_spec(model_to_spec(model))` always agree on names.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from offchain.ml._keras import load_keras
 from offchain.ml.errors import WeightsError
 from offchain.types import NamedWeights, TensorSpec
 
@@ -23,16 +26,16 @@ _DTYPE = "float32"
 def weight_specs(model: keras.Model) -> tuple[TensorSpec, ...]:
     """Name, shape and dtype of every weight tensor, in the model's order."""
     return tuple(
-        TensorSpec(name=_name(index, variable), shape=tuple(int(d) for d in variable.shape), dtype=_DTYPE)
-        for index, variable in enumerate(model.weights)
+        TensorSpec(name=name, shape=tuple(int(d) for d in variable.shape), dtype=_DTYPE)
+        for name, variable in zip(weight_names(model), model.weights)
     )
 
 
 def get_weights(model: keras.Model) -> NamedWeights:
     """Copy the model's weights out as float32 arrays keyed by canonical name."""
     return {
-        _name(index, variable): np.array(variable.numpy(), dtype=np.float32, copy=True)
-        for index, variable in enumerate(model.weights)
+        name: np.array(variable.numpy(), dtype=np.float32, copy=True)
+        for name, variable in zip(weight_names(model), model.weights)
     }
 
 
@@ -66,5 +69,25 @@ def weight_mismatches(specs: tuple[TensorSpec, ...], weights: NamedWeights) -> l
     return problems
 
 
-def _name(index: int, variable: keras.Variable) -> str:
-    return f"{index:04d}/{variable.path}"
+def weight_names(model: keras.Model) -> list[str]:
+    """Canonical names of `model.weights`, in order."""
+    model_names = _model_names(model)
+    return [f"{index:04d}/{_path(variable.path, model_names)}" for index, variable in enumerate(model.weights)]
+
+
+def _model_names(model: keras.Model) -> set[str]:
+    # The model's own name and those of models nested in it, at any depth.
+    keras = load_keras()
+    names = {model.name}
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            names |= _model_names(layer)
+    return names
+
+
+def _path(path: str, model_names: set[str]) -> str:
+    parts = path.split("/")
+    # Keep at least "<layer>/<variable>", even if a layer shares a model's name.
+    while len(parts) > 2 and parts[0] in model_names:
+        parts = parts[1:]
+    return "/".join(parts)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from offchain.ml._keras import load_keras
 from offchain.ml.errors import WeightsError
 from offchain.ml.models import build_model, model_from_spec, model_to_spec
 from offchain.ml.weights import get_weights, set_weights, weight_specs
@@ -68,3 +69,16 @@ def test_mismatched_weights_are_refused_and_the_model_is_unchanged(changes: dict
     with pytest.raises(WeightsError, match=message):
         set_weights(model, weights)
     assert all(np.array_equal(before[name], value) for name, value in get_weights(model).items())
+
+
+def test_a_python_built_sequential_and_its_spec_agree_on_weight_names() -> None:
+    # A Sequential built in Python prefixes variable paths with its name; loaded from its spec it does not.
+    keras = load_keras()
+    inner = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, name="hidden")], name="encoder")
+    inputs = keras.Input((4,))
+    nested = keras.Model(inputs, keras.layers.Dense(2, name="head")(inner(inputs)), name="outer")
+    flat = keras.Sequential([keras.Input((784,)), keras.layers.Dense(10, name="d0"), keras.layers.Dense(10, name="d1")])
+    for model in (flat, nested):
+        assert weight_specs(model_from_spec(model_to_spec(model))) == weight_specs(model)
+    names = [spec.name for spec in weight_specs(nested)]
+    assert names == ["0000/hidden/kernel", "0001/hidden/bias", "0002/head/kernel", "0003/head/bias"]
