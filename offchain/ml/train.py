@@ -50,6 +50,8 @@ def train_local(
 ) -> TrainResult:
     """Train in place with a fresh optimizer; same seed and start weights, same result.
 
+    Seeds the global Python, numpy and TensorFlow generators (Keras shuffles with them).
+
     x is reshaped to the model's input shape if the sizes agree (e.g. 28x28x1 -> 784).
     """
     if epochs < 1 or batch_size < 1 or not learning_rate > 0.0:
