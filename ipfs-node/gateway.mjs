@@ -2,6 +2,7 @@
 import { RpcError } from './errors.mjs'
 import { parseIpfsPath } from './cidpath.mjs'
 import { resolveEntry, entrySize, pipeContent } from './rpc.mjs'
+import { entryContent } from './reader.mjs'
 
 function text (res, status, msg, extra = {}) {
   const body = msg + '\n'
@@ -83,7 +84,7 @@ export async function handleGateway (req, res, ctx) {
   res.writeHead(status, headers)
   if (req.method === 'HEAD' || length === 0) return res.end()
   try {
-    await pipeContent(res, entry.content({ offset: start, length, signal: abort.signal }))
+    await pipeContent(res, entryContent(ctx.repo, entry, start, length))
     res.end()
   } catch (err) {
     ctx.log(`gateway: ${entry.ipfsPath}: failed mid-stream: ${err.message}`)

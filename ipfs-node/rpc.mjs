@@ -6,6 +6,7 @@ import { RpcError, clientError, missingArg } from './errors.mjs'
 import { parseIpfsPath } from './cidpath.mjs'
 import { Options } from './options.mjs'
 import { handleAdd } from './add.mjs'
+import { entryContent } from './reader.mjs'
 
 export const AGENT_VERSION = 'dfl-devnode/0.1.0'
 
@@ -80,7 +81,7 @@ async function cat (req, res, o, ctx) {
       if (remaining <= 0) break
       if (offset >= size) { offset -= size; continue }
       const n = Math.min(size - offset, remaining)
-      await pipeContent(res, entry.content({ offset, length: n, signal: abort.signal }))
+      await pipeContent(res, entryContent(ctx.repo, entry, offset, n))
       remaining -= n
       offset = 0
     }
