@@ -116,7 +116,8 @@ function parseAndImport (req, ctx, store, importerOptions) {
         defParamCharset: 'utf8',
         defCharset: 'latin1',
         preservePath: true,
-        limits: { fileSize: ctx.maxUploadBytes, files: 1000, fields: 100, fieldSize: FIELD_LIMIT, parts: 1100, headerPairs: 32 }
+        limits: { fileSize: ctx.maxUploadBytes + 1, // busboy flags a file that merely reaches the limit
+                  files: 1000, fields: 100, fieldSize: FIELD_LIMIT, parts: 1100, headerPairs: 32 }
       })
     } catch (err) {
       drain(req, 1 << 20).then(() => reject(clientError(`invalid multipart request: ${err.message}`)))

@@ -97,6 +97,7 @@ export class Repo {
       put: async (cid, bytes, options) => {
         await repo.blocks.put(cid, bytes, options)
         if (cid.code === dagPb.code && bytes instanceof Uint8Array) {
+          if (repo.linkCache.size >= 1_000_000) repo.linkCache.clear()
           try { repo.linkCache.set(mhKey(cid), dagPb.decode(bytes).Links.map(l => l.Hash)) } catch { /* read later */ }
         }
         return cid

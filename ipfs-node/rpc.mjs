@@ -254,8 +254,29 @@ const ROUTES = {
 
 const MAX_IGNORED_BODY = 1 << 20
 
+// Like kubo with its default config: a browser page from another origin may not drive the
+// RPC API (it can add, pin and gc); requests without Origin/Referer (CLI, scripts) are fine.
+function crossOrigin (req, ctx) {
+  for (const h of ['origin', 'referer']) {
+    const v = req.headers[h]
+    if (v === undefined) continue
+    let origin
+    try { origin = new URL(v) } catch { return true }
+    const host = origin.hostname.replace(/^\[|\]$/g, '')
+    const local = ['127.0.0.1', 'localhost', '::1'].includes(host) || host === ctx.apiHost
+    if (!local || Number(origin.port || (origin.protocol === 'https:' ? 443 : 80)) !== ctx.apiPort) return true
+  }
+  return false
+}
+
 export async function handleApi (req, res, ctx) {
   const url = new URL(req.url, 'http://localhost')
+  if (crossOrigin(req, ctx)) {
+    req.resume()
+    res.writeHead(403, { 'Content-Type': 'text/plain; charset=utf-8' })
+    res.end('403 - Forbidden\n')
+    return
+  }
   const route = ROUTES[url.pathname.replace(/\/+$/, '')]
   if (!route) {
     req.resume()

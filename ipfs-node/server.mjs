@@ -133,6 +133,8 @@ async function main () {
   let apiUrl, gwUrl
   try {
     apiUrl = await listen(api, apiAddr)
+    ctx.apiHost = apiAddr.host
+    ctx.apiPort = api.address().port
     gwUrl = await listen(gateway, gwAddr)
   } catch (err) {
     repo.unlock()

@@ -29,13 +29,13 @@ READY_RE = re.compile(r"^READY api=(http://\S+) gateway=(http://\S+)$")
 class DevNode:
     """One running dev node process on a repo directory."""
 
-    def __init__(self, repo: Path, log_path: Path) -> None:
+    def __init__(self, repo: Path, log_path: Path, extra_args: tuple[str, ...] = ()) -> None:
         self.repo = repo
         self.log_path = log_path
         self._log = open(log_path, "ab")
         self.session = requests.Session()
         self.proc = subprocess.Popen(
-            [str(NODE22), str(SERVER), "--repo", str(repo), "--api", "127.0.0.1:0", "--gateway", "127.0.0.1:0"],
+            [str(NODE22), str(SERVER), "--repo", str(repo), "--api", "127.0.0.1:0", "--gateway", "127.0.0.1:0", *extra_args],
             stdout=subprocess.PIPE, stderr=self._log, stdin=subprocess.DEVNULL,
         )
         self.api, self.gateway = self._wait_ready(timeout=20.0)
@@ -120,8 +120,8 @@ def start_node(tmp_path: Path) -> Iterator[Callable[..., DevNode]]:
     """Start private nodes (for gc, restarts); all are stopped at teardown."""
     started: list[DevNode] = []
 
-    def start(repo: Path | None = None) -> DevNode:
-        n = DevNode(repo or tmp_path / "repo", tmp_path / f"node{len(started)}.log")
+    def start(repo: Path | None = None, *extra_args: str) -> DevNode:
+        n = DevNode(repo or tmp_path / "repo", tmp_path / f"node{len(started)}.log", extra_args)
         started.append(n)
         return n
 

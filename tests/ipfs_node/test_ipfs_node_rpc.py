@@ -337,3 +337,29 @@ def test_concurrent_adds_and_gc(start_node):
     for cid, d in zip(cids, datas):
         assert cid == aleph_cid.compute_cid(d)
         assert n.cat(cid) == d  # pinned by add, so gc never takes them
+
+
+def test_upload_limit(start_node, kubo_error):
+    n = start_node(None, "--max-upload-bytes", "100000")
+    assert n.add(b"y" * 100000)["Hash"] == aleph_cid.compute_cid(b"y" * 100000)
+    kubo_error(n.rpc("add", files={"file": ("big", b"y" * 100001)}), contains="upload limit")
+    assert n.alive()
+
+
+def test_cross_origin_browser_requests_are_refused(node):
+    r = node.rpc("version", headers={"Origin": "http://evil.example"})
+    assert r.status_code == 403
+    r = node.rpc("repo/gc", headers={"Referer": "http://evil.example/page"})
+    assert r.status_code == 403
+    r = node.rpc("version", headers={"Origin": f"http://127.0.0.1:{node.api_port}"})
+    assert r.status_code == 200
+    r = node.rpc("version", headers={"Origin": "http://127.0.0.1:1"})
+    assert r.status_code == 403
+
+
+def test_exit_code_and_message_on_bad_arguments(tmp_path):
+    import subprocess
+    from conftest import NODE22, SERVER
+    p = subprocess.run([str(NODE22), str(SERVER), "--repo", str(tmp_path / "r"), "--api", "nonsense"],
+                       capture_output=True, text=True, timeout=20)
+    assert p.returncode == 1 and "bad address" in p.stderr and p.stdout == ""
