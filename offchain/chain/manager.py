@@ -1,0 +1,218 @@
+"""Typed access to the deployed FLTaskManager and RewardToken: views, transactions, events."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+from web3.exceptions import ContractLogicError
+from web3.types import TxReceipt
+
+from offchain.chain.artifacts import Deployment
+from offchain.chain.errors import ChainError, TxReverted
+from offchain.chain.protocol import (
+    Participant, ParticipationStatus, Phase, Role, RoundOutcome, RoundStatus, TaskParams, TaskState, ZERO_ROOT,
+)
+from offchain.chain.revert import ErrorDecoder
+from offchain.chain.rpc import Backoff, connect, with_retries
+from offchain.chain.tx import Transactor
+
+log = logging.getLogger(__name__)
+
+MANAGER = "FLTaskManager"
+TOKEN = "RewardToken"
+LOG_BATCH_BLOCKS = 5_000
+
+
+@dataclass(frozen=True)
+class Event:
+    name: str
+    args: dict[str, Any]
+    block: int
+    tx_hash: str
+    log_index: int
+
+
+class TaskManager:
+    """One account's view of the protocol contracts (read-only when `account` is None)."""
+
+    def __init__(self, rpc_url: str, deployment: Deployment, account: LocalAccount | None = None, *,
+                 backoff: Backoff = Backoff()) -> None:
+        self.url = rpc_url
+        self.w3: Web3 = connect(rpc_url)
+        self.deployment = deployment
+        self._backoff = backoff
+        self.manager = self.w3.eth.contract(address=Web3.to_checksum_address(deployment.address(MANAGER)),
+                                            abi=deployment.abis[MANAGER], decode_tuples=True)
+        self.token = self.w3.eth.contract(address=Web3.to_checksum_address(deployment.address(TOKEN)),
+                                          abi=deployment.abis[TOKEN], decode_tuples=True)
+        decoder = ErrorDecoder(deployment.abis.values())
+        self.account = account
+        self.address = account.address if account else None
+        self._tx = Transactor(self.w3, account, decoder, url=rpc_url, backoff=backoff) if account else None
+        self._decoder = decoder
+
+    # --- plumbing ---------------------------------------------------------------
+
+    def _view(self, what: str, fn: Any) -> Any:
+        try:
+            return with_retries(what, self.url, fn.call, self._backoff)
+        except ContractLogicError as exc:
+            name, args = self._decoder.decode(exc.data if isinstance(exc.data, str) else None)
+            raise TxReverted(what, name, args, str(exc)) from None
+
+    def _send(self, what: str, fn: Any) -> TxReceipt:
+        if self._tx is None:
+            raise ChainError(f"{what} needs an account: give a keystore (--keystore / DFL_KEYSTORE) or set DFL_PRIVATE_KEY")
+        return self._tx.send(what, fn)
+
+    def block_number(self) -> int:
+        return int(with_retries("block number", self.url, lambda: self.w3.eth.block_number, self._backoff))
+
+    def timestamp(self) -> int:
+        return int(with_retries("latest block", self.url, lambda: self.w3.eth.get_block("latest")["timestamp"], self._backoff))
+
+    # --- views ------------------------------------------------------------------
+
+    def task_count(self) -> int:
+        return int(self._view("taskCount", self.manager.functions.taskCount()))
+
+    def task_params(self, task_id: int) -> TaskParams:
+        return TaskParams.from_tuple(tuple(self._view("taskParams", self.manager.functions.taskParams(task_id))))
+
+    def task_state(self, task_id: int) -> TaskState:
+        s = tuple(self._view("taskState", self.manager.functions.taskState(task_id)))
+        return TaskState(s[0], s[1], s[2], Phase(s[3]), *s[4:14], bytes(s[14]), s[15])
+
+    def current_round(self, task_id: int) -> tuple[int, Phase, int]:
+        r, phase, deadline = self._view("currentRound", self.manager.functions.currentRound(task_id))
+        return int(r), Phase(phase), int(deadline)
+
+    def participant(self, task_id: int, account: str) -> Participant:
+        p = tuple(self._view("participant", self.manager.functions.participant(task_id, Web3.to_checksum_address(account))))
+        return Participant(Role(p[0]), *p[1:])
+
+    def participant_status(self, task_id: int, round_id: int, account: str) -> tuple[ParticipationStatus, bytes]:
+        status, record = self._view("participantStatus", self.manager.functions.participantStatus(task_id, round_id, Web3.to_checksum_address(account)))
+        return ParticipationStatus(status), bytes(record)
+
+    def round_outcome(self, task_id: int, round_id: int) -> RoundOutcome:
+        o = tuple(self._view("roundOutcome", self.manager.functions.roundOutcome(task_id, round_id)))
+        return RoundOutcome(RoundStatus(o[0]), bytes(o[1]), *o[2:])
+
+    def proposal_stake(self, task_id: int, round_id: int, proposal: bytes) -> int:
+        return int(self._view("proposalStake", self.manager.functions.proposalStake(task_id, round_id, proposal)))
+
+    def trainer_reward_claimed(self, task_id: int, round_id: int, account: str) -> bool:
+        return bool(self._view("trainerRewardClaimed", self.manager.functions.trainerRewardClaimed(task_id, round_id, Web3.to_checksum_address(account))))
+
+    def validator_reward(self, task_id: int, round_id: int, account: str) -> int:
+        return int(self._view("validatorReward", self.manager.functions.validatorReward(task_id, round_id, Web3.to_checksum_address(account))))
+
+    def balance_of(self, account: str) -> int:
+        return int(self._view("balanceOf", self.token.functions.balanceOf(Web3.to_checksum_address(account))))
+
+    def total_supply(self) -> int:
+        return int(self._view("totalSupply", self.token.functions.totalSupply()))
+
+    # --- transactions -----------------------------------------------------------
+
+    def _approve(self, amount: int) -> None:
+        assert self.address is not None
+        allowance = int(self._view("allowance", self.token.functions.allowance(self.address, self.manager.address)))
+        if allowance < amount:
+            self._send("approve", self.token.functions.approve(self.manager.address, amount))
+
+    def create_task(self, params: TaskParams) -> int:
+        self._approve(params.reward_pool)
+        receipt = self._send("createTask", self.manager.functions.createTask(params.as_tuple()))
+        (event,) = self.manager.events.TaskCreated().process_receipt(receipt)
+        return int(event["args"]["taskId"])
+
+    def stake(self, task_id: int, role: Role, amount: int) -> TxReceipt:
+        self._approve(amount)
+        return self._send("stake", self.manager.functions.stake(task_id, int(role), amount))
+
+    def request_exit(self, task_id: int) -> TxReceipt:
+        return self._send("requestExit", self.manager.functions.requestExit(task_id))
+
+    def withdraw(self, task_id: int) -> TxReceipt:
+        return self._send("withdraw", self.manager.functions.withdraw(task_id))
+
+    def commit_update(self, task_id: int, commitment: bytes) -> TxReceipt:
+        return self._send("commitUpdate", self.manager.functions.commitUpdate(task_id, commitment))
+
+    def reveal_update(self, task_id: int, cid: str, num_samples: int, salt: bytes) -> TxReceipt:
+        return self._send("revealUpdate", self.manager.functions.revealUpdate(task_id, cid, num_samples, salt))
+
+    def commit_vote(self, task_id: int, commitment: bytes) -> TxReceipt:
+        return self._send("commitVote", self.manager.functions.commitVote(task_id, commitment))
+
+    def reveal_vote(self, task_id: int, aggregate_cid: str, reward_root: bytes, salt: bytes, metric: int) -> TxReceipt:
+        return self._send("revealVote", self.manager.functions.revealVote(task_id, aggregate_cid, reward_root, salt, metric))
+
+    def finalize_round(self, task_id: int) -> TxReceipt:
+        return self._send("finalizeRound", self.manager.functions.finalizeRound(task_id))
+
+    def claim_trainer_reward(self, task_id: int, round_id: int, amount: int, proof: list[bytes]) -> TxReceipt:
+        return self._send("claimTrainerReward", self.manager.functions.claimTrainerReward(task_id, round_id, amount, proof))
+
+    def claim_validator_reward(self, task_id: int, round_id: int) -> TxReceipt:
+        return self._send("claimValidatorReward", self.manager.functions.claimValidatorReward(task_id, round_id))
+
+    def slash(self, task_id: int, round_id: int, account: str) -> TxReceipt:
+        return self._send("slash", self.manager.functions.slash(task_id, round_id, Web3.to_checksum_address(account)))
+
+    def return_unspent_pool(self, task_id: int) -> TxReceipt:
+        return self._send("returnUnspentPool", self.manager.functions.returnUnspentPool(task_id))
+
+    def transfer(self, to: str, amount: int) -> TxReceipt:
+        return self._send("transfer", self.token.functions.transfer(Web3.to_checksum_address(to), amount))
+
+    # --- events -----------------------------------------------------------------
+
+    def events(self, name: str, *, from_block: int | None = None, to_block: int | None = None,
+               contract: str = MANAGER, **filters: Any) -> list[Event]:
+        """Decoded events `name` in [from_block, to_block], fetched in batches, in chain order."""
+        target = self.manager if contract == MANAGER else self.token
+        event = getattr(target.events, name)
+        start = self.deployment.block if from_block is None else from_block
+        end = self.block_number() if to_block is None else to_block
+        found: list[Event] = []
+        for lo in range(start, end + 1, LOG_BATCH_BLOCKS):
+            hi = min(end, lo + LOG_BATCH_BLOCKS - 1)
+            logs = with_retries(f"{name} logs", self.url,
+                                lambda: event().get_logs(from_block=lo, to_block=hi, argument_filters=filters or None), self._backoff)
+            found += [Event(name, _plain(dict(e["args"])), int(e["blockNumber"]), "0x" + bytes(e["transactionHash"]).hex(), int(e["logIndex"])) for e in logs]
+        return found
+
+    # --- derived ------------------------------------------------------------------
+
+    def winning_cid(self, task_id: int, round_id: int) -> str | None:
+        """The aggregate (receipt) CID that won `round_id`, or None unless the round was Accepted.
+        The CID comes from a VoteRevealed event whose proposal hash is the one finalized on-chain."""
+        finalized = self.events("RoundFinalized", taskId=task_id, round=round_id)
+        if not finalized or RoundStatus(finalized[0].args["status"]) != RoundStatus.ACCEPTED:
+            return None
+        proposal = finalized[0].args["winningProposal"]
+        for vote in self.events("VoteRevealed", taskId=task_id, round=round_id):
+            if vote.args["proposalHash"] == proposal:
+                return str(vote.args["aggregateCid"])
+        raise ChainError(f"task {task_id}: no revealed vote carries the winning proposal of round {round_id}")
+
+    def global_model_cid(self, task_id: int, round_id: int) -> str:
+        """CID of G_r: the winner of the last Accepted round before `round_id`, else the initial model."""
+        accepted = [e.args["round"] for e in self.events("RoundFinalized", taskId=task_id)
+                    if e.args["round"] < round_id and RoundStatus(e.args["status"]) == RoundStatus.ACCEPTED]
+        if accepted:
+            cid = self.winning_cid(task_id, max(accepted))
+            assert cid is not None
+            return cid
+        return self.task_params(task_id).initial_model_cid
+
+
+def _plain(args: dict[str, Any]) -> dict[str, Any]:
+    return {k: bytes(v) if isinstance(v, (bytes, bytearray)) else v for k, v in args.items()}

@@ -1,0 +1,162 @@
+"""The protocol's on-chain vocabulary in Python: enums, records, and the commitments' hashes.
+
+Mirrors `contracts/interfaces/IFLTaskManager.sol`; commitments are computed
+locally (same `abi.encode` as the contract) so a salt never leaves the process
+before its reveal.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from enum import IntEnum
+
+from eth_abi import encode
+from eth_utils import keccak, to_checksum_address
+
+
+class Phase(IntEnum):
+    NONE = 0
+    REGISTRATION = 1
+    COMMIT = 2
+    REVEAL = 3
+    VOTE_COMMIT = 4
+    VOTE_REVEAL = 5
+    AWAITING_FINALIZATION = 6
+    COMPLETED = 7
+
+
+class Role(IntEnum):
+    NONE = 0
+    TRAINER = 1
+    VALIDATOR = 2
+
+
+class RoundStatus(IntEnum):
+    OPEN = 0
+    ACCEPTED = 1
+    REJECTED = 2
+    FAILED = 3
+
+
+class SlashReason(IntEnum):
+    TRAINER_NON_REVEAL = 0
+    VALIDATOR_NON_REVEAL = 1
+    VALIDATOR_LOSING_VOTE = 2
+
+
+class ParticipationStatus(IntEnum):
+    NONE = 0
+    COMMITTED = 1
+    REVEALED = 2
+    UNRECORDED = 3
+
+
+ZERO_ROOT = b"\0" * 32
+
+
+@dataclass(frozen=True)
+class TaskParams:
+    """Arguments of createTask (field names as in the Solidity struct, snake_case)."""
+
+    model_spec_cid: str
+    initial_model_cid: str
+    eval_dataset_cid: str
+    eval_dataset_hash: bytes
+    rule_id: int
+    rule_params: tuple[int, ...]
+    num_rounds: int
+    registration_duration: int
+    commit_duration: int
+    reveal_duration: int
+    vote_commit_duration: int
+    vote_reveal_duration: int
+    exit_cooldown: int
+    min_trainer_stake: int
+    min_validator_stake: int
+    max_trainers_per_round: int
+    max_update_bytes: int
+    quorum_bps: int
+    trainer_non_reveal_slash_bps: int
+    validator_non_reveal_slash_bps: int
+    validator_losing_slash_bps: int
+    trainer_share_bps: int
+    reward_pool: int
+
+    def as_tuple(self) -> tuple[object, ...]:
+        return tuple(list(self.rule_params) if f == "rule_params" else getattr(self, f) for f in self.__dataclass_fields__)
+
+    @classmethod
+    def from_tuple(cls, values: tuple[object, ...] | list[object]) -> TaskParams:
+        names = list(cls.__dataclass_fields__)
+        data = dict(zip(names, values))
+        data["rule_params"] = tuple(data["rule_params"])  # type: ignore[arg-type]
+        data["eval_dataset_hash"] = bytes(data["eval_dataset_hash"])  # type: ignore[arg-type]
+        return cls(**data)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class TaskState:
+    requester: str
+    created_at: int
+    round: int
+    phase: Phase
+    phase_deadline: int
+    commits: int
+    reveals: int
+    vote_commits: int
+    vote_reveals: int
+    active_trainers: int
+    active_validators: int
+    total_validator_stake: int
+    round_reward: int
+    unallocated_pool: int
+    leading_proposal: bytes
+    leading_stake: int
+
+
+@dataclass(frozen=True)
+class Participant:
+    role: Role
+    stake: int
+    active: bool
+    exiting: bool
+    unlock_at: int
+    last_round: int
+    has_round: bool
+    unsettled: bool
+    weight: int
+
+
+@dataclass(frozen=True)
+class RoundOutcome:
+    status: RoundStatus
+    reward_root: bytes
+    winning_stake: int
+    round_reward: int
+    trainer_pool: int
+    validator_pool: int
+    trainer_claimed: int
+    validator_claimed: int
+    finalized_at: int
+
+
+def new_salt() -> bytes:
+    return os.urandom(32)
+
+
+def update_commitment(task_id: int, round_id: int, trainer: str, update_cid: str, num_samples: int, salt: bytes) -> bytes:
+    return keccak(encode(["uint256", "uint256", "address", "string", "uint256", "bytes32"],
+                         [task_id, round_id, to_checksum_address(trainer), update_cid, num_samples, salt]))
+
+
+def proposal_hash(aggregate_cid: str, reward_root: bytes) -> bytes:
+    return keccak(encode(["string", "bytes32"], [aggregate_cid, reward_root]))
+
+
+REJECT_PROPOSAL = proposal_hash("", ZERO_ROOT)
+
+
+def vote_commitment(task_id: int, round_id: int, validator: str, proposal: bytes, salt: bytes) -> bytes:
+    return keccak(encode(["uint256", "uint256", "address", "bytes32", "bytes32"],
+                         [task_id, round_id, to_checksum_address(validator), proposal, salt]))

@@ -1,0 +1,1 @@
+"""Long-running trainer and validator processes that follow a task on-chain."""

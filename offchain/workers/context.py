@@ -1,0 +1,79 @@
+"""What both workers need about a task: its parameters, its model, and G_r from IPFS."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from offchain.chain.manager import TaskManager
+from offchain.chain.protocol import TaskParams
+from offchain.errors import DflError
+from offchain.fl.receipt import RoundReceipt, is_receipt
+from offchain.fl.ruleconfig import RuleConfig, parse_rule
+from offchain.storage.ipfs import IpfsStore
+from offchain.workers.local_model import LocalModel
+
+log = logging.getLogger(__name__)
+
+SPEC_MAX_BYTES = 1 << 20
+EVAL_SET_MAX_BYTES = 256 << 20
+
+
+class WorkerError(DflError):
+    """A worker cannot go on with this task (bad task data, wrong role, ...)."""
+
+
+@dataclass(frozen=True)
+class GlobalModel:
+    cid: str  # what the chain names: initial weights, or a round receipt
+    weights_cid: str
+    weights: bytes
+    receipt: RoundReceipt | None
+
+
+class TaskContext:
+    def __init__(self, chain: TaskManager, store: IpfsStore, task_id: int) -> None:
+        self.chain = chain
+        self.store = store
+        self.task_id = task_id
+        self.params: TaskParams = chain.task_params(task_id)
+        self.rule: RuleConfig = parse_rule(self.params.rule_id, list(self.params.rule_params))
+        spec = store.get(self.params.model_spec_cid, max_bytes=SPEC_MAX_BYTES).decode()
+        self.model = LocalModel(spec, max_update_bytes=self.params.max_update_bytes)
+
+    def global_model(self, round_id: int) -> GlobalModel:
+        cid = self.chain.global_model_cid(self.task_id, round_id)
+        return load_global_model(self.store, cid, self.params.max_update_bytes)
+
+    def eval_set(self) -> tuple[np.ndarray, np.ndarray]:
+        """The task's public evaluation set, checked against its on-chain content hash."""
+        data = self.store.get(self.params.eval_dataset_cid, max_bytes=EVAL_SET_MAX_BYTES)
+        if hashlib.sha256(data).digest() != self.params.eval_dataset_hash:
+            raise WorkerError(f"task {self.task_id}: evaluation set {self.params.eval_dataset_cid} does not match its on-chain sha256")
+        return load_npz_xy(data)
+
+
+def load_global_model(store: IpfsStore, cid: str, max_bytes: int) -> GlobalModel:
+    data = store.get(cid, max_bytes=max(max_bytes, SPEC_MAX_BYTES))
+    if not is_receipt(data):
+        return GlobalModel(cid, cid, data, None)
+    receipt = RoundReceipt.from_bytes(data)
+    return GlobalModel(cid, receipt.model, store.get(receipt.model, max_bytes=max_bytes), receipt)
+
+
+def load_npz_xy(data: bytes) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            return np.asarray(npz["x"], dtype=np.float32), np.asarray(npz["y"], dtype=np.int64)
+    except (ValueError, KeyError, OSError) as exc:
+        raise WorkerError(f"evaluation set is not an .npz with arrays x and y: {exc}") from exc
+
+
+def dump_npz_xy(x: np.ndarray, y: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, x=np.asarray(x, dtype=np.float32), y=np.asarray(y, dtype=np.int64))
+    return buffer.getvalue()

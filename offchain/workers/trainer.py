@@ -1,0 +1,131 @@
+"""`dfl trainer`: stake, then each round train on local data, pin the update, commit, reveal;
+claim rewards when the task completes.
+
+Progress is written to the worker state before every transaction, so a restart
+after a crash reveals what was committed and never commits twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from offchain.chain.manager import TaskManager
+from offchain.chain.protocol import ParticipationStatus, Phase, Role, RoundStatus, new_salt, update_commitment
+from offchain.fl.merkle import build_tree
+from offchain.fl.receipt import RoundReceipt
+from offchain.storage.ipfs import IpfsStore
+from offchain.workers.context import TaskContext, load_global_model
+from offchain.workers.local_model import TrainingConfig
+from offchain.workers.loop import run_until_done
+from offchain.workers.state import WorkerState
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainerOptions:
+    stake: int | None = None  # default: the task's minimum
+    training: TrainingConfig = TrainingConfig()
+    poll_seconds: float = 1.0
+    claim: bool = True
+
+
+class Trainer:
+    def __init__(self, chain: TaskManager, store: IpfsStore, state: WorkerState, task_id: int,
+                 x: np.ndarray, y: np.ndarray, options: TrainerOptions = TrainerOptions()) -> None:
+        assert chain.address is not None
+        self.chain, self.store, self.state, self.task_id = chain, store, state, task_id
+        self.me = chain.address
+        self.x, self.y = x, y
+        self.options = options
+        self.ctx = TaskContext(chain, store, task_id)
+        self.name = f"trainer {self.me[:10]}"
+
+    def run(self, *, max_seconds: float | None = None) -> None:
+        run_until_done(self.step, poll_seconds=self.options.poll_seconds, name=self.name, max_seconds=max_seconds)
+
+    def step(self) -> bool:
+        round_id, phase, _ = self.chain.current_round(self.task_id)
+        if phase == Phase.COMPLETED:
+            if self.options.claim:
+                self.claim_rewards()
+            log.info("%s: task %d completed", self.name, self.task_id)
+            return False
+        self._ensure_stake()
+        if phase == Phase.COMMIT:
+            self._commit(round_id)
+        elif phase == Phase.REVEAL:
+            self._reveal(round_id)
+        return True
+
+    # --- phases -------------------------------------------------------------------
+
+    def _ensure_stake(self) -> None:
+        me = self.chain.participant(self.task_id, self.me)
+        if me.role == Role.NONE:
+            amount = self.options.stake or self.ctx.params.min_trainer_stake
+            self.chain.stake(self.task_id, Role.TRAINER, amount)
+            log.info("%s: staked %d in task %d", self.name, amount, self.task_id)
+
+    def _commit(self, round_id: int) -> None:
+        rec = self.state.round(round_id)
+        if rec.get("committed"):
+            return
+        if "cid" not in rec:  # train once per round, even across restarts
+            model = self.ctx.global_model(round_id)
+            update, result = self.ctx.model.train(model.weights, self.x, self.y, self.options.training, round_seed=round_id)
+            cid = self.store.put(update)
+            rec.update(cid=cid, num_samples=result.num_samples, salt=new_salt().hex(), train_accuracy=result.accuracy,
+                       train_seconds=round(result.seconds, 3), global_cid=model.cid)
+            self.state.save()
+            log.info("%s: round %d trained on %d samples (acc %.3f) -> %s", self.name, round_id, result.num_samples, result.accuracy, cid)
+        commitment = update_commitment(self.task_id, round_id, self.me, rec["cid"], rec["num_samples"], bytes.fromhex(rec["salt"]))
+        status, record = self.chain.participant_status(self.task_id, round_id, self.me)
+        if not (status == ParticipationStatus.COMMITTED and record == commitment):
+            self.chain.commit_update(self.task_id, commitment)
+        rec["committed"] = True
+        self.state.save()
+        log.info("%s: round %d committed", self.name, round_id)
+
+    def _reveal(self, round_id: int) -> None:
+        rec = self.state.round(round_id)
+        if not rec.get("committed") or rec.get("revealed"):
+            return
+        status, _ = self.chain.participant_status(self.task_id, round_id, self.me)
+        if status != ParticipationStatus.REVEALED:
+            self.chain.reveal_update(self.task_id, rec["cid"], rec["num_samples"], bytes.fromhex(rec["salt"]))
+        rec["revealed"] = True
+        self.state.save()
+        log.info("%s: round %d revealed %s", self.name, round_id, rec["cid"])
+
+    # --- rewards ------------------------------------------------------------------
+
+    def claim_rewards(self) -> int:
+        """Claim every unclaimed reward of an accepted round; returns the total claimed now."""
+        total = 0
+        for round_id in range(self.ctx.params.num_rounds):
+            outcome = self.chain.round_outcome(self.task_id, round_id)
+            if outcome.status != RoundStatus.ACCEPTED or self.chain.trainer_reward_claimed(self.task_id, round_id, self.me):
+                continue
+            receipt = self._receipt_of(round_id)
+            amount = receipt.reward_of(self.me)
+            if amount == 0:
+                continue
+            tree = build_tree(list(receipt.rewards))
+            if tree.root != outcome.reward_root:
+                log.error("%s: round %d receipt's reward root differs from the chain's; not claiming", self.name, round_id)
+                continue
+            self.chain.claim_trainer_reward(self.task_id, round_id, amount, tree.proof_for(self.me))
+            total += amount
+            log.info("%s: claimed %d for round %d", self.name, amount, round_id)
+        return total
+
+    def _receipt_of(self, round_id: int) -> RoundReceipt:
+        cid = self.chain.winning_cid(self.task_id, round_id)
+        assert cid is not None, "only accepted rounds pay trainers"
+        model = load_global_model(self.store, cid, self.ctx.params.max_update_bytes)
+        assert model.receipt is not None, "an accepted round's aggregate is a receipt"
+        return model.receipt

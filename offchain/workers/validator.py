@@ -1,0 +1,220 @@
+"""`dfl validator`: stake, then each round fetch and verify every revealed update, aggregate
+by the task's rule, pin the model and the round receipt, evaluate, commit and reveal a vote;
+finalize when the round's votes are in; slash non-revealers; claim rewards at the end.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from offchain.chain.manager import TaskManager
+from offchain.chain.protocol import (
+    REJECT_PROPOSAL, ZERO_ROOT, ParticipationStatus, Phase, Role, RoundStatus, new_salt, proposal_hash, vote_commitment,
+)
+from offchain.errors import CidMismatchError, IpfsError
+from offchain.fl.acceptance import screen_bytes
+from offchain.fl.aggregate import aggregate
+from offchain.fl.codec import encode_weights
+from offchain.fl.merkle import build_tree
+from offchain.fl.reasons import Reason
+from offchain.fl.receipt import RoundReceipt, UpdateEntry
+from offchain.fl.records import Update, Verdict
+from offchain.fl.rewards import allocate
+from offchain.storage.ipfs import IpfsStore
+from offchain.workers.context import TaskContext
+from offchain.workers.loop import run_until_done
+from offchain.workers.state import WorkerState
+
+log = logging.getLogger(__name__)
+
+BPS = 10_000
+
+
+@dataclass(frozen=True)
+class ValidatorOptions:
+    stake: int | None = None  # default: the task's minimum
+    tolerance: float = 0.02  # reject an aggregate this much less accurate than G_r
+    fetch_timeout: float = 20.0
+    poll_seconds: float = 1.0
+    claim: bool = True
+
+
+@dataclass(frozen=True)
+class Proposal:
+    receipt_cid: str  # "" for the reject vote
+    reward_root: bytes
+    metric_bps: int
+    global_accuracy: float
+    aggregate_accuracy: float
+    receipt: RoundReceipt | None
+
+    @property
+    def hash(self) -> bytes:
+        return proposal_hash(self.receipt_cid, self.reward_root) if self.receipt_cid else REJECT_PROPOSAL
+
+
+class Validator:
+    def __init__(self, chain: TaskManager, store: IpfsStore, state: WorkerState, task_id: int,
+                 x_eval: np.ndarray, y_eval: np.ndarray, options: ValidatorOptions = ValidatorOptions()) -> None:
+        assert chain.address is not None
+        self.chain, self.store, self.state, self.task_id = chain, store, state, task_id
+        self.me = chain.address
+        self.x_eval, self.y_eval = x_eval, y_eval
+        self.options = options
+        self.ctx = TaskContext(chain, store, task_id)
+        self.name = f"validator {self.me[:10]}"
+
+    def run(self, *, max_seconds: float | None = None) -> None:
+        run_until_done(self.step, poll_seconds=self.options.poll_seconds, name=self.name, max_seconds=max_seconds)
+
+    def step(self) -> bool:
+        round_id, phase, _ = self.chain.current_round(self.task_id)
+        self._slash_absentees(round_id)
+        if phase == Phase.COMPLETED:
+            if self.options.claim:
+                self.claim_rewards()
+            log.info("%s: task %d completed", self.name, self.task_id)
+            return False
+        if phase in (Phase.REGISTRATION, Phase.COMMIT, Phase.REVEAL):
+            self._ensure_stake()
+        elif phase == Phase.VOTE_COMMIT:
+            self._commit(round_id)
+        elif phase == Phase.VOTE_REVEAL:
+            self._reveal(round_id)
+        elif phase == Phase.AWAITING_FINALIZATION:
+            self.chain.finalize_round(self.task_id)
+            outcome = self.chain.round_outcome(self.task_id, round_id)
+            log.info("%s: finalized round %d: %s", self.name, round_id, outcome.status.name.lower())
+        return True
+
+    # --- phases -------------------------------------------------------------------
+
+    def _ensure_stake(self) -> None:
+        if self.chain.participant(self.task_id, self.me).role == Role.NONE:
+            amount = self.options.stake or self.ctx.params.min_validator_stake
+            self.chain.stake(self.task_id, Role.VALIDATOR, amount)
+            log.info("%s: staked %d in task %d", self.name, amount, self.task_id)
+
+    def _commit(self, round_id: int) -> None:
+        rec = self.state.round(round_id)
+        if rec.get("committed") or self.chain.participant(self.task_id, self.me).role != Role.VALIDATOR:
+            return
+        if "proposal" not in rec:
+            proposal = self.propose(round_id)
+            rec.update(receipt_cid=proposal.receipt_cid, reward_root=proposal.reward_root.hex(), metric=proposal.metric_bps,
+                       proposal=proposal.hash.hex(), salt=new_salt().hex(), global_accuracy=proposal.global_accuracy,
+                       aggregate_accuracy=proposal.aggregate_accuracy)
+            self.state.save()
+        commitment = vote_commitment(self.task_id, round_id, self.me, bytes.fromhex(rec["proposal"]), bytes.fromhex(rec["salt"]))
+        status, record = self.chain.participant_status(self.task_id, round_id, self.me)
+        if not (status == ParticipationStatus.COMMITTED and record == commitment):
+            self.chain.commit_vote(self.task_id, commitment)
+        rec["committed"] = True
+        self.state.save()
+        log.info("%s: round %d vote committed (%s)", self.name, round_id, rec["receipt_cid"] or "reject")
+
+    def _reveal(self, round_id: int) -> None:
+        rec = self.state.round(round_id)
+        if not rec.get("committed") or rec.get("revealed"):
+            return
+        status, _ = self.chain.participant_status(self.task_id, round_id, self.me)
+        if status != ParticipationStatus.REVEALED:
+            self.chain.reveal_vote(self.task_id, rec["receipt_cid"], bytes.fromhex(rec["reward_root"]), bytes.fromhex(rec["salt"]), rec["metric"])
+        rec["revealed"] = True
+        self.state.save()
+        log.info("%s: round %d vote revealed", self.name, round_id)
+
+    # --- the round's computation --------------------------------------------------
+
+    def propose(self, round_id: int) -> Proposal:
+        """Fetch, screen and aggregate the round's updates; pin the model and the receipt; evaluate."""
+        params = self.ctx.params
+        model = self.ctx.global_model(round_id)
+        global_weights = self.ctx.model.decode(model.weights)
+        reveals = self.chain.events("UpdateRevealed", taskId=self.task_id, round=round_id)
+        updates, rejected, entries = self._screen(reveals)
+        result = aggregate(global_weights, updates, self.ctx.rule, rejected=rejected)
+        global_acc = self.ctx.model.evaluate(global_weights, self.x_eval, self.y_eval).accuracy
+        if not result.trainer_weights:
+            log.info("%s: round %d: no acceptable update; voting reject", self.name, round_id)
+            return Proposal("", ZERO_ROOT, round(global_acc * BPS), global_acc, global_acc, None)
+        aggregate_acc = self.ctx.model.evaluate(result.weights, self.x_eval, self.y_eval).accuracy
+        model_cid = self.store.put(encode_weights(result.weights))
+        trainer_pool = self.chain.round_outcome(self.task_id, round_id).trainer_pool
+        leaves = allocate(trainer_pool, result.trainer_weights)
+        root = build_tree(leaves).root if leaves else ZERO_ROOT
+        rewards = dict(leaves)
+        receipt = RoundReceipt(
+            task=self.task_id, round=round_id, parent=model.cid, model=model_cid, rule=self.ctx.rule.rule,
+            rule_params=dict(self.ctx.rule.params), trainer_pool=trainer_pool,
+            updates=tuple(UpdateEntry(**{**entries[v.trainer], "accepted": v.accepted, "reason": str(v.reason) if v.reason else None,
+                                         "message": v.message, "weight": result.trainer_weights.get(v.trainer, 0),
+                                         "reward": rewards.get(v.trainer, 0)}) for v in result.verdicts),
+            rewards=tuple(leaves), reward_root="0x" + root.hex())
+        receipt_cid = self.store.put(receipt.to_bytes())
+        log.info("%s: round %d: %d accepted, %d rejected; accuracy %.4f -> %.4f; receipt %s", self.name, round_id,
+                 len(result.accepted), len(result.verdicts) - len(result.accepted), global_acc, aggregate_acc, receipt_cid)
+        if not leaves or aggregate_acc < global_acc - self.options.tolerance:
+            log.info("%s: round %d: aggregate is worse than G_r beyond tolerance; voting reject", self.name, round_id)
+            return Proposal("", ZERO_ROOT, round(aggregate_acc * BPS), global_acc, aggregate_acc, receipt)
+        return Proposal(receipt_cid, root, round(aggregate_acc * BPS), global_acc, aggregate_acc, receipt)
+
+    def _screen(self, reveals: list) -> tuple[list[Update], list[Verdict], dict[str, dict]]:
+        updates: list[Update] = []
+        rejected: list[Verdict] = []
+        entries: dict[str, dict] = {}
+        max_bytes = self.ctx.params.max_update_bytes
+        for event in reveals:
+            trainer, cid, samples = event.args["trainer"].lower(), event.args["updateCid"], int(event.args["numSamples"])
+            entries[trainer] = {"trainer": trainer, "cid": cid, "num_samples": samples}
+            try:
+                data = self.store.get(cid, max_bytes=max_bytes, timeout=self.options.fetch_timeout)
+            except CidMismatchError:
+                rejected.append(Verdict.reject(trainer, Reason.CID_MISMATCH, "bytes do not hash to the revealed CID"))
+                continue
+            except IpfsError as exc:
+                too_large = "larger than the limit" in str(exc)
+                # Fixed messages: every honest validator must write the same receipt bytes.
+                reason, message = (Reason.TOO_LARGE, f"more than {max_bytes} bytes") if too_large else (Reason.MISSING, "not retrievable from IPFS")
+                log.warning("%s: update %s of %s excluded: %s", self.name, cid, trainer, exc)
+                rejected.append(Verdict.reject(trainer, reason, message))
+                continue
+            screened = screen_bytes(trainer, samples, data, specs=self.ctx.model.specs, max_bytes=max_bytes)
+            if isinstance(screened, Verdict):
+                log.warning("%s: update %s of %s excluded: %s (%s)", self.name, cid, trainer, screened.reason, screened.message)
+                rejected.append(screened)
+            else:
+                updates.append(screened)
+        return updates, rejected, entries
+
+    # --- housekeeping -------------------------------------------------------------
+
+    def _slash_absentees(self, round_id: int) -> None:
+        """After a round is finalized, slash whoever committed in it and did not reveal (anyone may)."""
+        done = self.state.get("slashed_through", -1)
+        for r in range(done + 1, round_id + 1):
+            if self.chain.round_outcome(self.task_id, r).status == RoundStatus.OPEN:
+                return
+            for commit_event, reveal_event, who in (("UpdateCommitted", "UpdateRevealed", "trainer"), ("VoteCommitted", "VoteRevealed", "validator")):
+                committed = {e.args[who] for e in self.chain.events(commit_event, taskId=self.task_id, round=r)}
+                revealed = {e.args[who] for e in self.chain.events(reveal_event, taskId=self.task_id, round=r)}
+                for account in sorted(committed - revealed):
+                    p = self.chain.participant(self.task_id, account)
+                    if p.unsettled and p.last_round == r:
+                        self.chain.slash(self.task_id, r, account)
+                        log.info("%s: slashed %s %s for not revealing in round %d", self.name, who, account, r)
+            self.state.set("slashed_through", r)
+            self.state.save()
+
+    def claim_rewards(self) -> int:
+        total = 0
+        for round_id in range(self.ctx.params.num_rounds):
+            amount = self.chain.validator_reward(self.task_id, round_id, self.me)
+            if amount:
+                self.chain.claim_validator_reward(self.task_id, round_id)
+                total += amount
+                log.info("%s: claimed %d for round %d", self.name, amount, round_id)
+        return total
