@@ -49,6 +49,8 @@ class Transactor:
                 gas = with_retries(action, self._url, lambda: fn.estimate_gas({"from": self.address}), self._backoff)
             except ContractLogicError as exc:
                 raise self._reverted(action, exc) from None
+            except Web3RPCError as exc:
+                raise ChainError(f"{action}: the node refused to estimate gas: {exc}") from None
             nonce = self._next_nonce(action)
             tx = fn.build_transaction({"from": self.address, "nonce": nonce, "gas": int(gas * self._gas_margin),
                                        "chainId": self._chain_id(action)})

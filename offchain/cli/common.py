@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import json
+import logging
+import os
 import sys
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
+import typer
 from rich.console import Console
 
 from offchain.config import Settings, load_settings
+from offchain.errors import ConfigError
+
+if TYPE_CHECKING:  # heavy imports only when a command needs them
+    from eth_account.signers.local import LocalAccount
+
+    from offchain.chain.manager import TaskManager
+    from offchain.storage.ipfs import IpfsStore
 
 console = Console()
 err_console = Console(stderr=True)
@@ -37,3 +47,49 @@ def _jsonable(value: Any) -> Any:
 
 def print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(_jsonable(value), indent=2) + "\n")
+
+
+# --- chain and storage built once per command from settings -----------------------
+
+KeystoreOpt = Annotated[Optional[Path], typer.Option("--keystore", help="eth-account keystore file (password from DFL_KEYSTORE_PASSWORD, else asked).", envvar="DFL_KEYSTORE")]
+KeyEnvOpt = Annotated[str, typer.Option("--key-env", help="Environment variable holding a private key, used when no keystore is given.")]
+DevAccountOpt = Annotated[Optional[int], typer.Option("--dev-account", help="Use anvil's standard account N (local devnet, chain id 31337, only).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+DEVNET_CHAIN_ID = 31337
+
+
+def load_signer(s: Settings, keystore: Path | None, key_env: str, dev_account: int | None) -> LocalAccount:
+    """The account a command signs with: keystore, else devnet index, else a key in the environment."""
+    from offchain.chain import accounts
+
+    if keystore is not None:
+        password = os.environ.get(accounts.PASSWORD_ENV)
+        if password is None and sys.stdin.isatty():
+            password = typer.prompt(f"password for {keystore}", hide_input=True)
+        return accounts.from_keystore(keystore, password)
+    if dev_account is not None:
+        if s.chain_id != DEVNET_CHAIN_ID:
+            raise ConfigError(f"--dev-account uses publicly known keys and only works on the local devnet (chain id {DEVNET_CHAIN_ID}), not chain {s.chain_id}")
+        return accounts.anvil_account(dev_account)
+    return accounts.from_env(key_env)
+
+
+def task_manager(s: Settings, account: LocalAccount | None = None) -> TaskManager:
+    from offchain.chain.artifacts import load_deployment
+    from offchain.chain.manager import TaskManager
+
+    return TaskManager(s.rpc_url, load_deployment(s.deployments_dir, s.chain_id, s.build_dir), account)
+
+
+def ipfs_store(s: Settings) -> IpfsStore:
+    from offchain.storage.ipfs import IpfsStore
+
+    return IpfsStore(s.ipfs_api, timeout=s.ipfs_timeout)
+
+
+def setup_logging(verbose: bool = False) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S", stream=sys.stderr)
+    for noisy in ("web3", "urllib3", "ipfshttpclient", "absl"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from offchain.cli import node
+from offchain.cli import chain_cmds, node, task, workers
 from offchain.cli.common import EXIT_USER_ERROR, err_console
 from offchain.errors import DflError
 
@@ -16,6 +16,13 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(node.app, name="node")
+app.add_typer(task.app, name="task")
+app.add_typer(chain_cmds.round_app, name="round")
+app.add_typer(chain_cmds.rewards_app, name="rewards")
+app.command()(chain_cmds.deploy)
+app.command()(chain_cmds.stake)
+app.command()(workers.trainer)
+app.command()(workers.validator)
 
 
 def main() -> None:

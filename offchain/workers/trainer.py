@@ -13,11 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from offchain.chain.manager import TaskManager
-from offchain.chain.protocol import ParticipationStatus, Phase, Role, RoundStatus, new_salt, update_commitment
-from offchain.fl.merkle import build_tree
-from offchain.fl.receipt import RoundReceipt
+from offchain.chain.protocol import ParticipationStatus, Phase, Role, new_salt, update_commitment
 from offchain.storage.ipfs import IpfsStore
-from offchain.workers.context import TaskContext, load_global_model
+from offchain.workers.claims import claim_trainer_rewards
+from offchain.workers.context import TaskContext
 from offchain.workers.local_model import TrainingConfig
 from offchain.workers.loop import run_until_done
 from offchain.workers.state import WorkerState
@@ -101,31 +100,5 @@ class Trainer:
         self.state.save()
         log.info("%s: round %d revealed %s", self.name, round_id, rec["cid"])
 
-    # --- rewards ------------------------------------------------------------------
-
     def claim_rewards(self) -> int:
-        """Claim every unclaimed reward of an accepted round; returns the total claimed now."""
-        total = 0
-        for round_id in range(self.ctx.params.num_rounds):
-            outcome = self.chain.round_outcome(self.task_id, round_id)
-            if outcome.status != RoundStatus.ACCEPTED or self.chain.trainer_reward_claimed(self.task_id, round_id, self.me):
-                continue
-            receipt = self._receipt_of(round_id)
-            amount = receipt.reward_of(self.me)
-            if amount == 0:
-                continue
-            tree = build_tree(list(receipt.rewards))
-            if tree.root != outcome.reward_root:
-                log.error("%s: round %d receipt's reward root differs from the chain's; not claiming", self.name, round_id)
-                continue
-            self.chain.claim_trainer_reward(self.task_id, round_id, amount, tree.proof_for(self.me))
-            total += amount
-            log.info("%s: claimed %d for round %d", self.name, amount, round_id)
-        return total
-
-    def _receipt_of(self, round_id: int) -> RoundReceipt:
-        cid = self.chain.winning_cid(self.task_id, round_id)
-        assert cid is not None, "only accepted rounds pay trainers"
-        model = load_global_model(self.store, cid, self.ctx.params.max_update_bytes)
-        assert model.receipt is not None, "an accepted round's aggregate is a receipt"
-        return model.receipt
+        return claim_trainer_rewards(self.chain, self.store, self.task_id)

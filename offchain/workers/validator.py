@@ -24,6 +24,7 @@ from offchain.fl.receipt import RoundReceipt, UpdateEntry
 from offchain.fl.records import Update, Verdict
 from offchain.fl.rewards import allocate
 from offchain.storage.ipfs import IpfsStore
+from offchain.workers.claims import claim_validator_rewards
 from offchain.workers.context import TaskContext
 from offchain.workers.loop import run_until_done
 from offchain.workers.state import WorkerState
@@ -210,11 +211,4 @@ class Validator:
             self.state.save()
 
     def claim_rewards(self) -> int:
-        total = 0
-        for round_id in range(self.ctx.params.num_rounds):
-            amount = self.chain.validator_reward(self.task_id, round_id, self.me)
-            if amount:
-                self.chain.claim_validator_reward(self.task_id, round_id)
-                total += amount
-                log.info("%s: claimed %d for round %d", self.name, amount, round_id)
-        return total
+        return claim_validator_rewards(self.chain, self.task_id)

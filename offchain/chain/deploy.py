@@ -1,0 +1,72 @@
+"""Deploy RewardToken and FLTaskManager from Brownie's build artifacts with web3, and record them.
+
+The same record `scripts/deploy.py` (Brownie) writes: `deployments/<chainId>.json` with each
+contract's address, the deployment block and where its ABI is.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+
+from offchain.chain.errors import ChainError
+from offchain.chain.manager import MANAGER, TOKEN
+from offchain.chain.revert import ErrorDecoder
+from offchain.chain.rpc import connect, with_retries
+from offchain.chain.tx import Transactor
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SUPPLY = 1_000_000_000 * 10**18
+
+
+def _artifact(build_dir: Path, name: str) -> dict[str, Any]:
+    path = Path(build_dir) / "contracts" / f"{name}.json"
+    try:
+        artifact = json.loads(path.read_text())
+    except OSError as exc:
+        raise ChainError(f"no build artifact {path}: run `brownie compile` (make setup does) first") from exc
+    if not artifact.get("bytecode"):
+        raise ChainError(f"{path} has no bytecode: recompile with `brownie compile`")
+    return artifact
+
+
+def deploy(rpc_url: str, account: LocalAccount, *, build_dir: Path, deployments_dir: Path,
+           supply: int = DEFAULT_SUPPLY, faucet: dict[str, int] | None = None) -> dict[str, Any]:
+    """Deploy both contracts, optionally fund `faucet` accounts (devnet), write and return the record."""
+    w3 = connect(rpc_url)
+    chain_id = int(with_retries("chain id", rpc_url, lambda: w3.eth.chain_id))
+    token_art, manager_art = _artifact(build_dir, TOKEN), _artifact(build_dir, MANAGER)
+    tx = Transactor(w3, account, ErrorDecoder([token_art["abi"], manager_art["abi"]]), url=rpc_url)
+
+    def create(art: dict[str, Any], *args: Any) -> tuple[str, int]:
+        factory = w3.eth.contract(abi=art["abi"], bytecode=art["bytecode"])
+        receipt = tx.send(f"deploy {art['contractName']}", factory.constructor(*args))
+        return str(receipt["contractAddress"]), int(receipt["blockNumber"])
+
+    token_address, first_block = create(token_art, "DFL Reward", "DFL", supply, account.address)
+    manager_address, _ = create(manager_art, token_address)
+    token = w3.eth.contract(address=Web3.to_checksum_address(token_address), abi=token_art["abi"])
+    for to, amount in (faucet or {}).items():
+        if Web3.to_checksum_address(to) != account.address:
+            tx.send("faucet transfer", token.functions.transfer(Web3.to_checksum_address(to), amount))
+    record = {
+        "chain_id": chain_id,
+        "block": first_block,
+        "deployer": account.address,
+        "deployed_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "contracts": {
+            TOKEN: {"address": token_address, "abi": str(Path(build_dir) / "contracts" / f"{TOKEN}.json")},
+            MANAGER: {"address": manager_address, "abi": str(Path(build_dir) / "contracts" / f"{MANAGER}.json")},
+        },
+    }
+    Path(deployments_dir).mkdir(parents=True, exist_ok=True)
+    (Path(deployments_dir) / f"{chain_id}.json").write_text(json.dumps(record, indent=2) + "\n")
+    log.info("deployed %s at %s and %s at %s on chain %d (block %d)", TOKEN, token_address, MANAGER, manager_address, chain_id, first_block)
+    return record

@@ -1,0 +1,60 @@
+"""Claiming rewards: trainers by Merkle proof from the round receipt, validators pro rata to stake."""
+
+from __future__ import annotations
+
+import logging
+
+from offchain.chain.manager import TaskManager
+from offchain.chain.protocol import RoundStatus
+from offchain.fl.merkle import build_tree
+from offchain.fl.receipt import RoundReceipt
+from offchain.storage.ipfs import IpfsStore
+from offchain.workers.context import WorkerError, load_global_model
+
+log = logging.getLogger(__name__)
+
+
+def round_receipt(chain: TaskManager, store: IpfsStore, task_id: int, round_id: int, max_bytes: int) -> RoundReceipt | None:
+    """The receipt that won `round_id` (None unless the round was accepted)."""
+    cid = chain.winning_cid(task_id, round_id)
+    if cid is None:
+        return None
+    model = load_global_model(store, cid, max_bytes)
+    if model.receipt is None:
+        raise WorkerError(f"task {task_id} round {round_id}: the winning CID {cid} is not a round receipt")
+    return model.receipt
+
+
+def claim_trainer_rewards(chain: TaskManager, store: IpfsStore, task_id: int) -> int:
+    """Claim every unclaimed reward of the account in accepted rounds; the total claimed now."""
+    assert chain.address is not None
+    params = chain.task_params(task_id)
+    total = 0
+    for round_id in range(params.num_rounds):
+        outcome = chain.round_outcome(task_id, round_id)
+        if outcome.status != RoundStatus.ACCEPTED or chain.trainer_reward_claimed(task_id, round_id, chain.address):
+            continue
+        receipt = round_receipt(chain, store, task_id, round_id, params.max_update_bytes)
+        amount = receipt.reward_of(chain.address) if receipt else 0
+        if amount == 0:
+            continue
+        tree = build_tree(list(receipt.rewards))  # type: ignore[union-attr]
+        if tree.root != outcome.reward_root:
+            log.error("round %d: the receipt's reward root differs from the chain's; not claiming", round_id)
+            continue
+        chain.claim_trainer_reward(task_id, round_id, amount, tree.proof_for(chain.address))
+        total += amount
+        log.info("%s claimed %d (trainer reward, round %d)", chain.address, amount, round_id)
+    return total
+
+
+def claim_validator_rewards(chain: TaskManager, task_id: int) -> int:
+    assert chain.address is not None
+    total = 0
+    for round_id in range(chain.task_params(task_id).num_rounds):
+        amount = chain.validator_reward(task_id, round_id, chain.address)
+        if amount:
+            chain.claim_validator_reward(task_id, round_id)
+            total += amount
+            log.info("%s claimed %d (validator reward, round %d)", chain.address, amount, round_id)
+    return total

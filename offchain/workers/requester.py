@@ -1,0 +1,98 @@
+"""The requester's side: publish a model, its initial weights and an evaluation set to IPFS,
+then register and fund the task on-chain."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from offchain.chain.manager import TaskManager
+from offchain.chain.protocol import TaskParams
+from offchain.fl.codec import encode_weights
+from offchain.fl.ruleconfig import RULE_IDS, parse_rule
+from offchain.ml.models import build_model, model_from_spec, model_to_spec
+from offchain.ml.weights import get_weights
+from offchain.storage.ipfs import IpfsStore
+from offchain.workers.context import dump_npz_xy
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TaskSettings:
+    """Everything a requester chooses; durations in seconds, amounts in token base units."""
+
+    rule: str = "fedavg"
+    rule_params: tuple[int, ...] = (0,)
+    num_rounds: int = 3
+    registration: int = 30
+    commit: int = 120
+    reveal: int = 60
+    vote_commit: int = 120
+    vote_reveal: int = 60
+    exit_cooldown: int = 60
+    min_trainer_stake: int = 10 * 10**18
+    min_validator_stake: int = 100 * 10**18
+    max_trainers: int = 100
+    max_update_bytes: int = 16 << 20
+    quorum_bps: int = 6_000
+    trainer_non_reveal_slash_bps: int = 1_000
+    validator_non_reveal_slash_bps: int = 1_000
+    validator_losing_slash_bps: int = 500
+    trainer_share_bps: int = 7_000
+    reward_pool: int = 1_000 * 10**18
+
+
+@dataclass(frozen=True)
+class PublishedModel:
+    spec_cid: str
+    weights_cid: str
+    eval_cid: str
+    eval_sha256: bytes
+    num_parameters: int
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def rule_id(name: str) -> int:
+    ids = {v: k for k, v in RULE_IDS.items()}
+    if name not in ids:
+        raise ValueError(f"unknown rule {name!r}; choose one of {', '.join(ids)}")
+    return ids[name]
+
+
+def publish_model(store: IpfsStore, *, preset: str | None, spec_json: str | None, input_shape: tuple[int, ...],
+                  num_classes: int, seed: int, x_eval: np.ndarray, y_eval: np.ndarray) -> PublishedModel:
+    """Pin the architecture (Keras JSON), seeded initial weights and the public evaluation set."""
+    model = model_from_spec(spec_json) if spec_json else build_model(preset or "mlp", input_shape=input_shape, num_classes=num_classes, seed=seed)
+    spec_cid = store.put(model_to_spec(model).encode())
+    weights = get_weights(model)
+    weights_cid = store.put(encode_weights(weights))
+    eval_bytes = dump_npz_xy(x_eval, y_eval)
+    eval_cid = store.put(eval_bytes)
+    return PublishedModel(spec_cid, weights_cid, eval_cid, hashlib.sha256(eval_bytes).digest(),
+                          sum(int(np.prod(w.shape)) for w in weights.values()))
+
+
+def create_task(chain: TaskManager, published: PublishedModel, settings: TaskSettings) -> int:
+    rid = rule_id(settings.rule)
+    parse_rule(rid, list(settings.rule_params))  # fail here, not in every validator
+    params = TaskParams(
+        model_spec_cid=published.spec_cid, initial_model_cid=published.weights_cid,
+        eval_dataset_cid=published.eval_cid, eval_dataset_hash=published.eval_sha256,
+        rule_id=rid, rule_params=tuple(settings.rule_params), num_rounds=settings.num_rounds,
+        registration_duration=settings.registration, commit_duration=settings.commit, reveal_duration=settings.reveal,
+        vote_commit_duration=settings.vote_commit, vote_reveal_duration=settings.vote_reveal,
+        exit_cooldown=settings.exit_cooldown, min_trainer_stake=settings.min_trainer_stake,
+        min_validator_stake=settings.min_validator_stake, max_trainers_per_round=settings.max_trainers,
+        max_update_bytes=settings.max_update_bytes, quorum_bps=settings.quorum_bps,
+        trainer_non_reveal_slash_bps=settings.trainer_non_reveal_slash_bps,
+        validator_non_reveal_slash_bps=settings.validator_non_reveal_slash_bps,
+        validator_losing_slash_bps=settings.validator_losing_slash_bps,
+        trainer_share_bps=settings.trainer_share_bps, reward_pool=settings.reward_pool,
+    )
+    task_id = chain.create_task(params)
+    log.info("task %d created: rule %s, %d rounds, pool %d", task_id, settings.rule, settings.num_rounds, settings.reward_pool)
+    return task_id
