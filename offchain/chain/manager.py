@@ -9,6 +9,7 @@ from typing import Any, Iterator
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.exceptions import ContractLogicError
+from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from offchain.chain.artifacts import Deployment
@@ -129,7 +130,7 @@ class TaskManager:
     def create_task(self, params: TaskParams) -> int:
         self._approve(params.reward_pool)
         receipt = self._send("createTask", self.manager.functions.createTask(params.as_tuple()))
-        (event,) = self.manager.events.TaskCreated().process_receipt(receipt)
+        (event,) = self.manager.events.TaskCreated().process_receipt(receipt, errors=DISCARD)  # token logs are not ours
         return int(event["args"]["taskId"])
 
     def stake(self, task_id: int, role: Role, amount: int) -> TxReceipt:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import warnings
 
 import typer
 
@@ -26,6 +27,8 @@ app.command()(workers.validator)
 
 
 def main() -> None:
+    # ipfshttpclient 0.7 (unmaintained) passes a parameter urllib3 2 ignores; not the user's concern.
+    warnings.filterwarnings("ignore", message="The 'strict' parameter is no longer needed", category=FutureWarning)
     try:
         app()
     except DflError as exc:

@@ -58,3 +58,13 @@ def claim_validator_rewards(chain: TaskManager, task_id: int) -> int:
             total += amount
             log.info("%s claimed %d (validator reward, round %d)", chain.address, amount, round_id)
     return total
+
+
+def withdraw_stake(chain: TaskManager, task_id: int) -> int:
+    """Withdraw the account's whole stake once the task is completed (any due slash is settled first)."""
+    assert chain.address is not None
+    stake = chain.participant(task_id, chain.address).stake
+    if stake:
+        chain.withdraw(task_id)
+        log.info("%s withdrew its stake from task %d", chain.address, task_id)
+    return stake

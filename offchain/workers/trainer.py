@@ -15,7 +15,7 @@ import numpy as np
 from offchain.chain.manager import TaskManager
 from offchain.chain.protocol import ParticipationStatus, Phase, Role, new_salt, update_commitment
 from offchain.storage.ipfs import IpfsStore
-from offchain.workers.claims import claim_trainer_rewards
+from offchain.workers.claims import claim_trainer_rewards, withdraw_stake
 from offchain.workers.context import TaskContext
 from offchain.workers.local_model import TrainingConfig
 from offchain.workers.loop import run_until_done
@@ -51,6 +51,7 @@ class Trainer:
         if phase == Phase.COMPLETED:
             if self.options.claim:
                 self.claim_rewards()
+                withdraw_stake(self.chain, self.task_id)
             log.info("%s: task %d completed", self.name, self.task_id)
             return False
         self._ensure_stake()

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from offchain.chain.errors import TxReverted
 from offchain.chain.manager import TaskManager
 from offchain.chain.protocol import (
     REJECT_PROPOSAL, ZERO_ROOT, ParticipationStatus, Phase, Role, RoundStatus, new_salt, proposal_hash, vote_commitment,
@@ -24,7 +25,7 @@ from offchain.fl.receipt import RoundReceipt, UpdateEntry
 from offchain.fl.records import Update, Verdict
 from offchain.fl.rewards import allocate
 from offchain.storage.ipfs import IpfsStore
-from offchain.workers.claims import claim_validator_rewards
+from offchain.workers.claims import claim_validator_rewards, withdraw_stake
 from offchain.workers.context import TaskContext
 from offchain.workers.loop import run_until_done
 from offchain.workers.state import WorkerState
@@ -77,6 +78,7 @@ class Validator:
         if phase == Phase.COMPLETED:
             if self.options.claim:
                 self.claim_rewards()
+                withdraw_stake(self.chain, self.task_id)
             log.info("%s: task %d completed", self.name, self.task_id)
             return False
         if phase in (Phase.REGISTRATION, Phase.COMMIT, Phase.REVEAL):
@@ -86,9 +88,7 @@ class Validator:
         elif phase == Phase.VOTE_REVEAL:
             self._reveal(round_id)
         elif phase == Phase.AWAITING_FINALIZATION:
-            self.chain.finalize_round(self.task_id)
-            outcome = self.chain.round_outcome(self.task_id, round_id)
-            log.info("%s: finalized round %d: %s", self.name, round_id, outcome.status.name.lower())
+            self._finalize(round_id)
         return True
 
     # --- phases -------------------------------------------------------------------
@@ -127,6 +127,17 @@ class Validator:
         rec["revealed"] = True
         self.state.save()
         log.info("%s: round %d vote revealed", self.name, round_id)
+
+    def _finalize(self, round_id: int) -> None:
+        try:
+            self.chain.finalize_round(self.task_id)
+        except TxReverted as exc:
+            if exc.error != "FLTaskManagerWrongPhase":
+                raise
+            log.debug("%s: round %d was finalized by someone else", self.name, round_id)
+            return
+        outcome = self.chain.round_outcome(self.task_id, round_id)
+        log.info("%s: finalized round %d: %s", self.name, round_id, outcome.status.name.lower())
 
     # --- the round's computation --------------------------------------------------
 
