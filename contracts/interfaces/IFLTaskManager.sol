@@ -45,8 +45,12 @@ pragma solidity 0.8.37;
 ///        or, for a validator on the winning side that has not claimed, adds the reward to its stake.
 ///        Slash = bps * weight / 10_000, where weight is the stake when the account committed in
 ///        that round, capped at the current stake. Stakes never unlock while a round is unsettled.
-///      - Validators' stakes are frozen during VoteCommit, VoteReveal and AwaitingFinalization so the
-///        quorum denominator (total active validator stake) is fixed while votes are counted.
+///      - Validators cannot stake, top up or request exit during VoteCommit, VoteReveal and
+///        AwaitingFinalization, so the quorum denominator (total active validator stake) only
+///        changes then by settlement of earlier rounds (slashes, restaked rewards), which never
+///        touches a stake already committed as a vote weight in the current round.
+///      - Trainer claims use a per-(task, account) bitmap of rounds; validator rewards not claimed
+///        before the validator's next vote commitment (or withdrawal) are restaked.
 interface IFLTaskManager {
     /*//////////////////////////////////////////////////////////////
                                  TYPES
@@ -381,6 +385,8 @@ interface IFLTaskManager {
     error FLTaskManagerAmountTooLarge(uint256 amount);
     /// @notice A zero amount was given.
     error FLTaskManagerZeroAmount();
+    /// @notice The task is Completed: no more staking, exits or round actions.
+    error FLTaskManagerTaskAlreadyCompleted(uint256 taskId);
 
     // ---- staking ----
 

@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.37;
+
+import {IFLTaskManager} from "../interfaces/IFLTaskManager.sol";
+import {RewardMath} from "./RewardMath.sol";
+
+/// @title TaskParamsLib
+/// @notice Validation and storage of task parameters. Deployed once and linked (external
+///         functions), which keeps the cold code of task creation out of {FLTaskManager}'s
+///         24 KiB size limit.
+library TaskParamsLib {
+    /// @notice Number of known aggregation rules (ids 0..RULE_COUNT-1).
+    uint8 internal constant RULE_COUNT = 5;
+    /// @notice Maximum number of aggregation rule parameters.
+    uint256 internal constant MAX_RULE_PARAMS = 8;
+
+    /// @notice Validate `p`, each parameter with its own error, store it as task `taskId`'s and
+    ///         emit {IFLTaskManager.TaskCreated} (from the manager, which delegate-calls this).
+    function validateAndStore(
+        mapping(uint256 => IFLTaskManager.TaskParams) storage params,
+        uint256 taskId,
+        address requester,
+        IFLTaskManager.TaskParams calldata p
+    ) external {
+        validate(p);
+        params[taskId] = p;
+        emit IFLTaskManager.TaskCreated(taskId, requester, p);
+    }
+
+    /// @notice The stored parameters of task `taskId`.
+    function load(mapping(uint256 => IFLTaskManager.TaskParams) storage params, uint256 taskId)
+        external
+        view
+        returns (IFLTaskManager.TaskParams memory)
+    {
+        return params[taskId];
+    }
+
+    /// @notice Revert with the parameter's own error unless `p` is a valid task.
+    function validate(IFLTaskManager.TaskParams calldata p) internal pure {
+        if (bytes(p.modelSpecCid).length == 0) revert IFLTaskManager.FLTaskManagerEmptyModelSpecCid();
+        if (bytes(p.initialModelCid).length == 0) revert IFLTaskManager.FLTaskManagerEmptyInitialModelCid();
+        if (bytes(p.evalDatasetCid).length == 0) revert IFLTaskManager.FLTaskManagerEmptyEvalDatasetCid();
+        if (p.evalDatasetHash == bytes32(0)) revert IFLTaskManager.FLTaskManagerZeroEvalDatasetHash();
+        if (p.ruleId >= RULE_COUNT) revert IFLTaskManager.FLTaskManagerUnknownAggregationRule(p.ruleId);
+        if (p.ruleParams.length > MAX_RULE_PARAMS) {
+            revert IFLTaskManager.FLTaskManagerTooManyRuleParams(p.ruleParams.length, MAX_RULE_PARAMS);
+        }
+        if (p.numRounds == 0) revert IFLTaskManager.FLTaskManagerZeroRounds();
+        if (p.commitDuration == 0) revert IFLTaskManager.FLTaskManagerZeroPhaseDuration(IFLTaskManager.Phase.Commit);
+        if (p.revealDuration == 0) revert IFLTaskManager.FLTaskManagerZeroPhaseDuration(IFLTaskManager.Phase.Reveal);
+        if (p.voteCommitDuration == 0) revert IFLTaskManager.FLTaskManagerZeroPhaseDuration(IFLTaskManager.Phase.VoteCommit);
+        if (p.voteRevealDuration == 0) revert IFLTaskManager.FLTaskManagerZeroPhaseDuration(IFLTaskManager.Phase.VoteReveal);
+        if (p.minTrainerStake == 0) revert IFLTaskManager.FLTaskManagerZeroMinTrainerStake();
+        if (p.minTrainerStake > type(uint96).max) revert IFLTaskManager.FLTaskManagerAmountTooLarge(p.minTrainerStake);
+        if (p.minValidatorStake == 0) revert IFLTaskManager.FLTaskManagerZeroMinValidatorStake();
+        if (p.minValidatorStake > type(uint96).max) revert IFLTaskManager.FLTaskManagerAmountTooLarge(p.minValidatorStake);
+        if (p.maxTrainersPerRound == 0) revert IFLTaskManager.FLTaskManagerZeroMaxTrainers();
+        if (p.maxUpdateBytes == 0) revert IFLTaskManager.FLTaskManagerZeroMaxUpdateBytes();
+        if (p.quorumBps <= RewardMath.BPS / 2 || p.quorumBps > RewardMath.BPS) {
+            revert IFLTaskManager.FLTaskManagerInvalidQuorum(p.quorumBps);
+        }
+        if (p.trainerNonRevealSlashBps > RewardMath.BPS) {
+            revert IFLTaskManager.FLTaskManagerInvalidTrainerNonRevealSlash(p.trainerNonRevealSlashBps);
+        }
+        if (p.validatorNonRevealSlashBps > RewardMath.BPS) {
+            revert IFLTaskManager.FLTaskManagerInvalidValidatorNonRevealSlash(p.validatorNonRevealSlashBps);
+        }
+        if (p.validatorLosingSlashBps > RewardMath.BPS) {
+            revert IFLTaskManager.FLTaskManagerInvalidValidatorLosingSlash(p.validatorLosingSlashBps);
+        }
+        if (p.trainerShareBps > RewardMath.BPS) revert IFLTaskManager.FLTaskManagerInvalidTrainerShare(p.trainerShareBps);
+        if (p.rewardPool == 0) revert IFLTaskManager.FLTaskManagerZeroRewardPool();
+        if (p.rewardPool > type(uint96).max) revert IFLTaskManager.FLTaskManagerAmountTooLarge(p.rewardPool);
+    }
+}
