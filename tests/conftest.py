@@ -17,7 +17,8 @@ from support import free_ports
 
 @pytest.fixture(scope="session")
 def dev_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServices]:
-    services = DevServices(tmp_path_factory.mktemp("dfl-state"), free_ports())
+    # Blocks every second, as on a real chain: phase deadlines pass even when nobody sends a transaction.
+    services = DevServices(tmp_path_factory.mktemp("dfl-state"), free_ports(), block_time=1)
     services.up()
     yield services
     services.down()

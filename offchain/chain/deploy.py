@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,16 @@ def _artifact(build_dir: Path, name: str) -> dict[str, Any]:
     return artifact
 
 
+def _placeholder(library: str) -> str:
+    """Brownie's link placeholder: `__Name___...` padded to the 40 hex digits of an address."""
+    return f"__{library}".ljust(40, "_")
+
+
+def _placeholders(bytecode: str) -> list[str]:
+    # Hex never contains "_", so every run of 40 characters starting "__" is a placeholder.
+    return sorted({match.strip("_") for match in re.findall(r"__[A-Za-z0-9_]{38}", bytecode)})
+
+
 def deploy(rpc_url: str, account: LocalAccount, *, build_dir: Path, deployments_dir: Path,
            supply: int = DEFAULT_SUPPLY, faucet: dict[str, int] | None = None) -> dict[str, Any]:
     """Deploy both contracts, optionally fund `faucet` accounts (devnet), write and return the record."""
@@ -45,8 +56,15 @@ def deploy(rpc_url: str, account: LocalAccount, *, build_dir: Path, deployments_
     token_art, manager_art = _artifact(build_dir, TOKEN), _artifact(build_dir, MANAGER)
     tx = Transactor(w3, account, ErrorDecoder([token_art["abi"], manager_art["abi"]]), url=rpc_url)
 
+    libraries: dict[str, str] = {}
+
     def create(art: dict[str, Any], *args: Any) -> tuple[str, int]:
-        factory = w3.eth.contract(abi=art["abi"], bytecode=art["bytecode"])
+        bytecode = art["bytecode"]
+        for library in _placeholders(bytecode):  # external libraries first, then link them in
+            if library not in libraries:
+                libraries[library], _ = create(_artifact(build_dir, library))
+            bytecode = bytecode.replace(_placeholder(library), libraries[library][2:].lower())
+        factory = w3.eth.contract(abi=art["abi"], bytecode=bytecode)
         receipt = tx.send(f"deploy {art['contractName']}", factory.constructor(*args))
         return str(receipt["contractAddress"]), int(receipt["blockNumber"])
 
@@ -65,6 +83,7 @@ def deploy(rpc_url: str, account: LocalAccount, *, build_dir: Path, deployments_
             TOKEN: {"address": token_address, "abi": str(Path(build_dir) / "contracts" / f"{TOKEN}.json")},
             MANAGER: {"address": manager_address, "abi": str(Path(build_dir) / "contracts" / f"{MANAGER}.json")},
         },
+        "libraries": libraries,
     }
     Path(deployments_dir).mkdir(parents=True, exist_ok=True)
     (Path(deployments_dir) / f"{chain_id}.json").write_text(json.dumps(record, indent=2) + "\n")

@@ -6,6 +6,7 @@ import hashlib
 import io
 import logging
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -42,8 +43,12 @@ class TaskContext:
         self.task_id = task_id
         self.params: TaskParams = chain.task_params(task_id)
         self.rule: RuleConfig = parse_rule(self.params.rule_id, list(self.params.rule_params))
-        spec = store.get(self.params.model_spec_cid, max_bytes=SPEC_MAX_BYTES).decode()
-        self.model = LocalModel(spec, max_update_bytes=self.params.max_update_bytes)
+
+    @cached_property
+    def model(self) -> LocalModel:
+        """Built on first use: it imports TensorFlow, which takes seconds."""
+        spec = self.store.get(self.params.model_spec_cid, max_bytes=SPEC_MAX_BYTES).decode()
+        return LocalModel(spec, max_update_bytes=self.params.max_update_bytes)
 
     def global_model(self, round_id: int) -> GlobalModel:
         cid = self.chain.global_model_cid(self.task_id, round_id)

@@ -1,0 +1,117 @@
+"""The whole protocol on real anvil, the real IPFS node and real TensorFlow: three trainers and
+two validators as separate processes run two rounds, one trainer is SIGKILLed right after its
+commit and restarted, and every reward is claimed."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from integration.conftest import Protocol
+from offchain.chain.accounts import anvil_account
+from offchain.chain.protocol import RoundStatus
+from offchain.ml.datasets import load_dataset
+from offchain.storage.ipfs import IpfsStore
+from offchain.workers.claims import round_receipt
+from offchain.workers.context import load_global_model
+from offchain.workers.local_model import LocalModel
+from offchain.workers.requester import TaskSettings, create_task, publish_model
+
+TRAINERS = (1, 2, 3)  # anvil account indexes
+VALIDATORS = (5, 6)
+ROUNDS = 2
+
+
+def _wait(predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def _committed(state_file: Path, round_id: int) -> bool:
+    try:
+        return bool(json.loads(state_file.read_text())["rounds"][str(round_id)].get("committed"))
+    except (OSError, ValueError, KeyError):
+        return False
+
+
+@pytest.mark.slow
+def test_two_rounds_finalize_accuracy_rises_rewards_are_claimed_and_a_killed_trainer_still_reveals(protocol: Protocol, ipfs_api: str, tmp_path: Path) -> None:
+    data = load_dataset("digits", seed=0)
+    requester = protocol.manager(0)
+    with IpfsStore(ipfs_api) as store:
+        published = publish_model(store, preset="mlp", spec_json=None, input_shape=data.input_shape, num_classes=data.num_classes,
+                                  seed=0, x_eval=data.x_test, y_eval=data.y_test)
+        task = create_task(requester, published, TaskSettings(
+            num_rounds=ROUNDS, registration=30, commit=90, reveal=60, vote_commit=90, vote_reveal=60))
+    supply = requester.total_supply()
+
+    def trainer(i: int, account: int) -> list[str]:
+        return ["trainer", "--task", str(task), "--data", "digits", "--client-index", str(i), "--num-clients", str(len(TRAINERS)),
+                "--partition", "iid", "--epochs", "3", "--learning-rate", "0.1", "--dev-account", str(account), "--poll", "0.5"]
+
+    def validator(i: int, account: int) -> list[str]:
+        return ["validator", "--task", str(task), "--eval-data", "digits", "--client-index", str(i), "--num-clients", str(len(VALIDATORS)),
+                "--dev-account", str(account), "--poll", "0.5"]
+
+    logs = {name: open(tmp_path / f"{name}.log", "ab") for name in [f"t{a}" for a in TRAINERS] + [f"v{a}" for a in VALIDATORS]}
+    procs = {f"t{a}": protocol.dfl(trainer(i, a), logs[f"t{a}"]) for i, a in enumerate(TRAINERS)}
+    procs |= {f"v{a}": protocol.dfl(validator(i, a), logs[f"v{a}"]) for i, a in enumerate(VALIDATORS)}
+    try:
+        # Kill trainer 1 the moment its round-0 commit is on record: the worst time to crash.
+        victim = anvil_account(TRAINERS[0]).address.lower()
+        state_file = protocol.state_dir / "workers" / "31337" / f"task-{task}" / f"trainer-{victim}.json"
+        _wait(lambda: _committed(state_file, 0), 120, "trainer 1 to commit in round 0")
+        procs[f"t{TRAINERS[0]}"].send_signal(signal.SIGKILL)
+        assert procs[f"t{TRAINERS[0]}"].wait(10) == -signal.SIGKILL
+        procs[f"t{TRAINERS[0]}"] = protocol.dfl(trainer(0, TRAINERS[0]), logs[f"t{TRAINERS[0]}"])
+        for name, proc in procs.items():
+            assert proc.wait(timeout=420) == 0, f"{name} failed:\n{(tmp_path / f'{name}.log').read_text()[-3000:]}"
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        for log in logs.values():
+            log.close()
+
+    chain = protocol.manager()
+    outcomes = [chain.round_outcome(task, r) for r in range(ROUNDS)]
+    assert [o.status for o in outcomes] == [RoundStatus.ACCEPTED] * ROUNDS
+
+    # The killed trainer revealed the update it had committed before the kill.
+    reveals = chain.events("UpdateRevealed", taskId=task, round=0)
+    assert victim in {e.args["trainer"].lower() for e in reveals}
+    assert len(chain.events("UpdateCommitted", taskId=task, round=0, trainer=anvil_account(TRAINERS[0]).address)) == 1
+
+    # Accuracy of each round's model on the task's public evaluation set rises above the initial model's.
+    with IpfsStore(ipfs_api) as store:
+        model = LocalModel(store.get(published.spec_cid).decode(), max_update_bytes=1 << 24)
+        initial = model.evaluate(model.decode(store.get(published.weights_cid)), data.x_test, data.y_test).accuracy
+        accuracies = []
+        receipts = [round_receipt(chain, store, task, r, 1 << 24) for r in range(ROUNDS)]
+        for receipt in receipts:
+            assert receipt is not None and all(u.accepted for u in receipt.updates) and len(receipt.updates) == len(TRAINERS)
+            weights = load_global_model(store, receipt.model, 1 << 24).weights
+            accuracies.append(model.evaluate(model.decode(weights), data.x_test, data.y_test).accuracy)
+    print(f"accuracy: initial {initial:.4f}, per round {[round(a, 4) for a in accuracies]}")
+    assert accuracies[-1] > initial + 0.1
+
+    # Every trainer reward allocated was claimed, exactly; validator claims stay within their pool.
+    for r, (receipt, outcome) in enumerate(zip(receipts, outcomes)):
+        claimed = {e.args["trainer"].lower(): e.args["amount"] for e in chain.events("TrainerRewardClaimed", taskId=task, round=r)}
+        assert claimed == dict(receipt.rewards)
+        assert outcome.trainer_claimed == sum(claimed.values()) <= outcome.trainer_pool
+        paid = sum(e.args["amount"] for e in chain.events("ValidatorRewardClaimed", taskId=task, round=r))
+        assert outcome.validator_claimed == paid and outcome.validator_pool - len(VALIDATORS) <= paid <= outcome.validator_pool
+
+    # Tokens are conserved: every holder's balance plus what the manager holds is the supply.
+    holders = [anvil_account(i).address for i in range(10)] + [chain.manager.address]
+    assert sum(chain.balance_of(h) for h in holders) == supply
