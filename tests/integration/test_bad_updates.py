@@ -1,0 +1,105 @@
+"""Bad input never stops a round: NaN, wrong-shape, oversized and missing updates are excluded
+with their reasons in the round receipt, the honest ones are aggregated, and only they are paid."""
+
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from integration.conftest import Protocol
+from offchain.chain.accounts import anvil_account
+from offchain.chain.manager import TaskManager
+from offchain.chain.protocol import Phase, Role, RoundStatus, new_salt, update_commitment
+from offchain.fl.codec import encode_weights
+from offchain.ml.datasets import load_dataset
+from offchain.storage.cid import compute_cid
+from offchain.storage.ipfs import IpfsStore
+from offchain.workers.claims import round_receipt
+from offchain.workers.requester import TaskSettings, create_task, publish_model
+
+HONEST = (1, 2)
+VALIDATORS = (5, 6)
+BAD = {7: "non_finite", 8: "wrong_shape", 9: "missing", 4: "too_large"}
+MAX_UPDATE_BYTES = 32 * 1024
+
+
+def _wait_phase(chain: TaskManager, task: int, phase: Phase, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while chain.current_round(task)[1] != phase:
+        assert time.monotonic() < deadline, f"task {task} never reached {phase.name}"
+        time.sleep(0.3)
+
+
+def _bad_update(kind: str, store: IpfsStore, initial: bytes, spec_weights: dict[str, np.ndarray]) -> str:
+    if kind == "non_finite":
+        weights = {k: v.copy() for k, v in spec_weights.items()}
+        first = sorted(weights)[0]
+        weights[first].flat[0] = np.nan
+        return store.put(encode_weights(weights))
+    if kind == "wrong_shape":
+        weights = {k: (np.zeros(v.shape[0] + 1, np.float32) if v.ndim == 1 else v) for k, v in spec_weights.items()}
+        return store.put(encode_weights(weights))
+    if kind == "missing":  # a valid CID of bytes nobody ever added
+        return compute_cid(random.randbytes(1000))
+    assert kind == "too_large"
+    return store.put(initial + b"\0" * MAX_UPDATE_BYTES)
+
+
+@pytest.mark.slow
+def test_bad_updates_are_excluded_with_reasons_and_the_round_still_finalizes(protocol: Protocol, ipfs_api: str, tmp_path: Path) -> None:
+    from offchain.workers.context import TaskContext
+
+    data = load_dataset("digits", seed=0)
+    requester = protocol.manager(0)
+    with IpfsStore(ipfs_api) as store:
+        published = publish_model(store, preset="mlp", spec_json=None, input_shape=data.input_shape, num_classes=data.num_classes,
+                                  seed=1, x_eval=data.x_test, y_eval=data.y_test)
+        task = create_task(requester, published, TaskSettings(num_rounds=1, registration=20, commit=60, reveal=40,
+                                                              vote_commit=60, vote_reveal=40, max_update_bytes=MAX_UPDATE_BYTES))
+        bad_chains = {a: protocol.manager(a) for a in BAD}
+        for chain in bad_chains.values():
+            chain.stake(task, Role.TRAINER, chain.task_params(task).min_trainer_stake)
+        ctx = TaskContext(requester, store, task)
+        initial = store.get(published.weights_cid)
+        bad_cids = {a: _bad_update(kind, store, initial, ctx.model.decode(initial)) for a, kind in BAD.items()}
+
+    logs = [open(tmp_path / f"w{i}.log", "ab") for i in range(len(HONEST) + len(VALIDATORS))]
+    procs = [protocol.dfl(["trainer", "--task", str(task), "--data", "digits", "--client-index", str(i), "--num-clients", "2",
+                           "--epochs", "2", "--learning-rate", "0.1", "--dev-account", str(a), "--poll", "0.5"], logs[i])
+             for i, a in enumerate(HONEST)]
+    procs += [protocol.dfl(["validator", "--task", str(task), "--eval-data", "digits", "--dev-account", str(a), "--poll", "0.5"],
+                           logs[len(HONEST) + i]) for i, a in enumerate(VALIDATORS)]
+    try:
+        _wait_phase(requester, task, Phase.COMMIT)
+        salts = {a: new_salt() for a in BAD}
+        for a, chain in bad_chains.items():
+            chain.commit_update(task, update_commitment(task, 0, chain.address, bad_cids[a], 100, salts[a]))
+        _wait_phase(requester, task, Phase.REVEAL)
+        for a, chain in bad_chains.items():
+            chain.reveal_update(task, bad_cids[a], 100, salts[a])
+        for i, proc in enumerate(procs):
+            assert proc.wait(timeout=300) == 0, (tmp_path / f"w{i}.log").read_text()[-3000:]
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        for log in logs:
+            log.close()
+
+    assert requester.round_outcome(task, 0).status == RoundStatus.ACCEPTED
+    with IpfsStore(ipfs_api) as store:
+        receipt = round_receipt(requester, store, task, 0, MAX_UPDATE_BYTES)
+    assert receipt is not None
+    verdicts = {u.trainer: u for u in receipt.updates}
+    for a, kind in BAD.items():
+        entry = verdicts[anvil_account(a).address.lower()]
+        assert (entry.accepted, entry.reason, entry.reward) == (False, kind, 0), entry
+    for a in HONEST:
+        entry = verdicts[anvil_account(a).address.lower()]
+        assert entry.accepted and entry.reward > 0
+    assert {account for account, _ in receipt.rewards} == {anvil_account(a).address.lower() for a in HONEST}
