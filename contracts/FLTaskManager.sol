@@ -11,7 +11,7 @@ import {IFLTaskManager} from "./interfaces/IFLTaskManager.sol";
 import {PhaseClock} from "./libraries/PhaseClock.sol";
 import {RewardMath} from "./libraries/RewardMath.sol";
 import {Commitments} from "./libraries/Commitments.sol";
-import {TaskParamsLib} from "./libraries/TaskParamsLib.sol";
+import {FLTaskParamsStore} from "./FLTaskParamsStore.sol";
 
 /// @title FLTaskManager
 /// @notice Tasks, stakes, commit/reveal rounds, rewards and slashing of decentralized federated
@@ -110,9 +110,11 @@ contract FLTaskManager is IFLTaskManager, ReentrancyGuardTransient {
     }
 
     IERC20 private immutable _token;
+    /// @dev Holds the full parameters of every task; created by and answering only to this contract.
+    ///      A separate contract keeps this one under the 24 KiB code size limit (EIP-170).
+    FLTaskParamsStore private immutable _paramsStore;
     uint256 private _taskCount;
     mapping(uint256 taskId => Task) private _tasks;
-    mapping(uint256 taskId => TaskParams) private _params;
 
     /*//////////////////////////////////////////////////////////////
                                 CONSTRUCTOR
@@ -121,6 +123,7 @@ contract FLTaskManager is IFLTaskManager, ReentrancyGuardTransient {
     /// @param token_ The reward token in which pools are escrowed and stakes are held.
     constructor(IERC20 token_) {
         _token = token_;
+        _paramsStore = new FLTaskParamsStore();
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -351,8 +354,8 @@ contract FLTaskManager is IFLTaskManager, ReentrancyGuardTransient {
         Outcome memory o = rd.outcome;
         if (o.status == RoundStatus.Open) revert FLTaskManagerRoundNotFinalized(taskId, round);
         if (o.status != RoundStatus.Accepted) revert FLTaskManagerRoundNotAccepted(taskId, round, o.status);
-        uint256 bit = 1 << (round & 255);
-        uint256 bits = t.trainerClaims[msg.sender][round >> 8];
+        (uint256 word, uint256 bit) = _claimBit(round);
+        uint256 bits = t.trainerClaims[msg.sender][word];
         if (bits & bit != 0) revert FLTaskManagerAlreadyClaimed(taskId, round, msg.sender);
         bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(msg.sender, amount))));
         if (!MerkleProof.verifyCalldata(proof, rd.rewardRoot, leaf)) {
@@ -361,7 +364,7 @@ contract FLTaskManager is IFLTaskManager, ReentrancyGuardTransient {
         uint256 claimed = rd.claims.trainerClaimed;
         uint256 remaining = RewardMath.trainerPool(o.roundReward, t.schedule.trainerShareBps) - claimed;
         if (amount > remaining) revert FLTaskManagerTrainerPoolExceeded(taskId, round, amount, remaining);
-        t.trainerClaims[msg.sender][round >> 8] = bits | bit;
+        t.trainerClaims[msg.sender][word] = bits | bit;
         // Fits: claimed + amount <= trainer pool <= uint96.
         rd.claims.trainerClaimed = uint96(claimed + amount);
         emit TrainerRewardClaimed(taskId, round, msg.sender, amount);
@@ -420,7 +423,7 @@ contract FLTaskManager is IFLTaskManager, ReentrancyGuardTransient {
     /// @inheritdoc IFLTaskManager
     function taskParams(uint256 taskId) external view returns (TaskParams memory) {
         _task(taskId);
-        return TaskParamsLib.load(_params, taskId);
+        return _paramsStore.load(taskId);
     }
 
     /// @inheritdoc IFLTaskManager
@@ -507,7 +510,8 @@ contract FLTaskManager is IFLTaskManager, ReentrancyGuardTransient {
 
     /// @inheritdoc IFLTaskManager
     function trainerRewardClaimed(uint256 taskId, uint256 round, address account) external view returns (bool) {
-        return _task(taskId).trainerClaims[account][round >> 8] & (1 << (round & 255)) != 0;
+        (uint256 word, uint256 bit) = _claimBit(round);
+        return _task(taskId).trainerClaims[account][word] & bit != 0;
     }
 
     /// @inheritdoc IFLTaskManager
@@ -558,7 +562,7 @@ contract FLTaskManager is IFLTaskManager, ReentrancyGuardTransient {
 
     function _createTask(TaskParams calldata p) private returns (uint256 taskId) {
         taskId = ++_taskCount;
-        TaskParamsLib.validateAndStore(_params, taskId, msg.sender, p);
+        _paramsStore.store(taskId, p);
         Task storage t = _tasks[taskId];
         t.schedule = PhaseClock.Schedule({
             commitDuration: p.commitDuration,
@@ -599,6 +603,7 @@ contract FLTaskManager is IFLTaskManager, ReentrancyGuardTransient {
             leadingStake: 0
         });
         uint256 trainerPool = RewardMath.trainerPool(reward, p.trainerShareBps);
+        emit TaskCreated(taskId, msg.sender, p);
         emit RoundStarted(
             taskId, 0, bytes32(0), reward, trainerPool, reward - trainerPool, commitStartsAt, commitStartsAt + p.commitDuration
         );
@@ -716,7 +721,11 @@ contract FLTaskManager is IFLTaskManager, ReentrancyGuardTransient {
             t.totals.totalValidatorStake += uint96(amount);
         }
         t.accounts[msg.sender] = a;
-        if (t.records[msg.sender] == bytes32(0)) t.records[msg.sender] = _SENTINEL;
+        if (t.records[msg.sender] == bytes32(0)) {
+            // First stake: pre-fill the slots this account rewrites every round (see _SENTINEL).
+            t.records[msg.sender] = _SENTINEL;
+            if (role == Role.Trainer) t.trainerClaims[msg.sender][0] |= 1;
+        }
         emit Staked(taskId, msg.sender, role, amount, a.stake);
         _store(t, c, s);
         _token.safeTransferFrom(msg.sender, address(this), amount);
@@ -834,6 +843,13 @@ contract FLTaskManager is IFLTaskManager, ReentrancyGuardTransient {
             // The reject proposal has no root; a stale root is never read for it.
             if (rewardRoot != bytes32(0) && t.leadingRoot != rewardRoot) t.leadingRoot = rewardRoot;
         }
+    }
+
+    /// @dev Position of `round` in an account's claim bitmap. Bit 0 of word 0 is a sentinel set at
+    ///      the first stake, so round r uses bit r + 1.
+    function _claimBit(uint256 round) private pure returns (uint256 word, uint256 bit) {
+        uint256 index = round + 1;
+        return (index >> 8, 1 << (index & 255));
     }
 
     function _isUnsettledRound(Account memory a, uint256 round) private pure returns (bool) {

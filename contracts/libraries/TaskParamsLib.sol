@@ -5,36 +5,12 @@ import {IFLTaskManager} from "../interfaces/IFLTaskManager.sol";
 import {RewardMath} from "./RewardMath.sol";
 
 /// @title TaskParamsLib
-/// @notice Validation and storage of task parameters. Deployed once and linked (external
-///         functions), which keeps the cold code of task creation out of {FLTaskManager}'s
-///         24 KiB size limit.
+/// @notice Validation of task parameters: each invalid parameter reverts with its own error.
 library TaskParamsLib {
     /// @notice Number of known aggregation rules (ids 0..RULE_COUNT-1).
     uint8 internal constant RULE_COUNT = 5;
     /// @notice Maximum number of aggregation rule parameters.
     uint256 internal constant MAX_RULE_PARAMS = 8;
-
-    /// @notice Validate `p`, each parameter with its own error, store it as task `taskId`'s and
-    ///         emit {IFLTaskManager.TaskCreated} (from the manager, which delegate-calls this).
-    function validateAndStore(
-        mapping(uint256 => IFLTaskManager.TaskParams) storage params,
-        uint256 taskId,
-        address requester,
-        IFLTaskManager.TaskParams calldata p
-    ) external {
-        validate(p);
-        params[taskId] = p;
-        emit IFLTaskManager.TaskCreated(taskId, requester, p);
-    }
-
-    /// @notice The stored parameters of task `taskId`.
-    function load(mapping(uint256 => IFLTaskManager.TaskParams) storage params, uint256 taskId)
-        external
-        view
-        returns (IFLTaskManager.TaskParams memory)
-    {
-        return params[taskId];
-    }
 
     /// @notice Revert with the parameter's own error unless `p` is a valid task.
     function validate(IFLTaskManager.TaskParams calldata p) internal pure {

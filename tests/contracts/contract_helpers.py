@@ -1,0 +1,275 @@
+"""Helpers for driving FLTaskManager in tests: parameters, commitments, Merkle trees, phases."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+from eth_abi import encode
+from eth_utils import keccak, to_checksum_address
+
+
+class Phase(IntEnum):
+    NONE = 0
+    REGISTRATION = 1
+    COMMIT = 2
+    REVEAL = 3
+    VOTE_COMMIT = 4
+    VOTE_REVEAL = 5
+    AWAITING_FINALIZATION = 6
+    COMPLETED = 7
+
+
+class Role(IntEnum):
+    NONE = 0
+    TRAINER = 1
+    VALIDATOR = 2
+
+
+class Status(IntEnum):
+    OPEN = 0
+    ACCEPTED = 1
+    REJECTED = 2
+    FAILED = 3
+
+
+class Reason(IntEnum):
+    TRAINER_NON_REVEAL = 0
+    VALIDATOR_NON_REVEAL = 1
+    VALIDATOR_LOSING_VOTE = 2
+
+
+class Participation(IntEnum):
+    NONE = 0
+    COMMITTED = 1
+    REVEALED = 2
+    UNRECORDED = 3
+
+
+E18 = 10**18
+ZERO = b"\0" * 32
+REJECT = keccak(encode(["string", "bytes32"], ["", ZERO]))
+
+PARAM_FIELDS = [
+    "modelSpecCid", "initialModelCid", "evalDatasetCid", "evalDatasetHash", "ruleId", "ruleParams",
+    "numRounds", "registrationDuration", "commitDuration", "revealDuration", "voteCommitDuration",
+    "voteRevealDuration", "exitCooldown", "minTrainerStake", "minValidatorStake", "maxTrainersPerRound",
+    "maxUpdateBytes", "quorumBps", "trainerNonRevealSlashBps", "validatorNonRevealSlashBps",
+    "validatorLosingSlashBps", "trainerShareBps", "rewardPool",
+]
+
+
+def default_params(**overrides) -> dict:
+    p = {
+        "modelSpecCid": "QmSpecSpecSpecSpecSpecSpecSpecSpecSpecSpecSpec",
+        "initialModelCid": "QmInitInitInitInitInitInitInitInitInitInitInit",
+        "evalDatasetCid": "QmEvalEvalEvalEvalEvalEvalEvalEvalEvalEvalEval",
+        "evalDatasetHash": keccak(b"eval"),
+        "ruleId": 0,
+        "ruleParams": [1000],
+        "numRounds": 3,
+        "registrationDuration": 50,
+        "commitDuration": 100,
+        "revealDuration": 100,
+        "voteCommitDuration": 100,
+        "voteRevealDuration": 100,
+        "exitCooldown": 30,
+        "minTrainerStake": 100 * E18,
+        "minValidatorStake": 100 * E18,
+        "maxTrainersPerRound": 10,
+        "maxUpdateBytes": 50_000_000,
+        "quorumBps": 6000,
+        "trainerNonRevealSlashBps": 1000,
+        "validatorNonRevealSlashBps": 2000,
+        "validatorLosingSlashBps": 3000,
+        "trainerShareBps": 7000,
+        "rewardPool": 3000 * E18,
+    }
+    p.update(overrides)
+    return p
+
+
+def as_tuple(p: dict) -> tuple:
+    return tuple(p[name] for name in PARAM_FIELDS)
+
+
+def salt() -> bytes:
+    return os.urandom(32)
+
+
+def update_commitment(task_id, rnd, trainer, cid, samples, salt_) -> bytes:
+    return keccak(encode(["uint256", "uint256", "address", "string", "uint256", "bytes32"],
+                         [task_id, rnd, to_checksum_address(str(trainer)), cid, samples, salt_]))
+
+
+def proposal_hash(cid: str, root: bytes) -> bytes:
+    return keccak(encode(["string", "bytes32"], [cid, root]))
+
+
+def vote_commitment(task_id, rnd, validator, proposal, salt_) -> bytes:
+    return keccak(encode(["uint256", "uint256", "address", "bytes32", "bytes32"],
+                         [task_id, rnd, to_checksum_address(str(validator)), proposal, salt_]))
+
+
+# --- OpenZeppelin StandardMerkleTree (leaf types ["address", "uint256"]) ---------------------
+
+def leaf_hash(account, amount: int) -> bytes:
+    return keccak(keccak(encode(["address", "uint256"], [to_checksum_address(str(account)), amount])))
+
+
+def _pair(a: bytes, b: bytes) -> bytes:
+    return keccak(min(a, b) + max(a, b))
+
+
+@dataclass
+class MerkleTree:
+    """Same tree, root and proofs as @openzeppelin/merkle-tree's StandardMerkleTree.of(...)."""
+
+    values: list[tuple[str, int]]
+    tree: list[bytes] = field(init=False)
+    index: dict[tuple[str, int], int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        hashed = sorted(((leaf_hash(a, v), i) for i, (a, v) in enumerate(self.values)), key=lambda x: x[0])
+        n = len(hashed)
+        self.tree = [b""] * (2 * n - 1)
+        self.index = {}
+        for k, (h, i) in enumerate(hashed):
+            pos = len(self.tree) - 1 - k
+            self.tree[pos] = h
+            a, v = self.values[i]
+            self.index[(to_checksum_address(str(a)), v)] = pos
+        for pos in range(len(self.tree) - 1 - n, -1, -1):
+            self.tree[pos] = _pair(self.tree[2 * pos + 1], self.tree[2 * pos + 2])
+
+    @property
+    def root(self) -> bytes:
+        return self.tree[0]
+
+    def proof(self, account, amount: int) -> list[bytes]:
+        pos = self.index[(to_checksum_address(str(account)), amount)]
+        out = []
+        while pos > 0:
+            sibling = pos - 1 if pos % 2 == 0 else pos + 1
+            out.append(self.tree[sibling])
+            pos = (pos - 1) // 2
+        return out
+
+
+# --- driving rounds -----------------------------------------------------------------------
+
+@dataclass
+class Vote:
+    cid: str
+    root: bytes
+    salt: bytes
+
+    @property
+    def proposal(self) -> bytes:
+        return proposal_hash(self.cid, self.root)
+
+
+class Protocol:
+    """Thin driver: create tasks, stake, run the phases of a round, move time."""
+
+    def __init__(self, manager, token, requester, trainers, validators, chain) -> None:
+        self.m = manager
+        self.token = token
+        self.requester = requester
+        self.trainers = trainers
+        self.validators = validators
+        self.chain = chain
+        self.salts: dict = {}
+
+    # time
+    def phase(self, task_id) -> tuple[int, Phase, int]:
+        self.chain.mine()
+        r, ph, deadline = self.m.currentRound(task_id)
+        return r, Phase(ph), deadline
+
+    def sleep_past_deadline(self, task_id) -> None:
+        _, _, deadline = self.phase(task_id)
+        now = self.chain[-1].timestamp
+        self.chain.sleep(max(0, deadline - now) + 1)
+        self.chain.mine()
+
+    def to_phase(self, task_id, target: Phase) -> None:
+        for _ in range(12):
+            _, ph, _ = self.phase(task_id)
+            if ph == target:
+                return
+            if ph in (Phase.AWAITING_FINALIZATION, Phase.COMPLETED):
+                raise AssertionError(f"cannot reach {target.name} from {ph.name}")
+            self.sleep_past_deadline(task_id)
+        raise AssertionError(f"did not reach {target.name}")
+
+    # setup
+    def create(self, **overrides) -> int:
+        tx = self.m.createTask(as_tuple(default_params(**overrides)), {"from": self.requester})
+        return tx.return_value
+
+    def stake_all(self, task_id, amount=200 * E18) -> None:
+        for t in self.trainers:
+            self.m.stake(task_id, Role.TRAINER, amount, {"from": t})
+        for v in self.validators:
+            self.m.stake(task_id, Role.VALIDATOR, amount, {"from": v})
+
+    # round actions
+    def commit_update(self, task_id, trainer, cid=None, samples=100):
+        rnd = self.m.currentRound(task_id)[0]
+        cid = cid or f"QmUpdate{str(trainer)[2:40]}{rnd:04d}"
+        s = salt()
+        self.salts[(task_id, rnd, str(trainer))] = (cid, samples, s)
+        return self.m.commitUpdate(task_id, update_commitment(task_id, rnd, trainer, cid, samples, s), {"from": trainer})
+
+    def reveal_update(self, task_id, trainer):
+        rnd = self.m.currentRound(task_id)[0]
+        cid, samples, s = self.salts[(task_id, rnd, str(trainer))]
+        return self.m.revealUpdate(task_id, cid, samples, s, {"from": trainer})
+
+    def commit_vote(self, task_id, validator, cid: str, root: bytes):
+        rnd = self.m.currentRound(task_id)[0]
+        vote = Vote(cid, root, salt())
+        self.salts[(task_id, rnd, str(validator))] = vote
+        return self.m.commitVote(task_id, vote_commitment(task_id, rnd, validator, vote.proposal, vote.salt),
+                                 {"from": validator})
+
+    def reveal_vote(self, task_id, validator, metric=9000):
+        rnd = self.m.currentRound(task_id)[0]
+        vote = self.salts[(task_id, rnd, str(validator))]
+        return self.m.revealVote(task_id, vote.cid, vote.root, vote.salt, metric, {"from": validator})
+
+    def rewards_tree(self, task_id, trainers=None) -> MerkleTree:
+        """Split the current round's trainer pool evenly over `trainers` (integer division)."""
+        trainers = list(trainers if trainers is not None else self.trainers)
+        rnd = self.m.currentRound(task_id)[0]
+        pool = self.m.roundOutcome(task_id, rnd)["trainerPool"]
+        share = pool // len(trainers)
+        return MerkleTree([(str(t), share) for t in trainers])
+
+    def run_round(self, task_id, *, trainers=None, validators=None, cid=None, reject=False,
+                  finalize=True) -> MerkleTree | None:
+        """All `trainers` commit and reveal, all `validators` vote for one proposal; finalize."""
+        trainers = list(self.trainers if trainers is None else trainers)
+        validators = list(self.validators if validators is None else validators)
+        self.to_phase(task_id, Phase.COMMIT)
+        for t in trainers:
+            self.commit_update(task_id, t)
+        self.to_phase(task_id, Phase.REVEAL)
+        for t in trainers:
+            self.reveal_update(task_id, t)
+        tree = self.rewards_tree(task_id, trainers) if trainers else None
+        rnd = self.m.currentRound(task_id)[0]
+        vote_cid, root = ("", ZERO) if reject or tree is None else (cid or f"QmAggregate{rnd:04d}", tree.root)
+        if trainers:
+            self.to_phase(task_id, Phase.VOTE_COMMIT)
+            for v in validators:
+                self.commit_vote(task_id, v, vote_cid, root)
+            self.to_phase(task_id, Phase.VOTE_REVEAL)
+            for v in validators:
+                self.reveal_vote(task_id, v)
+        if finalize:
+            self.to_phase(task_id, Phase.AWAITING_FINALIZATION)
+            self.m.finalizeRound(task_id, {"from": self.requester})
+        return tree
