@@ -1,0 +1,94 @@
+"""Deploy RewardToken and FLTaskManager and record them in deployments/<chainId>.json.
+
+    brownie run scripts/deploy.py --network <name>
+
+Account: the Brownie keystore account named by DFL_DEPLOYER_ACCOUNT (`brownie accounts new|import
+<id>`), unlocked with DFL_DEPLOYER_PASSWORD if set (else Brownie prompts); without it, on a
+development network, Brownie's first unlocked account. Keys are never printed.
+
+Devnet faucet (only when the chain is a development/local chain, chain id 31337 or 1337): every
+unlocked account of the node, and each address in DFL_FAUCET_ADDRESSES (comma separated), gets
+DFL_FAUCET_TOKENS whole tokens (default 100000). Supply: DFL_TOKEN_SUPPLY whole tokens (default 1e9).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+import brownie
+from brownie import FLTaskManager, RewardToken, accounts, network, web3
+from brownie.project import get_loaded_projects
+
+LOCAL_CHAIN_IDS = {31337, 1337}
+DECIMALS = 10**18
+
+
+def _deployer():
+    account_id = os.environ.get("DFL_DEPLOYER_ACCOUNT")
+    if account_id:
+        password = os.environ.get("DFL_DEPLOYER_PASSWORD")
+        return accounts.load(account_id, password=password) if password is not None else accounts.load(account_id)
+    if network.show_active() and network.is_connected() and len(accounts) > 0 and _is_local():
+        return accounts[0]
+    raise SystemExit(
+        "deploy: no deployer account. Set DFL_DEPLOYER_ACCOUNT to a Brownie keystore id "
+        "(and DFL_DEPLOYER_PASSWORD), or use a development network."
+    )
+
+
+def _is_local() -> bool:
+    return network.chain.id in LOCAL_CHAIN_IDS or brownie._config.CONFIG.network_type == "development"
+
+
+def _faucet_targets(deployer) -> list[str]:
+    targets = [str(a) for a in web3.eth.accounts]
+    extra = os.environ.get("DFL_FAUCET_ADDRESSES", "")
+    targets += [a.strip() for a in extra.split(",") if a.strip()]
+    seen, out = set(), []
+    for address in targets:
+        key = address.lower()
+        if key not in seen and key != str(deployer).lower():
+            seen.add(key)
+            out.append(web3.to_checksum_address(address))
+    return out
+
+
+def main() -> dict:
+    deployer = _deployer()
+    project_path = Path(get_loaded_projects()[0]._path)
+    supply = int(os.environ.get("DFL_TOKEN_SUPPLY", 10**9)) * DECIMALS
+    token = RewardToken.deploy("DFL Reward", "DFL", supply, deployer, {"from": deployer})
+    manager = FLTaskManager.deploy(token, {"from": deployer})
+    first_block = token.tx.block_number
+
+    funded = []
+    if _is_local():
+        amount = int(os.environ.get("DFL_FAUCET_TOKENS", 100_000)) * DECIMALS
+        for address in _faucet_targets(deployer):
+            token.transfer(address, amount, {"from": deployer})
+            funded.append(address)
+
+    build = project_path / "build" / "contracts"
+    record = {
+        "chain_id": network.chain.id,
+        "block": first_block,
+        "deployer": str(deployer),
+        "deployed_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "network": network.show_active(),
+        "abi_dir": str(build),
+        "contracts": {
+            "RewardToken": {"address": token.address, "abi": str(build / "RewardToken.json")},
+            "FLTaskManager": {"address": manager.address, "abi": str(build / "FLTaskManager.json")},
+        },
+    }
+    out_dir = project_path / "deployments"
+    out_dir.mkdir(exist_ok=True)
+    path = out_dir / f"{network.chain.id}.json"
+    path.write_text(json.dumps(record, indent=2) + "\n")
+    print(f"RewardToken   {token.address}")
+    print(f"FLTaskManager {manager.address}")
+    print(f"block {first_block}; faucet funded {len(funded)} accounts; wrote {path}")
+    return record
