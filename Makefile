@@ -9,7 +9,7 @@ NODE_BIN := $(CURDIR)/node_modules/.bin
 export SOLCX_BINARY_PATH := $(CURDIR)/.solcx
 export PATH := $(VENV)/bin:$(NODE_BIN):$(PATH)
 
-.PHONY: help setup setup-debian demo test test-fast lint clean
+.PHONY: help setup setup-debian compile demo test lint clean
 
 help:
 	@echo "make demo   set up, start the local chain and IPFS node, run the main job"
@@ -40,10 +40,14 @@ $(SOLCX_BINARY_PATH)/.setup-stamp: tools/solc/install.sh tools/solc/solc-front.j
 	@tools/solc/install.sh $(SOLCX_BINARY_PATH)
 	@touch $@
 
-demo: setup
-	@dfl demo
+# Brownie recompiles only what changed; the artifacts in build/ feed the off-chain code.
+compile: setup
+	@brownie compile | tail -n 1
 
-test: setup
+demo: compile
+	@dfl demo $(DEMO_ARGS)
+
+test: compile
 	@tools/run-tests.sh
 
 lint: setup

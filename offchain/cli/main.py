@@ -7,7 +7,7 @@ import warnings
 
 import typer
 
-from offchain.cli import chain_cmds, node, task, workers
+from offchain.cli import chain_cmds, demo, node, task, workers
 from offchain.cli.common import EXIT_USER_ERROR, err_console
 from offchain.errors import DflError
 
@@ -22,6 +22,7 @@ app.add_typer(chain_cmds.round_app, name="round")
 app.add_typer(chain_cmds.rewards_app, name="rewards")
 app.command()(chain_cmds.deploy)
 app.command()(chain_cmds.stake)
+app.command()(demo.demo)
 app.command()(workers.trainer)
 app.command()(workers.validator)
 

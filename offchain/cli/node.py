@@ -44,13 +44,13 @@ def up(
     rpc_port: RpcPort = 8545,
     ipfs_api_port: ApiPort = 5001,
     gateway_port: GatewayPort = 8080,
-    block_time: Annotated[Optional[float], typer.Option(help="Mine a block every N seconds (default: on each transaction).")] = None,
+    block_time: Annotated[float, typer.Option(help="Seconds between blocks (0: mine only on each transaction). Phase deadlines need time to pass, so keep it > 0.")] = 1.0,
     as_json: JsonOpt = False,
 ) -> None:
     """Start anvil (chain id 31337, the standard test accounts) and the IPFS dev node; wait until both answer.
 
     Services already running from this state directory are left alone."""
-    services = _services(host, rpc_port, ipfs_api_port, gateway_port, block_time)
+    services = _services(host, rpc_port, ipfs_api_port, gateway_port, block_time or None)
     before = {s.name for s in services.status() if s.running}
     statuses = services.up()
     if not as_json:

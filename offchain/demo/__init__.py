@@ -1,0 +1,1 @@
+"""`dfl demo`: the whole job on one machine, each participant its own OS process."""

@@ -1,0 +1,33 @@
+"""What a demo run does, with defaults that finish in a few minutes on 2 cores."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class DemoConfig:
+    dataset: str = "mnist-5k"
+    model: str = "mlp"
+    trainers: int = 4
+    validators: int = 3
+    rounds: int = 5
+    partition: str = "dirichlet:0.5"
+    rule: str = "fedavg"
+    rule_params: tuple[int, ...] = (0,)
+    epochs: int = 2
+    batch_size: int = 32
+    learning_rate: float = 0.1
+    reward_pool_tokens: int = 1_000
+    eval_samples: int = 1_000
+    seed: int = 0
+    phase_seconds: int = 120  # upper bound of each phase; phases end early when everyone acted
+    registration_seconds: int = 45
+    poll_seconds: float = 0.5
+    timeout_seconds: float = 1_200
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.trainers <= 8 or not 1 <= self.validators <= 8:
+            raise ValueError("the demo runs 1-8 trainers and 1-8 validators (anvil has 20 funded accounts)")
+        if self.rounds < 1:
+            raise ValueError("rounds must be at least 1")

@@ -1,0 +1,167 @@
+"""Run the demo: services, deployment, task, worker processes, live progress, settlement.
+
+Accounts are anvil's standard ones: 0 deploys and requests, 1..T train, T+1..T+V validate.
+Each trainer gets its own non-IID share of the data set as a file of its own, as if on its
+own machine; each validator gets a share of the test split.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from offchain.chain.accounts import anvil_account
+from offchain.chain.artifacts import load_deployment
+from offchain.chain.deploy import deploy
+from offchain.chain.manager import TaskManager
+from offchain.chain.protocol import Phase, RoundStatus
+from offchain.config import Settings
+from offchain.demo.config import DemoConfig
+from offchain.errors import DflError
+from offchain.ml.datasets import Dataset, load_dataset
+from offchain.ml.partition import parse_partition
+from offchain.storage.ipfs import IpfsStore
+from offchain.workers.context import dump_npz_xy
+from offchain.workers.requester import PublishedModel, TaskSettings, create_task, publish_model
+
+log = logging.getLogger(__name__)
+TOKEN = 10**18
+
+
+@dataclass
+class Worker:
+    name: str
+    role: str
+    account_index: int
+    address: str
+    argv: list[str]
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+
+
+@dataclass
+class DemoRun:
+    config: DemoConfig
+    settings: Settings
+    workdir: Path
+    chain: TaskManager
+    task_id: int
+    published: PublishedModel
+    data: Dataset
+    workers: list[Worker]
+    balances_before: dict[str, int]
+    started: float
+    finished: float = 0.0
+    requester: str = ""
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+def _shares(config: DemoConfig, data: Dataset, workdir: Path) -> tuple[list[Path], list[Path]]:
+    """Each trainer's training data and each validator's evaluation data, as .npz files."""
+    split = parse_partition(config.partition)
+    trainer_parts = split.split(data.y_train, config.trainers, seed=config.seed)
+    validator_parts = parse_partition("iid").split(data.y_test, config.validators, seed=config.seed)
+    files: tuple[list[Path], list[Path]] = ([], [])
+    for kind, parts, x, y, out in (("trainer", trainer_parts, data.x_train, data.y_train, files[0]),
+                                   ("validator", validator_parts, data.x_test, data.y_test, files[1])):
+        for i, idx in enumerate(parts):
+            path = workdir / "data" / f"{kind}-{i}.npz"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # As an .npz with its own test split, so `--data` / `--eval-data` use all of it.
+            with open(path, "wb") as f:
+                np.savez_compressed(f, x=x[idx], y=y[idx], x_test=x[idx], y_test=y[idx])
+            out.append(path)
+    return files
+
+
+def prepare(config: DemoConfig, settings: Settings, workdir: Path) -> DemoRun:
+    """Deploy, fund, publish the model and create the task; build (not start) the workers."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    deployer = anvil_account(0)
+    indexes = list(range(1, config.trainers + config.validators + 1))
+    deploy(settings.rpc_url, deployer, build_dir=settings.build_dir, deployments_dir=settings.deployments_dir,
+           faucet={anvil_account(i).address: 10_000 * TOKEN for i in indexes})
+    chain = TaskManager(settings.rpc_url, load_deployment(settings.deployments_dir, settings.chain_id, settings.build_dir), deployer)
+    accounts = [deployer.address] + [anvil_account(i).address for i in indexes]
+    balances = {a: chain.balance_of(a) for a in accounts}
+    data = load_dataset(config.dataset, seed=config.seed)
+    n_eval = min(config.eval_samples, len(data.y_test))
+    with IpfsStore(settings.ipfs_api, timeout=settings.ipfs_timeout) as store:
+        published = publish_model(store, preset=config.model, spec_json=None, input_shape=data.input_shape,
+                                  num_classes=data.num_classes, seed=config.seed, x_eval=data.x_test[:n_eval], y_eval=data.y_test[:n_eval])
+    phase = config.phase_seconds
+    task_id = create_task(chain, published, TaskSettings(
+        rule=config.rule, rule_params=config.rule_params, num_rounds=config.rounds, registration=config.registration_seconds,
+        commit=phase, reveal=phase, vote_commit=phase, vote_reveal=phase, reward_pool=config.reward_pool_tokens * TOKEN))
+    trainer_files, validator_files = _shares(config, data, workdir)
+    workers = []
+    for i, path in enumerate(trainer_files):
+        a = 1 + i
+        workers.append(Worker(f"trainer-{i}", "trainer", a, anvil_account(a).address,
+                              ["trainer", "--task", str(task_id), "--data", str(path), "--dev-account", str(a),
+                               "--epochs", str(config.epochs), "--batch-size", str(config.batch_size),
+                               "--learning-rate", str(config.learning_rate), "--seed", str(config.seed + i),
+                               "--poll", str(config.poll_seconds)], workdir / "logs" / f"trainer-{i}.log"))
+    for i, path in enumerate(validator_files):
+        a = 1 + config.trainers + i
+        workers.append(Worker(f"validator-{i}", "validator", a, anvil_account(a).address,
+                              ["validator", "--task", str(task_id), "--eval-data", str(path), "--dev-account", str(a),
+                               "--poll", str(config.poll_seconds)], workdir / "logs" / f"validator-{i}.log"))
+    return DemoRun(config, settings, workdir, chain, task_id, published, data, workers, balances, time.monotonic(),
+                   requester=deployer.address)
+
+
+def start_workers(run: DemoRun, env: dict[str, str]) -> None:
+    for w in run.workers:
+        w.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(w.log_path, "ab") as out:
+            w.process = subprocess.Popen([sys.executable, "-m", "offchain.cli.main", *w.argv], env=env,
+                                         stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+
+def stop_workers(run: DemoRun) -> None:
+    for w in run.workers:
+        if w.process and w.process.poll() is None:
+            w.process.terminate()
+    for w in run.workers:
+        if w.process:
+            try:
+                w.process.wait(10)
+            except subprocess.TimeoutExpired:
+                w.process.kill()
+                w.process.wait()
+
+
+def wait_for_completion(run: DemoRun, on_tick: Callable[[], None]) -> None:
+    """Until the task completes and every worker has exited (they claim and withdraw last)."""
+    deadline = time.monotonic() + run.config.timeout_seconds
+    while True:
+        on_tick()
+        failed = [w for w in run.workers if w.process and w.process.poll() not in (None, 0)]
+        if failed:
+            w = failed[0]
+            tail = w.log_path.read_text(errors="replace").splitlines()[-15:]
+            raise DflError(f"{w.name} exited with code {w.process.returncode}; its log {w.log_path} ends:\n" + "\n".join(tail))  # type: ignore[union-attr]
+        if all(w.process and w.process.poll() == 0 for w in run.workers):
+            return
+        if time.monotonic() > deadline:
+            raise DflError(f"the demo did not finish within {run.config.timeout_seconds:.0f}s; worker logs are in {run.workdir / 'logs'}")
+        time.sleep(run.config.poll_seconds)
+
+
+def settle(run: DemoRun) -> None:
+    """Return what is left of the reward pool to the requester once the task completed."""
+    if run.chain.current_round(run.task_id)[1] == Phase.COMPLETED and run.chain.task_state(run.task_id).unallocated_pool > 0:
+        run.chain.return_unspent_pool(run.task_id)
+    run.finished = time.monotonic()
+
+
+def finalized_rounds(run: DemoRun) -> list[int]:
+    return [r for r in range(run.config.rounds) if run.chain.round_outcome(run.task_id, r).status != RoundStatus.OPEN]
