@@ -186,7 +186,7 @@ class Protocol:
     def phase(self, task_id) -> tuple[int, Phase, int]:
         self.chain.mine()
         r, ph, deadline = self.m.currentRound(task_id)
-        return r, Phase(ph), deadline
+        return int(r), Phase(int(ph)), int(deadline)
 
     def sleep_past_deadline(self, task_id) -> None:
         _, _, deadline = self.phase(task_id)
@@ -273,3 +273,32 @@ class Protocol:
             self.to_phase(task_id, Phase.AWAITING_FINALIZATION)
             self.m.finalizeRound(task_id, {"from": self.requester})
         return tree
+
+
+def reverts(error: str):
+    """brownie.reverts for a custom error of the contracts, shown by Brownie as "Name: args"."""
+    import brownie
+
+    if ":" in error:  # name and (a prefix of) its arguments
+        return brownie.reverts(revert_pattern=rf"(?s){error}.*")
+    return brownie.reverts(revert_pattern=rf"(?s){error}(: .*)?")
+
+
+def hexed(value):
+    """Expected values in Brownie's terms: bytes as 0x-hex strings, tuples/lists recursively."""
+    if isinstance(value, (bytes, bytearray)):
+        return "0x" + bytes(value).hex()
+    if isinstance(value, (list, tuple)):
+        return [hexed(v) for v in value]
+    return value
+
+
+def plain(value):
+    """Brownie return values as plain Python lists/str/int for comparisons."""
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, (bytes, bytearray)):
+        return "0x" + bytes(value).hex()
+    if isinstance(value, str):
+        return value
+    return value

@@ -1,0 +1,203 @@
+"""claimTrainerReward / claimValidatorReward / slash / returnUnspentPool and the reward views."""
+
+from contract_helpers import E18, ZERO, MerkleTree, Participation, Phase, Reason, Status, reverts
+
+
+def _lower(a):
+    return a.address.lower()
+
+
+def test_claimTrainerReward(manager, token, proto, task_id, trainers):
+    tree = proto.run_round(task_id)
+    t = trainers[0]
+    amount = tree.values[0][1]
+    before = token.balanceOf(t)
+    tx = manager.claimTrainerReward(task_id, 0, amount, tree.proof(t, amount), {"from": t})
+    ev = tx.events["TrainerRewardClaimed"]
+    assert (ev["taskId"], ev["round"], ev["trainer"], ev["amount"]) == (task_id, 0, t, amount)
+    assert token.balanceOf(t) == before + amount
+    assert manager.trainerRewardClaimed(task_id, 0, t) and not manager.trainerRewardClaimed(task_id, 0, trainers[1])
+    assert manager.roundOutcome(task_id, 0)["trainerClaimed"] == amount
+
+
+def test_claimTrainerReward_RevertWhen(manager, proto, task_id, trainers):
+    t = trainers[0]
+    with reverts(f"FLTaskManagerRoundNotFinalized: {task_id}, 0"):
+        manager.claimTrainerReward(task_id, 0, 1, [], {"from": t})
+    tree = proto.run_round(task_id)
+    amount = tree.values[0][1]
+    with reverts(f"FLTaskManagerInvalidProof: {task_id}, 0, {_lower(t)}, {amount + 1}"):
+        manager.claimTrainerReward(task_id, 0, amount + 1, tree.proof(t, amount), {"from": t})
+    with reverts("FLTaskManagerInvalidProof"):
+        manager.claimTrainerReward(task_id, 0, amount, tree.proof(t, amount), {"from": trainers[1]})
+    manager.claimTrainerReward(task_id, 0, amount, tree.proof(t, amount), {"from": t})
+    with reverts(f"FLTaskManagerAlreadyClaimed: {task_id}, 0, {_lower(t)}"):
+        manager.claimTrainerReward(task_id, 0, amount, tree.proof(t, amount), {"from": t})
+    proto.run_round(task_id, reject=True)
+    with reverts(f"FLTaskManagerRoundNotAccepted: {task_id}, 1, {Status.REJECTED}"):
+        manager.claimTrainerReward(task_id, 1, amount, tree.proof(t, amount), {"from": t})
+
+
+def test_claimTrainerReward_RevertWhen_root_overpays(manager, proto, task_id, trainers, validators):
+    """A (malicious) majority's root promising more than the pool cannot drain other rounds."""
+    pool = manager.roundOutcome(task_id, 0)["trainerPool"]
+    greedy = MerkleTree([(str(trainers[0]), pool), (str(trainers[1]), pool)])
+    proto.to_phase(task_id, Phase.COMMIT)
+    for t in trainers:
+        proto.commit_update(task_id, t)
+    proto.to_phase(task_id, Phase.REVEAL)
+    for t in trainers:
+        proto.reveal_update(task_id, t)
+    proto.to_phase(task_id, Phase.VOTE_COMMIT)
+    for v in validators:
+        proto.commit_vote(task_id, v, "QmGreedy", greedy.root)
+    proto.to_phase(task_id, Phase.VOTE_REVEAL)
+    for v in validators:
+        proto.reveal_vote(task_id, v)
+    proto.to_phase(task_id, Phase.AWAITING_FINALIZATION)
+    manager.finalizeRound(task_id, {"from": trainers[0]})
+    manager.claimTrainerReward(task_id, 0, pool, greedy.proof(trainers[0], pool), {"from": trainers[0]})
+    with reverts(f"FLTaskManagerTrainerPoolExceeded: {task_id}, 0, {pool}, 0"):
+        manager.claimTrainerReward(task_id, 0, pool, greedy.proof(trainers[1], pool), {"from": trainers[1]})
+
+
+def test_claimValidatorReward(manager, token, proto, task_id, validators):
+    proto.run_round(task_id)
+    out = manager.roundOutcome(task_id, 0)
+    share = out["validatorPool"] * 200 * E18 // out["winningStake"]
+    v = validators[0]
+    assert manager.validatorReward(task_id, 0, v) == share
+    before = token.balanceOf(v)
+    tx = manager.claimValidatorReward(task_id, 0, {"from": v})
+    ev = tx.events["ValidatorRewardClaimed"]
+    assert (ev["validator"], ev["amount"], ev["restaked"]) == (v, share, False)
+    assert token.balanceOf(v) == before + share
+    assert manager.validatorReward(task_id, 0, v) == 0
+    assert manager.roundOutcome(task_id, 0)["validatorClaimed"] == share
+    with reverts(f"FLTaskManagerNoValidatorReward: {task_id}, 0, {_lower(v)}"):
+        manager.claimValidatorReward(task_id, 0, {"from": v})
+
+
+def test_claimValidatorReward_on_rejected_round(manager, proto, task_id, validators):
+    proto.run_round(task_id, reject=True)
+    assert manager.claimValidatorReward(task_id, 0, {"from": validators[0]}).events["ValidatorRewardClaimed"]["amount"] > 0
+
+
+def test_claimValidatorReward_RevertWhen(manager, proto, task_id, trainers, validators):
+    v = validators[0]
+    with reverts("FLTaskManagerNoValidatorReward"):
+        manager.claimValidatorReward(task_id, 0, {"from": v})  # never voted
+    proto.run_round(task_id, finalize=False)
+    with reverts(f"FLTaskManagerRoundNotFinalized: {task_id}, 0"):
+        manager.claimValidatorReward(task_id, 0, {"from": v})
+    with reverts("FLTaskManagerNoValidatorReward"):
+        manager.claimValidatorReward(task_id, 0, {"from": trainers[0]})
+
+
+def test_losing_validator_has_no_reward_and_is_slashed(manager, proto, task_id, trainers, validators, accounts):
+    proto.to_phase(task_id, Phase.COMMIT)
+    for t in trainers:
+        proto.commit_update(task_id, t)
+    proto.to_phase(task_id, Phase.REVEAL)
+    for t in trainers:
+        proto.reveal_update(task_id, t)
+    tree = proto.rewards_tree(task_id)
+    proto.to_phase(task_id, Phase.VOTE_COMMIT)
+    for v in validators[:3]:
+        proto.commit_vote(task_id, v, "QmGood", tree.root)
+    proto.commit_vote(task_id, validators[3], "", ZERO)
+    proto.to_phase(task_id, Phase.VOTE_REVEAL)
+    for v in validators:
+        proto.reveal_vote(task_id, v)
+    manager.finalizeRound(task_id, {"from": accounts[0]})
+    loser = validators[3]
+    assert manager.validatorReward(task_id, 0, loser) == 0
+    with reverts("FLTaskManagerNoValidatorReward"):
+        manager.claimValidatorReward(task_id, 0, {"from": loser})
+    with reverts("FLTaskManagerNotSlashable"):
+        manager.slash(task_id, 0, validators[0], {"from": accounts[0]})
+    pool = manager.taskState(task_id)["unallocatedPool"]
+    tx = manager.slash(task_id, 0, loser, {"from": accounts[0]})
+    ev = tx.events["Slashed"]
+    assert (ev["taskId"], ev["round"], ev["account"], ev["reason"]) == (task_id, 0, loser, Reason.VALIDATOR_LOSING_VOTE)
+    assert ev["amount"] == 60 * E18 and ev["remainingStake"] == 140 * E18
+    assert manager.taskState(task_id)["unallocatedPool"] == pool + 60 * E18
+    assert manager.taskState(task_id)["totalValidatorStake"] == 800 * E18 - 60 * E18
+    with reverts(f"FLTaskManagerNotSlashable: {task_id}, 0, {_lower(loser)}"):
+        manager.slash(task_id, 0, loser, {"from": accounts[0]})
+
+
+def test_slash_non_revealers(manager, proto, task_id, trainers, validators, accounts):
+    proto.to_phase(task_id, Phase.COMMIT)
+    for t in trainers:
+        proto.commit_update(task_id, t)
+    proto.to_phase(task_id, Phase.REVEAL)
+    for t in trainers[1:]:
+        proto.reveal_update(task_id, t)
+    proto.to_phase(task_id, Phase.VOTE_COMMIT)
+    for v in validators:
+        proto.commit_vote(task_id, v, "", ZERO)
+    proto.to_phase(task_id, Phase.VOTE_REVEAL)
+    for v in validators[1:]:
+        proto.reveal_vote(task_id, v)
+    with reverts("FLTaskManagerNotSlashable"):  # round not finalized yet
+        manager.slash(task_id, 0, trainers[0], {"from": accounts[0]})
+    proto.to_phase(task_id, Phase.AWAITING_FINALIZATION)
+    manager.finalizeRound(task_id, {"from": accounts[0]})
+    tx = manager.slash(task_id, 0, trainers[0], {"from": accounts[0]})
+    assert tx.events["Slashed"]["reason"] == Reason.TRAINER_NON_REVEAL and tx.events["Slashed"]["amount"] == 20 * E18
+    tx = manager.slash(task_id, 0, validators[0], {"from": accounts[0]})
+    assert tx.events["Slashed"]["reason"] == Reason.VALIDATOR_NON_REVEAL and tx.events["Slashed"]["amount"] == 40 * E18
+    with reverts("FLTaskManagerNotSlashable"):
+        manager.slash(task_id, 0, trainers[1], {"from": accounts[0]})  # revealed
+    with reverts("FLTaskManagerNotSlashable"):
+        manager.slash(task_id, 1, trainers[0], {"from": accounts[0]})
+    with reverts("FLTaskManagerUnknownTask"):
+        manager.slash(55, 0, trainers[0], {"from": accounts[0]})
+
+
+def test_unclaimed_validator_reward_is_restaked_at_next_vote(manager, proto, task_id, validators):
+    proto.run_round(task_id)
+    v = validators[0]
+    share = manager.validatorReward(task_id, 0, v)
+    total = manager.taskState(task_id)["totalValidatorStake"]
+    proto.to_phase(task_id, Phase.COMMIT)
+    for t in proto.trainers:
+        proto.commit_update(task_id, t)
+    proto.to_phase(task_id, Phase.REVEAL)
+    for t in proto.trainers:
+        proto.reveal_update(task_id, t)
+    proto.to_phase(task_id, Phase.VOTE_COMMIT)
+    tx = proto.commit_vote(task_id, v, "", ZERO)
+    ev = tx.events["ValidatorRewardClaimed"]
+    assert (ev["round"], ev["amount"], ev["restaked"]) == (0, share, True)
+    assert tx.events["VoteCommitted"]["weight"] == 200 * E18 + share
+    assert manager.taskState(task_id)["totalValidatorStake"] == total + share
+    assert int(manager.participantStatus(task_id, 0, v)[0]) == Participation.UNRECORDED
+
+
+def test_returnUnspentPool(manager, token, proto, requester, trainers):
+    task = proto.create(numRounds=2)
+    proto.stake_all(task)
+    with reverts(f"FLTaskManagerTaskNotCompleted: {task}"):
+        manager.returnUnspentPool(task, {"from": trainers[0]})
+    proto.to_phase(task, Phase.AWAITING_FINALIZATION)   # nobody acts: round 0 fails
+    manager.finalizeRound(task, {"from": trainers[0]})
+    proto.to_phase(task, Phase.AWAITING_FINALIZATION)
+    manager.finalizeRound(task, {"from": trainers[0]})
+    before = token.balanceOf(requester)
+    tx = manager.returnUnspentPool(task, {"from": trainers[0]})
+    ev = tx.events["UnspentPoolReturned"]
+    assert (ev["taskId"], ev["requester"], ev["amount"]) == (task, requester, 3000 * E18)
+    assert token.balanceOf(requester) == before + 3000 * E18
+    with reverts(f"FLTaskManagerNothingToReturn: {task}"):
+        manager.returnUnspentPool(task, {"from": trainers[0]})
+    with reverts("FLTaskManagerUnknownTask: 404"):
+        manager.returnUnspentPool(404, {"from": trainers[0]})
+
+
+def test_roundOutcome_of_current_and_future_rounds(manager, task_id):
+    cur = manager.roundOutcome(task_id, 0)
+    assert cur["status"] == Status.OPEN and cur["roundReward"] == 1000 * E18
+    assert cur["trainerPool"] == 700 * E18 and cur["validatorPool"] == 300 * E18
+    assert manager.roundOutcome(task_id, 2)["roundReward"] == 0
