@@ -11,8 +11,10 @@ from typing import Iterator
 
 import pytest
 
+from offchain.chain.accounts import anvil_account
+from offchain.chain.deploy import deploy
 from offchain.devnet.services import DevServices
-from support import free_ports
+from support import BUILD_DIR, TOKEN, Protocol, free_ports
 
 
 @pytest.fixture(scope="session")
@@ -42,3 +44,13 @@ def ipfs_gateway(dev_services: DevServices) -> str:
 @pytest.fixture
 def project_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def protocol(rpc_url: str, ipfs_api: str, tmp_path_factory: pytest.TempPathFactory) -> Protocol:
+    if not (BUILD_DIR / "contracts" / "FLTaskManager.json").exists():
+        pytest.fail("contracts are not compiled: run `brownie compile` (tools/run-tests.sh does it first)")
+    deployments = tmp_path_factory.mktemp("deployments")
+    deploy(rpc_url, anvil_account(0), build_dir=BUILD_DIR, deployments_dir=deployments,
+           faucet={anvil_account(i).address: 100_000 * TOKEN for i in range(1, 10)})
+    return Protocol(rpc_url, ipfs_api, deployments, tmp_path_factory.mktemp("workers"))

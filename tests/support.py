@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
 
+from offchain.chain.accounts import anvil_account
+from offchain.chain.artifacts import load_deployment
+from offchain.chain.manager import TaskManager
+from offchain.config import PROJECT_ROOT
 from offchain.devnet.services import Ports
 
 
@@ -15,3 +25,27 @@ def free_port() -> int:
 
 def free_ports() -> Ports:
     return Ports("127.0.0.1", free_port(), free_port(), free_port())
+
+
+TOKEN = 10**18
+BUILD_DIR = PROJECT_ROOT / "build"
+
+
+@dataclass
+class Protocol:
+    rpc_url: str
+    ipfs_api: str
+    deployments: Path
+    state_dir: Path
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "DFL_RPC_URL": self.rpc_url, "DFL_IPFS_API": self.ipfs_api, "DFL_CHAIN_ID": "31337",
+                "DFL_DEPLOYMENTS_DIR": str(self.deployments), "DFL_STATE_DIR": str(self.state_dir),
+                "DFL_BUILD_DIR": str(BUILD_DIR), "PYTHONUNBUFFERED": "1"}
+
+    def manager(self, account_index: int | None = None) -> TaskManager:
+        account = anvil_account(account_index) if account_index is not None else None
+        return TaskManager(self.rpc_url, load_deployment(self.deployments, 31337, BUILD_DIR), account)
+
+    def dfl(self, args: list[str], log: IO[bytes]) -> subprocess.Popen[bytes]:
+        return subprocess.Popen([sys.executable, "-m", "offchain.cli.main", *args], env=self.env(), stdout=log, stderr=subprocess.STDOUT)

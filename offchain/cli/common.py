@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 from dataclasses import asdict, is_dataclass
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
@@ -23,7 +24,7 @@ if TYPE_CHECKING:  # heavy imports only when a command needs them
     from offchain.storage.ipfs import IpfsStore
 
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)  # messages stay greppable: no hard wraps
 
 EXIT_USER_ERROR = 1  # a DflError: a message says what to do
 EXIT_USAGE = 2  # typer/click: bad options
@@ -42,6 +43,10 @@ def _jsonable(value: Any) -> Any:
         return [_jsonable(v) for v in value]
     if isinstance(value, Path):
         return str(value)
+    if isinstance(value, (bytes, bytearray)):
+        return "0x" + bytes(value).hex()
+    if isinstance(value, Enum):
+        return value.name.lower()
     return value
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from integration.conftest import Protocol
+from support import Protocol
 from offchain.chain.accounts import anvil_account
 from offchain.chain.manager import TaskManager
 from offchain.chain.protocol import Phase, Role, RoundStatus, new_salt, update_commitment

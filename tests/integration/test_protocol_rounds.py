@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from integration.conftest import Protocol
+from support import Protocol
 from offchain.chain.accounts import anvil_account
 from offchain.chain.protocol import RoundStatus
 from offchain.ml.datasets import load_dataset

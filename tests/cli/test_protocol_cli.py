@@ -1,0 +1,103 @@
+"""`dfl demo` end to end with a tiny configuration, the read commands on its task, and the
+mistakes a user makes, each answered with a message and exit code 1 instead of a traceback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+
+from support import Protocol, free_port
+
+DFL = [sys.executable, "-m", "offchain.cli.main"]
+
+
+def _dfl(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*DFL, *args], capture_output=True, text=True, env=env, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def demo(protocol: Protocol, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, dict[str, str], Path]:
+    out = tmp_path_factory.mktemp("demo")
+    env = protocol.env() | {"DFL_DEPLOYMENTS_DIR": str(out / "deployments"), "DFL_STATE_DIR": str(out / "state")}
+    result = _dfl(env, "demo", "--dataset", "digits", "--trainers", "2", "--validators", "2", "--rounds", "2",
+                  "--registration", "15", "--json", str(out / "summary.json"), "--plot", str(out / "demo.png"),
+                  "--workdir", str(out / "work"), timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return json.loads((out / "summary.json").read_text()), env, out
+
+
+@pytest.mark.slow
+def test_demo_json_every_round_finalized_accuracy_rises_claims_match_supply_conserved(demo: tuple[dict, dict[str, str], Path]) -> None:
+    summary, _, out = demo
+    assert [r["round"] for r in summary["rounds"]] == [0, 1]
+    assert all(r["status"] in ("accepted", "rejected", "failed") for r in summary["rounds"])
+    assert all(r["status"] == "accepted" for r in summary["rounds"])
+    assert summary["final_accuracy"] > summary["initial_accuracy"]
+    for p in summary["participants"]:
+        assert p["reward_claimed"] == p["reward_earned"] > 0, p
+        assert p["slashed"] == 0
+    assert {p["role"] for p in summary["participants"]} == {"trainer", "validator"}
+    assert summary["tokens_held"] == summary["token_supply"]
+    trainer_paid = sum(p["reward_claimed"] for p in summary["participants"] if p["role"] == "trainer")
+    assert trainer_paid == sum(r["trainer_rewards_allocated"] for r in summary["rounds"])
+    assert (out / "demo.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.slow
+def test_read_commands_show_the_demo_task(demo: tuple[dict, dict[str, str], Path]) -> None:
+    summary, env, _ = demo
+    task = str(summary["task"])
+    listed = _json(env, "task", "list")["tasks"]
+    assert [t["task"] for t in listed] == [summary["task"]] and listed[0]["phase"] == "completed"
+    shown = _json(env, "task", "show", task)
+    assert [r["status"] for r in shown["rounds"]] == ["accepted", "accepted"]
+    receipt = _json(env, "round", "show", task, "0")
+    assert receipt["accepted"] == 2 and all(u["cid"] and u["claimed"] for u in receipt["updates"])
+    assert {v["vote"] for v in receipt["votes"]} == {receipt["global_cid"]}
+    rewards = _json(env, "rewards", "show", "--task", task)["participants"]
+    assert sorted(r["reward_claimed"] for r in rewards) == sorted(p["reward_claimed"] for p in summary["participants"])
+
+
+def _json(env: dict[str, str], *args: str) -> dict:
+    result = _dfl(env, *args, "--json")
+    assert result.returncode == 0, f"dfl {' '.join(args)}: {result.stderr[-2000:]}"
+    return json.loads(result.stdout)
+
+
+def _error(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 1, (result.returncode, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    return result.stderr
+
+
+@pytest.mark.slow
+def test_unknown_task_and_wrong_phase_are_clear_errors(demo: tuple[dict, dict[str, str], Path]) -> None:
+    summary, env, _ = demo
+    assert "no task 999" in _error(_dfl(env, "task", "show", "999"))
+    late = _error(_dfl(env, "stake", "--task", str(summary["task"]), "--role", "trainer", "--amount", "10", "--dev-account", "9"))
+    assert "stake reverted: FLTaskManager" in late and "Completed" in late
+
+
+def test_no_chain_running_says_what_to_do(protocol: Protocol) -> None:
+    env = protocol.env() | {"DFL_RPC_URL": f"http://127.0.0.1:{free_port()}"}
+    message = _error(_dfl(env, "task", "list"))
+    assert "did not answer" in message and "dfl node up" in message
+
+
+def test_no_deployment_says_to_deploy(protocol: Protocol, tmp_path: Path) -> None:
+    env = protocol.env() | {"DFL_DEPLOYMENTS_DIR": str(tmp_path)}
+    assert "dfl deploy" in _error(_dfl(env, "task", "list"))
+
+
+def test_wrong_keystore_password_is_refused(protocol: Protocol, tmp_path: Path) -> None:
+    keystore = tmp_path / "key.json"
+    keystore.write_text(json.dumps(Account.encrypt(Account.create().key, "right password")))
+    env = protocol.env() | {"DFL_KEYSTORE_PASSWORD": "wrong password"}
+    message = _error(_dfl(env, "stake", "--task", "1", "--role", "trainer", "--amount", "1", "--keystore", str(keystore)))
+    assert "cannot decrypt keystore" in message and "wrong password" in message
+    assert "right password" not in message
