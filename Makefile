@@ -42,7 +42,7 @@ $(SOLCX_BINARY_PATH)/.setup-stamp: tools/solc/install.sh tools/solc/solc-front.j
 
 # Brownie recompiles only what changed; the artifacts in build/ feed the off-chain code.
 compile: setup
-	@brownie compile | tail -n 1
+	@out=$$(brownie compile 2>&1) || { echo "$$out"; exit 1; }; echo "$$out" | tail -n 1
 
 demo: compile
 	@dfl demo $(DEMO_ARGS)
