@@ -156,7 +156,9 @@ class ProtocolMachine:
                 self.trees[rnd] = self.trees[(rnd, bytes(ev["winningProposal"]))]
 
     def rule_claim_trainer(self, st_idx, st_round):
-        t, rnd = self.trainers[st_idx], int(st_round)
+        t = self.trainers[st_idx]
+        accepted = sorted(k for k in self.trees if isinstance(k, int))
+        rnd = accepted[int(st_round) % len(accepted)] if accepted else int(st_round)
         tree = self.trees.get(rnd)
         entry = [v for a, v in tree.values if a == str(t)] if tree else []
         amount = entry[0] if entry else 1
@@ -235,7 +237,7 @@ def _python_state_machine():
 
 
 def test_protocol_invariants(manager, token, trainers, validators, requester, deployer):
-    settings = {"max_examples": int(__import__("os").environ.get("DFL_SM_EXAMPLES", 25)),
-                "stateful_step_count": int(__import__("os").environ.get("DFL_SM_STEPS", 50)), "database": None}
+    settings = {"max_examples": int(__import__("os").environ.get("DFL_SM_EXAMPLES", 40)),
+                "stateful_step_count": int(__import__("os").environ.get("DFL_SM_STEPS", 60)), "database": None}
     _python_state_machine()(ProtocolMachine, manager, token, trainers, validators, requester, deployer, settings=settings)
     print("successful calls:", dict(sorted(STATS.items())))
