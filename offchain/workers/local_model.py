@@ -6,10 +6,12 @@ Bridges `ml` (TensorFlow) and `fl` (bytes <-> weights); no chain or IPFS here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from offchain.fl.codec import decode_weights, encode_weights
+from offchain.ml.files import save_model_file
 from offchain.ml.models import model_from_spec
 from offchain.ml.train import EvalResult, TrainResult, evaluate, train_local
 from offchain.ml.weights import get_weights, set_weights, weight_specs
@@ -49,3 +51,8 @@ class LocalModel:
     def evaluate(self, weights: NamedWeights, x: np.ndarray, y: np.ndarray) -> EvalResult:
         self.load(weights)
         return evaluate(self._model, x, y)
+
+    def save(self, weights: NamedWeights, path: Path) -> Path:
+        """A `.keras` file of the architecture with these weights."""
+        self.load(weights)
+        return save_model_file(self._model, path)

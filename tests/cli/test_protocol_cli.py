@@ -101,3 +101,28 @@ def test_wrong_keystore_password_is_refused(protocol: Protocol, tmp_path: Path) 
     message = _error(_dfl(env, "stake", "--task", "1", "--role", "trainer", "--amount", "1", "--keystore", str(keystore)))
     assert "cannot decrypt keystore" in message and "wrong password" in message
     assert "right password" not in message
+
+
+@pytest.mark.slow
+def test_model_pull_verifies_lineage_and_predict_reproduces_the_reported_accuracy(demo: tuple[dict, dict[str, str], Path], tmp_path: Path) -> None:
+    import numpy as np
+
+    from offchain.ml.datasets import load_dataset
+
+    summary, env, _ = demo
+    task = str(summary["task"])
+    latest = _json(env, "model", "pull", task, "--out", str(tmp_path / "latest.keras"))
+    assert [v["round"] for v in latest["lineage"]] == [None, 0, 1]
+    assert latest["model"]["cid"] == summary["rounds"][-1]["global_cid"]
+    first = _json(env, "model", "pull", task, "--round", "0", "--out", str(tmp_path / "r0.keras"))
+    assert first["model"]["round"] == 0 and len(first["lineage"]) == 2
+    data = load_dataset("digits", seed=0)
+    np.savez(tmp_path / "test.npz", x=data.x_test, y=data.y_test)
+    predicted = _json(env, "predict", str(tmp_path / "latest.keras"), str(tmp_path / "test.npz"))
+    assert predicted["samples"] == len(data.y_test)
+    assert predicted["accuracy"] == pytest.approx(summary["final_accuracy"], abs=0.01)
+
+
+def test_predict_with_a_missing_model_file_says_how_to_get_one(protocol: Protocol, tmp_path: Path) -> None:
+    message = _error(_dfl(protocol.env(), "predict", str(tmp_path / "none.keras"), str(tmp_path / "x.npz")))
+    assert "dfl model pull" in message
