@@ -2,8 +2,9 @@
 # Debian packages the project uses (named in README.md): installed only when missing.
 #   ipfs-cid               offline oracle for kubo's CIDs (tests)
 #   dataset-fashion-mnist  the full Fashion-MNIST data set (IDX files in /usr/share/datasets)
+#   chromium               headless browser for the explorer's browser test (driven by PyPI playwright)
 set -euo pipefail
-packages=(ipfs-cid dataset-fashion-mnist)
+packages=(ipfs-cid dataset-fashion-mnist chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
