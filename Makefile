@@ -32,8 +32,9 @@ $(CURDIR)/node_modules/.setup-stamp: package.json package-lock.json
 $(VENV)/.setup-stamp: requirements.lock pyproject.toml
 	@echo "python: creating .venv and installing requirements.lock"
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	@$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.lock
-	@$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -e .
+	@# This machine's pip config names local indexes that may be absent: drop that noise, keep errors.
+	@set -o pipefail; $(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.lock 2>&1 | { grep -v "is neither a file nor a directory" || true; }
+	@set -o pipefail; $(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -e . 2>&1 | { grep -v "is neither a file nor a directory" || true; }
 	@touch $@
 
 $(SOLCX_BINARY_PATH)/.setup-stamp: tools/solc/install.sh tools/solc/solc-front.js $(CURDIR)/node_modules/.setup-stamp
