@@ -315,7 +315,7 @@ contract FLTaskManager is IFLTaskManager, ReentrancyGuardTransient {
             roundReward: tot.roundReward,
             finalizedAt: uint40(block.timestamp)
         });
-        bytes32 root;
+        bytes32 root = bytes32(0);
         if (status == RoundStatus.Accepted) {
             root = t.leadingRoot;
             rd.rewardRoot = root;

@@ -567,9 +567,9 @@ interface IFLTaskManager {
     /// @notice The outcome of `round` (status Open while it runs or before it starts).
     function roundOutcome(uint256 taskId, uint256 round) external view returns (RoundOutcome memory);
 
-    /// @notice Revealed stake behind `proposalHash` in `round`. With the winning stake from
+    /// @notice Revealed stake behind `proposal` in `round`. With the winning stake from
     ///         {roundOutcome} this proves which (aggregateCid, rewardRoot) won.
-    function proposalStake(uint256 taskId, uint256 round, bytes32 proposalHash) external view returns (uint256);
+    function proposalStake(uint256 taskId, uint256 round, bytes32 proposal) external view returns (uint256);
 
     /// @notice Whether `account` claimed its trainer reward for `round`.
     function trainerRewardClaimed(uint256 taskId, uint256 round, address account) external view returns (bool);

@@ -66,10 +66,10 @@ library PhaseClock {
         return s.voteRevealDuration;
     }
 
-    /// @notice Move `c` to its phase as of `nowTs`. Returns whether anything changed.
+    /// @notice Move `c` (in memory) to its phase as of `nowTs`.
     /// @dev Precondition (kept by the manager, which advances after every state change): the
     ///      stored clock's phase is not done unless a state change at `nowTs` made it so.
-    function advance(Clock memory c, Schedule memory s, uint256 nowTs) internal pure returns (bool changed) {
+    function advance(Clock memory c, Schedule memory s, uint256 nowTs) internal pure {
         while (isTimed(c.phase)) {
             uint256 end;
             if (isDone(c, s)) {
@@ -77,9 +77,8 @@ library PhaseClock {
             } else if (nowTs >= c.phaseEnd) {
                 end = c.phaseEnd;
             } else {
-                return changed;
+                return;
             }
-            changed = true;
             // Enter the following phases at `end`; those already done end when they start.
             IFLTaskManager.Phase next = _next(c.phase);
             c.phase = next;

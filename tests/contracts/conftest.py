@@ -105,3 +105,10 @@ def task_id(proto):
 def pytest_configure(config):
     # Brownie's own internals call deprecated aliases of themselves on every snapshot/revert.
     config.addinivalue_line("filterwarnings", "ignore::FutureWarning")
+
+
+def pytest_ignore_collect(collection_path, config):
+    """Plain pytest runs (`-p no:pytest-brownie`) skip the contract tests instead of erroring."""
+    if not config.pluginmanager.has_plugin("pytest-brownie"):
+        return True
+    return None

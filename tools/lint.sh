@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Static analysis of the contracts with Slither. Fails on any high or medium finding that is not
+# waived below with its reason (low/informational findings are printed, not fatal).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+export PATH="$ROOT/.venv/bin:$ROOT/node_modules/.bin:$PATH"
+SOLC="${SOLCX_BINARY_PATH:-$ROOT/.solcx}/solc-v0.8.37"
+
+# Waived detectors, each with its reason (slither --exclude takes detector names):
+#   (none)
+WAIVED=""
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+# A solc standard-JSON input with every project contract: the offline solc front only speaks
+# --standard-json, and Slither reads the AST from it (crytic-compile platform "solc-json").
+python3 - "$work/input.json" <<'PY'
+import json, pathlib, sys
+sources = {str(p): {"urls": [str(p)]} for p in sorted(pathlib.Path("contracts").rglob("*.sol"))}
+settings = {"remappings": ["@openzeppelin=node_modules/@openzeppelin"], "evmVersion": "prague",
+            "optimizer": {"enabled": True, "runs": 200}, "viaIR": True}
+json.dump({"language": "Solidity", "sources": sources, "settings": settings}, open(sys.argv[1], "w"))
+PY
+
+args=(--compile-force-framework solc-json --solc "$SOLC" --filter-paths node_modules
+      --json "$work/slither.json")
+[[ -n $WAIVED ]] && args+=(--exclude "$WAIVED")
+slither "$work/input.json" "${args[@]}" >"$work/slither.log" 2>&1 || true
+if [[ ! -s $work/slither.json ]]; then
+  cat "$work/slither.log"
+  echo "lint: slither did not run" >&2
+  exit 2
+fi
+python3 - "$work/slither.json" <<'PY'
+import json, sys
+data = json.load(open(sys.argv[1]))
+if not data.get("success", False):
+    print("lint: slither failed:", data.get("error"))
+    sys.exit(2)
+found = data.get("results", {}).get("detectors", [])
+counts = {}
+for d in found:
+    counts[d["impact"]] = counts.get(d["impact"], 0) + 1
+    if d["impact"] in ("High", "Medium"):
+        print(f"[{d['impact']}] {d['check']}: {d['description'].strip()}\n")
+for d in found:
+    if d["impact"] not in ("High", "Medium"):
+        print(f"  ({d['impact']}) {d['check']}: {d['description'].strip().splitlines()[0]}")
+print("slither:", ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "no findings")
+bad = counts.get("High", 0) + counts.get("Medium", 0)
+sys.exit(1 if bad else 0)
+PY
