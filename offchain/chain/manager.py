@@ -41,7 +41,7 @@ class TaskManager:
     """One account's view of the protocol contracts (read-only when `account` is None)."""
 
     def __init__(self, rpc_url: str, deployment: Deployment, account: LocalAccount | None = None, *,
-                 backoff: Backoff = Backoff()) -> None:
+                 backoff: Backoff = Backoff(), confirmations: int | None = None) -> None:
         self.url = rpc_url
         self.w3: Web3 = connect(rpc_url)
         self.deployment = deployment
@@ -55,6 +55,9 @@ class TaskManager:
         self.address = account.address if account else None
         self._tx = Transactor(self.w3, account, decoder, url=rpc_url, backoff=backoff) if account else None
         self._decoder = decoder
+        # Blocks deeper than this are final for the log cache (anvil never reorgs; public chains can).
+        self.confirmations = confirmations if confirmations is not None else (0 if deployment.chain_id == 31337 else 12)
+        self._log_cache: dict[tuple[Any, ...], tuple[int, list[Event]]] = {}
 
     # --- plumbing ---------------------------------------------------------------
 
@@ -177,11 +180,27 @@ class TaskManager:
 
     def events(self, name: str, *, from_block: int | None = None, to_block: int | None = None,
                contract: str = MANAGER, **filters: Any) -> list[Event]:
-        """Decoded events `name` in [from_block, to_block], fetched in batches, in chain order."""
+        """Decoded events `name` in [from_block, to_block] (default: deployment block to head), in chain order.
+
+        Whole-history queries follow the chain with a checkpoint per query: logs older than the
+        confirmation depth are fetched once and kept; only newer blocks are asked for again, so a
+        reorg within that depth is seen and a long-running worker does not rescan the chain."""
+        if from_block is not None or to_block is not None:
+            start = self.deployment.block if from_block is None else from_block
+            return self._fetch(name, contract, filters, start, self.block_number() if to_block is None else to_block)
+        key = (contract, name, tuple(sorted(filters.items())))
+        checkpoint, settled = self._log_cache.get(key, (self.deployment.block - 1, []))
+        head = self.block_number()
+        safe = head - self.confirmations
+        if safe > checkpoint:
+            settled = settled + self._fetch(name, contract, filters, checkpoint + 1, safe)
+            checkpoint = safe
+            self._log_cache[key] = (checkpoint, settled)
+        return settled + self._fetch(name, contract, filters, checkpoint + 1, head)
+
+    def _fetch(self, name: str, contract: str, filters: dict[str, Any], start: int, end: int) -> list[Event]:
         target = self.manager if contract == MANAGER else self.token
         event = getattr(target.events, name)
-        start = self.deployment.block if from_block is None else from_block
-        end = self.block_number() if to_block is None else to_block
         found: list[Event] = []
         for lo in range(start, end + 1, LOG_BATCH_BLOCKS):
             hi = min(end, lo + LOG_BATCH_BLOCKS - 1)

@@ -7,7 +7,7 @@ import warnings
 
 import typer
 
-from offchain.cli import chain_cmds, demo, model, node, task, workers
+from offchain.cli import chain_cmds, demo, explorer, model, node, task, workers
 from offchain.cli.common import EXIT_USER_ERROR, err_console
 from offchain.errors import DflError
 
@@ -23,6 +23,7 @@ app.add_typer(chain_cmds.rewards_app, name="rewards")
 app.command()(chain_cmds.deploy)
 app.command()(chain_cmds.stake)
 app.command()(demo.demo)
+app.command()(explorer.explorer)
 app.add_typer(model.app, name="model")
 app.command()(model.predict)
 app.command()(workers.trainer)

@@ -80,10 +80,9 @@ def _alive(pid: int, marker: str) -> bool:
     try:
         os.kill(pid, 0)
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
+    except OSError:
         return False
-    return marker in cmdline and state != "Z"
+    return marker in cmdline and not _is_zombie(pid)
 
 
 class DevServices:

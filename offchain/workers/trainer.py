@@ -19,6 +19,7 @@ from offchain.workers.claims import claim_trainer_rewards, withdraw_stake
 from offchain.workers.context import TaskContext
 from offchain.workers.local_model import TrainingConfig
 from offchain.workers.loop import run_until_done
+from offchain.workers.spans import span
 from offchain.workers.state import WorkerState
 
 log = logging.getLogger(__name__)
@@ -75,9 +76,12 @@ class Trainer:
         if rec.get("committed"):
             return
         if "cid" not in rec:  # train once per round, even across restarts
-            model = self.ctx.global_model(round_id)
-            update, result = self.ctx.model.train(model.weights, self.x, self.y, self.options.training, round_seed=round_id)
-            cid = self.store.put(update)
+            with span(rec, "ipfs"):
+                model = self.ctx.global_model(round_id)
+            with span(rec, "train"):
+                update, result = self.ctx.model.train(model.weights, self.x, self.y, self.options.training, round_seed=round_id)
+            with span(rec, "ipfs"):
+                cid = self.store.put(update)
             rec.update(cid=cid, num_samples=result.num_samples, salt=new_salt().hex(), train_accuracy=result.accuracy,
                        train_seconds=round(result.seconds, 3), global_cid=model.cid)
             self.state.save()
@@ -85,7 +89,8 @@ class Trainer:
         commitment = update_commitment(self.task_id, round_id, self.me, rec["cid"], rec["num_samples"], bytes.fromhex(rec["salt"]))
         status, record = self.chain.participant_status(self.task_id, round_id, self.me)
         if not (status == ParticipationStatus.COMMITTED and record == commitment):
-            self.chain.commit_update(self.task_id, commitment)
+            with span(rec, "chain"):
+                self.chain.commit_update(self.task_id, commitment)
         rec["committed"] = True
         self.state.save()
         log.info("%s: round %d committed", self.name, round_id)
@@ -96,7 +101,8 @@ class Trainer:
             return
         status, _ = self.chain.participant_status(self.task_id, round_id, self.me)
         if status != ParticipationStatus.REVEALED:
-            self.chain.reveal_update(self.task_id, rec["cid"], rec["num_samples"], bytes.fromhex(rec["salt"]))
+            with span(rec, "chain"):
+                self.chain.reveal_update(self.task_id, rec["cid"], rec["num_samples"], bytes.fromhex(rec["salt"]))
         rec["revealed"] = True
         self.state.save()
         log.info("%s: round %d revealed %s", self.name, round_id, rec["cid"])

@@ -28,6 +28,7 @@ from offchain.storage.ipfs import IpfsStore
 from offchain.workers.claims import claim_validator_rewards, withdraw_stake
 from offchain.workers.context import TaskContext
 from offchain.workers.loop import run_until_done
+from offchain.workers.spans import span
 from offchain.workers.state import WorkerState
 
 log = logging.getLogger(__name__)
@@ -112,7 +113,8 @@ class Validator:
         commitment = vote_commitment(self.task_id, round_id, self.me, bytes.fromhex(rec["proposal"]), bytes.fromhex(rec["salt"]))
         status, record = self.chain.participant_status(self.task_id, round_id, self.me)
         if not (status == ParticipationStatus.COMMITTED and record == commitment):
-            self.chain.commit_vote(self.task_id, commitment)
+            with span(rec, "chain"):
+                self.chain.commit_vote(self.task_id, commitment)
         rec["committed"] = True
         self.state.save()
         log.info("%s: round %d vote committed (%s)", self.name, round_id, rec["receipt_cid"] or "reject")
@@ -123,19 +125,24 @@ class Validator:
             return
         status, _ = self.chain.participant_status(self.task_id, round_id, self.me)
         if status != ParticipationStatus.REVEALED:
-            self.chain.reveal_vote(self.task_id, rec["receipt_cid"], bytes.fromhex(rec["reward_root"]), bytes.fromhex(rec["salt"]), rec["metric"])
+            with span(rec, "chain"):
+                self.chain.reveal_vote(self.task_id, rec["receipt_cid"], bytes.fromhex(rec["reward_root"]), bytes.fromhex(rec["salt"]), rec["metric"])
         rec["revealed"] = True
         self.state.save()
         log.info("%s: round %d vote revealed", self.name, round_id)
 
     def _finalize(self, round_id: int) -> None:
+        rec = self.state.round(round_id)
         try:
-            self.chain.finalize_round(self.task_id)
+            with span(rec, "chain"):
+                self.chain.finalize_round(self.task_id)
         except TxReverted as exc:
             if exc.error != "FLTaskManagerWrongPhase":
                 raise
             log.debug("%s: round %d was finalized by someone else", self.name, round_id)
             return
+        rec["finalized_at"] = rec["spans"][-1][2]
+        self.state.save()
         outcome = self.chain.round_outcome(self.task_id, round_id)
         log.info("%s: finalized round %d: %s", self.name, round_id, outcome.status.name.lower())
 
@@ -143,18 +150,24 @@ class Validator:
 
     def propose(self, round_id: int) -> Proposal:
         """Fetch, screen and aggregate the round's updates; pin the model and the receipt; evaluate."""
-        params = self.ctx.params
-        model = self.ctx.global_model(round_id)
+        rec = self.state.round(round_id)  # timing spans only; the caller saves
+        with span(rec, "ipfs"):
+            model = self.ctx.global_model(round_id)
         global_weights = self.ctx.model.decode(model.weights)
-        reveals = self.chain.events("UpdateRevealed", taskId=self.task_id, round=round_id)
-        updates, rejected, entries = self._screen(reveals)
-        result = aggregate(global_weights, updates, self.ctx.rule, rejected=rejected)
-        global_acc = self.ctx.model.evaluate(global_weights, self.x_eval, self.y_eval).accuracy
+        with span(rec, "chain"):
+            reveals = self.chain.events("UpdateRevealed", taskId=self.task_id, round=round_id)
+        updates, rejected, entries = self._screen(reveals, rec)
+        with span(rec, "aggregation"):
+            result = aggregate(global_weights, updates, self.ctx.rule, rejected=rejected)
+        with span(rec, "evaluation"):
+            global_acc = self.ctx.model.evaluate(global_weights, self.x_eval, self.y_eval).accuracy
         if not result.trainer_weights:
             log.info("%s: round %d: no acceptable update; voting reject", self.name, round_id)
             return Proposal("", ZERO_ROOT, round(global_acc * BPS), global_acc, global_acc, None)
-        aggregate_acc = self.ctx.model.evaluate(result.weights, self.x_eval, self.y_eval).accuracy
-        model_cid = self.store.put(encode_weights(result.weights))
+        with span(rec, "evaluation"):
+            aggregate_acc = self.ctx.model.evaluate(result.weights, self.x_eval, self.y_eval).accuracy
+        with span(rec, "ipfs"):
+            model_cid = self.store.put(encode_weights(result.weights))
         trainer_pool = self.chain.round_outcome(self.task_id, round_id).trainer_pool
         leaves = allocate(trainer_pool, result.trainer_weights)
         root = build_tree(leaves).root if leaves else ZERO_ROOT
@@ -166,7 +179,8 @@ class Validator:
                                          "message": v.message, "weight": result.trainer_weights.get(v.trainer, 0),
                                          "reward": rewards.get(v.trainer, 0)}) for v in result.verdicts),
             rewards=tuple(leaves), reward_root="0x" + root.hex())
-        receipt_cid = self.store.put(receipt.to_bytes())
+        with span(rec, "ipfs"):
+            receipt_cid = self.store.put(receipt.to_bytes())
         log.info("%s: round %d: %d accepted, %d rejected; accuracy %.4f -> %.4f; receipt %s", self.name, round_id,
                  len(result.accepted), len(result.verdicts) - len(result.accepted), global_acc, aggregate_acc, receipt_cid)
         if not leaves or aggregate_acc < global_acc - self.options.tolerance:
@@ -174,7 +188,7 @@ class Validator:
             return Proposal("", ZERO_ROOT, round(aggregate_acc * BPS), global_acc, aggregate_acc, receipt)
         return Proposal(receipt_cid, root, round(aggregate_acc * BPS), global_acc, aggregate_acc, receipt)
 
-    def _screen(self, reveals: list) -> tuple[list[Update], list[Verdict], dict[str, dict]]:
+    def _screen(self, reveals: list, rec: dict) -> tuple[list[Update], list[Verdict], dict[str, dict]]:
         updates: list[Update] = []
         rejected: list[Verdict] = []
         entries: dict[str, dict] = {}
@@ -183,7 +197,8 @@ class Validator:
             trainer, cid, samples = event.args["trainer"].lower(), event.args["updateCid"], int(event.args["numSamples"])
             entries[trainer] = {"trainer": trainer, "cid": cid, "num_samples": samples}
             try:
-                data = self.store.get(cid, max_bytes=max_bytes, timeout=self.options.fetch_timeout)
+                with span(rec, "ipfs"):
+                    data = self.store.get(cid, max_bytes=max_bytes, timeout=self.options.fetch_timeout)
             except CidMismatchError:
                 rejected.append(Verdict.reject(trainer, Reason.CID_MISMATCH, "bytes do not hash to the revealed CID"))
                 continue
@@ -194,7 +209,8 @@ class Validator:
                 log.warning("%s: update %s of %s excluded: %s", self.name, cid, trainer, exc)
                 rejected.append(Verdict.reject(trainer, reason, message))
                 continue
-            screened = screen_bytes(trainer, samples, data, specs=self.ctx.model.specs, max_bytes=max_bytes)
+            with span(rec, "aggregation"):  # decoding and the deterministic checks
+                screened = screen_bytes(trainer, samples, data, specs=self.ctx.model.specs, max_bytes=max_bytes)
             if isinstance(screened, Verdict):
                 log.warning("%s: update %s of %s excluded: %s (%s)", self.name, cid, trainer, screened.reason, screened.message)
                 rejected.append(screened)
