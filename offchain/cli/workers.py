@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Callable, Optional
 
 import numpy as np
 import typer
@@ -35,6 +34,22 @@ def _local_data(name_or_path: str, split: str, partition: str, client_index: int
     return x[parts[client_index]], y[parts[client_index]]
 
 
+def _run(role: str, task: int, data_args: tuple, signer_args: tuple, make: Callable[..., Any],  # type: ignore[type-arg]
+         verbose: bool, max_seconds: float | None) -> None:
+    """Set up a worker from the command's options and follow the task to its end."""
+    from offchain.workers.state import WorkerState
+
+    setup_logging(verbose)
+    s = settings()
+    account = load_signer(s, *signer_args)
+    x, y = _local_data(*data_args)
+    chain = task_manager(s, account)
+    state = WorkerState(s.state_dir, chain_id=s.chain_id, task_id=task, role=role, account=account.address)
+    console.print(f"{role} {account.address} on task {task}: {len(x)} local samples; state in {state.path}", highlight=False)
+    with ipfs_store(s) as store:
+        make(chain, store, state, x, y).run(max_seconds=max_seconds)
+
+
 def trainer(
     task: TaskOpt,
     data: Annotated[str, typer.Option(help="Local training data: fashion-mnist, mnist-5k, digits, an .npz (x, y) or an image folder.")],
@@ -57,19 +72,11 @@ def trainer(
     """Train on local data in every round of TASK: stake, fetch G_r, train, pin the update to IPFS,
     commit and reveal its CID; claim rewards when the task completes. Safe to kill and restart."""
     from offchain.workers.local_model import TrainingConfig
-    from offchain.workers.state import WorkerState
     from offchain.workers.trainer import Trainer, TrainerOptions
 
-    setup_logging(verbose)
-    s = settings()
-    account = load_signer(s, keystore, key_env, dev_account)
-    x, y = _local_data(data, "train", partition, client_index, num_clients, seed)
-    chain = task_manager(s, account)
-    state = WorkerState(s.state_dir, chain_id=s.chain_id, task_id=task, role="trainer", account=account.address)
     options = TrainerOptions(stake=stake, training=TrainingConfig(epochs, batch_size, learning_rate, optimizer, seed), poll_seconds=poll)
-    console.print(f"trainer {account.address} on task {task}: {len(x)} local samples; state in {state.path}", highlight=False)
-    with ipfs_store(s) as store:
-        Trainer(chain, store, state, task, x, y, options).run(max_seconds=max_seconds)
+    _run("trainer", task, (data, "train", partition, client_index, num_clients, seed), (keystore, key_env, dev_account),
+         lambda chain, store, state, x, y: Trainer(chain, store, state, task, x, y, options), verbose, max_seconds)
 
 
 def validator(
@@ -90,16 +97,8 @@ def validator(
 ) -> None:
     """Validate every round of TASK: stake, fetch and verify each revealed update, aggregate by the
     task's rule, pin the model and round receipt, vote; finalize, slash absentees, claim rewards."""
-    from offchain.workers.state import WorkerState
     from offchain.workers.validator import Validator, ValidatorOptions
 
-    setup_logging(verbose)
-    s = settings()
-    account = load_signer(s, keystore, key_env, dev_account)
-    x, y = _local_data(eval_data, "test", partition, client_index, num_clients, seed)
-    chain = task_manager(s, account)
-    state = WorkerState(s.state_dir, chain_id=s.chain_id, task_id=task, role="validator", account=account.address)
     options = ValidatorOptions(stake=stake, tolerance=tolerance, poll_seconds=poll)
-    console.print(f"validator {account.address} on task {task}: {len(x)} evaluation samples; state in {state.path}", highlight=False)
-    with ipfs_store(s) as store:
-        Validator(chain, store, state, task, x, y, options).run(max_seconds=max_seconds)
+    _run("validator", task, (eval_data, "test", partition, client_index, num_clients, seed), (keystore, key_env, dev_account),
+         lambda chain, store, state, x, y: Validator(chain, store, state, task, x, y, options), verbose, max_seconds)

@@ -15,10 +15,9 @@ import numpy as np
 from offchain.chain.manager import TaskManager
 from offchain.chain.protocol import ParticipationStatus, Phase, Role, new_salt, update_commitment
 from offchain.storage.ipfs import IpfsStore
-from offchain.workers.claims import claim_trainer_rewards, withdraw_stake
-from offchain.workers.context import TaskContext
+from offchain.workers.base import RoundWorker
+from offchain.workers.claims import claim_trainer_rewards
 from offchain.workers.local_model import TrainingConfig
-from offchain.workers.loop import run_until_done
 from offchain.workers.spans import span
 from offchain.workers.state import WorkerState
 
@@ -33,43 +32,21 @@ class TrainerOptions:
     claim: bool = True
 
 
-class Trainer:
+class Trainer(RoundWorker):
+    role = Role.TRAINER
+
     def __init__(self, chain: TaskManager, store: IpfsStore, state: WorkerState, task_id: int,
                  x: np.ndarray, y: np.ndarray, options: TrainerOptions = TrainerOptions()) -> None:
-        assert chain.address is not None
-        self.chain, self.store, self.state, self.task_id = chain, store, state, task_id
-        self.me = chain.address
+        super().__init__(chain, store, state, task_id, stake=options.stake, poll_seconds=options.poll_seconds, claim=options.claim)
         self.x, self.y = x, y
         self.options = options
-        self.ctx = TaskContext(chain, store, task_id)
-        self.name = f"trainer {self.me[:10]}"
 
-    def run(self, *, max_seconds: float | None = None) -> None:
-        run_until_done(self.step, poll_seconds=self.options.poll_seconds, name=self.name, max_seconds=max_seconds)
-
-    def step(self) -> bool:
-        round_id, phase, _ = self.chain.current_round(self.task_id)
-        if phase == Phase.COMPLETED:
-            if self.options.claim:
-                self.claim_rewards()
-                withdraw_stake(self.chain, self.task_id)
-            log.info("%s: task %d completed", self.name, self.task_id)
-            return False
-        self._ensure_stake()
+    def act(self, round_id: int, phase: Phase) -> None:
+        self.ensure_stake()
         if phase == Phase.COMMIT:
             self._commit(round_id)
         elif phase == Phase.REVEAL:
             self._reveal(round_id)
-        return True
-
-    # --- phases -------------------------------------------------------------------
-
-    def _ensure_stake(self) -> None:
-        me = self.chain.participant(self.task_id, self.me)
-        if me.role == Role.NONE:
-            amount = self.options.stake or self.ctx.params.min_trainer_stake
-            self.chain.stake(self.task_id, Role.TRAINER, amount)
-            log.info("%s: staked %d in task %d", self.name, amount, self.task_id)
 
     def _commit(self, round_id: int) -> None:
         rec = self.state.round(round_id)

@@ -25,9 +25,8 @@ from offchain.fl.receipt import RoundReceipt, UpdateEntry
 from offchain.fl.records import Update, Verdict
 from offchain.fl.rewards import allocate
 from offchain.storage.ipfs import IpfsStore
-from offchain.workers.claims import claim_validator_rewards, withdraw_stake
-from offchain.workers.context import TaskContext
-from offchain.workers.loop import run_until_done
+from offchain.workers.base import RoundWorker
+from offchain.workers.claims import claim_validator_rewards
 from offchain.workers.spans import span
 from offchain.workers.state import WorkerState
 
@@ -59,46 +58,27 @@ class Proposal:
         return proposal_hash(self.receipt_cid, self.reward_root) if self.receipt_cid else REJECT_PROPOSAL
 
 
-class Validator:
+class Validator(RoundWorker):
+    role = Role.VALIDATOR
+
     def __init__(self, chain: TaskManager, store: IpfsStore, state: WorkerState, task_id: int,
                  x_eval: np.ndarray, y_eval: np.ndarray, options: ValidatorOptions = ValidatorOptions()) -> None:
-        assert chain.address is not None
-        self.chain, self.store, self.state, self.task_id = chain, store, state, task_id
-        self.me = chain.address
+        super().__init__(chain, store, state, task_id, stake=options.stake, poll_seconds=options.poll_seconds, claim=options.claim)
         self.x_eval, self.y_eval = x_eval, y_eval
         self.options = options
-        self.ctx = TaskContext(chain, store, task_id)
-        self.name = f"validator {self.me[:10]}"
 
-    def run(self, *, max_seconds: float | None = None) -> None:
-        run_until_done(self.step, poll_seconds=self.options.poll_seconds, name=self.name, max_seconds=max_seconds)
-
-    def step(self) -> bool:
-        round_id, phase, _ = self.chain.current_round(self.task_id)
-        self._slash_absentees(round_id)
-        if phase == Phase.COMPLETED:
-            if self.options.claim:
-                self.claim_rewards()
-                withdraw_stake(self.chain, self.task_id)
-            log.info("%s: task %d completed", self.name, self.task_id)
-            return False
+    def act(self, round_id: int, phase: Phase) -> None:
         if phase in (Phase.REGISTRATION, Phase.COMMIT, Phase.REVEAL):
-            self._ensure_stake()
+            self.ensure_stake()  # validator stakes are frozen during the vote phases
         elif phase == Phase.VOTE_COMMIT:
             self._commit(round_id)
         elif phase == Phase.VOTE_REVEAL:
             self._reveal(round_id)
         elif phase == Phase.AWAITING_FINALIZATION:
             self._finalize(round_id)
-        return True
 
-    # --- phases -------------------------------------------------------------------
-
-    def _ensure_stake(self) -> None:
-        if self.chain.participant(self.task_id, self.me).role == Role.NONE:
-            amount = self.options.stake or self.ctx.params.min_validator_stake
-            self.chain.stake(self.task_id, Role.VALIDATOR, amount)
-            log.info("%s: staked %d in task %d", self.name, amount, self.task_id)
+    def housekeeping(self, round_id: int) -> None:
+        self._slash_absentees(round_id)
 
     def _commit(self, round_id: int) -> None:
         rec = self.state.round(round_id)
