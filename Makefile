@@ -9,13 +9,14 @@ NODE_BIN := $(CURDIR)/node_modules/.bin
 export SOLCX_BINARY_PATH := $(CURDIR)/.solcx
 export PATH := $(VENV)/bin:$(NODE_BIN):$(PATH)
 
-.PHONY: help setup setup-debian compile demo test lint clean
+.PHONY: help setup setup-debian compile demo test lint gas clean
 
 help:
 	@echo "make demo   set up, start the local chain and IPFS node, run the main job"
 	@echo "make test   set up, then run the whole test suite (starts its own chain and IPFS node)"
 	@echo "make setup  only the set-up: .venv, node_modules, solc front, Debian packages"
-	@echo "make lint   static analysis"
+	@echo "make lint   static analysis of the contracts (slither)"
+	@echo "make gas    gas report of the contracts (reports/gas.json)"
 	@echo "make clean  remove build outputs (keeps .venv and node_modules)"
 
 setup: setup-debian $(CURDIR)/node_modules/.setup-stamp $(VENV)/.setup-stamp $(SOLCX_BINARY_PATH)/.setup-stamp
@@ -51,8 +52,12 @@ demo: compile
 test: compile
 	@tools/run-tests.sh
 
-lint: setup
+lint: compile
 	@tools/lint.sh
+
+# Gas per operation (table + reports/gas.json), finalize at 10/100/1000 trainers, claims with 1000 leaves.
+gas: compile
+	@tools/test-contracts.sh --gas
 
 clean:
 	rm -rf build reports/*.tmp .pytest_cache .hypothesis crytic-export
