@@ -1,0 +1,1 @@
+"""Benchmarks: this system against Flower and centralized training, robustness, gas and scale."""
