@@ -1,0 +1,190 @@
+"""Byzantine robustness: 30% of the trainers attack; final accuracy under each aggregation rule.
+
+Runs without the chain: an in-process FedAvg-style loop whose aggregation step is exactly what
+every validator runs (`offchain.fl.aggregate.aggregate` with `parse_rule`, including the
+deterministic acceptance checks), on the same shares, model and local training as the
+comparison. Chain and IPFS only move the same bytes around, so they cannot change these numbers.
+
+Attacks (each attacker sends a full weight vector W = G + delta for global model G):
+  gaussian   delta ~ N(0, sigma^2) per coordinate (sigma = 1.0): pure noise
+  sign_flip  delta = -4 * (its honest delta): trains honestly, sends the scaled opposite
+  label_flip trains honestly on labels y -> (C - 1 - y)
+  free_rider W = G unchanged (no training)
+  none       no attacker (reference)
+
+    .venv/bin/python -m bench.robustness --model cnn --rounds 20          # the issue's setup
+    .venv/bin/python -m bench.robustness --model mlp --rounds 10          # what fits in minutes
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+import numpy as np
+
+from bench.common import REPORTS, Setup, load, machine, say, shares, write_report
+
+ATTACKS = ("none", "gaussian", "sign_flip", "label_flip", "free_rider")
+RULE_NAMES = ("fedavg", "median", "trimmed_mean", "multi_krum", "norm_clipped_fedavg")
+SIGMA = 1.0
+
+
+def rule_params(rule: str, n: int, attackers: int, clip_bound: float) -> tuple[int, list[int]]:
+    """Rule id and on-chain params, set as a task requester who expects `attackers` of `n` would."""
+    return {
+        "fedavg": (0, [0]),
+        "median": (1, []),
+        "trimmed_mean": (2, [(attackers * 10_000 + n - 1) // n]),  # trims ceil(f) per side
+        "multi_krum": (3, [attackers, n - attackers]),
+        "norm_clipped_fedavg": (4, [int(clip_bound * 1_000_000), 0]),
+    }[rule]
+
+
+def attackers_of(n: int, fraction: float, seed: int) -> list[int]:
+    k = int(round(n * fraction))
+    return sorted(int(i) for i in np.random.default_rng(seed + 7).choice(n, size=k, replace=False))
+
+
+def _address(i: int) -> str:
+    return f"0x{i + 1:040x}"
+
+
+def run_one(setup: Setup, data: Any, parts: list[np.ndarray], rule: str, attack: str, attackers: list[int],
+            clip_bound: float) -> dict[str, Any]:
+    from offchain.fl.aggregate import aggregate
+    from offchain.fl.records import Update
+    from offchain.fl.ruleconfig import parse_rule
+    from offchain.ml.models import build_model
+    from offchain.ml.train import evaluate, train_local
+    from offchain.ml.weights import get_weights, set_weights
+
+    model = build_model(setup.model, input_shape=data.input_shape, num_classes=data.num_classes, seed=setup.seed)
+    global_w = get_weights(model)
+    config = parse_rule(*rule_params(rule, setup.trainers, len(attackers), clip_bound))
+    bad = set(attackers) if attack != "none" else set()
+    curve, rejected, honest_norms = [], [], []
+    for r in range(setup.rounds):
+        updates = []
+        for i, idx in enumerate(parts):
+            x, y = data.x_train[idx], data.y_train[idx]
+            if i in bad and attack == "free_rider":
+                weights = {k: v.copy() for k, v in global_w.items()}
+            elif i in bad and attack == "gaussian":
+                noise = np.random.default_rng(setup.seed * 1000 + r * 100 + i)
+                weights = {k: (v + noise.standard_normal(v.shape).astype(np.float32) * np.float32(SIGMA)).astype(np.float32)
+                           for k, v in global_w.items()}
+            else:
+                set_weights(model, global_w)
+                labels = (data.num_classes - 1 - y) if (i in bad and attack == "label_flip") else y
+                train_local(model, x, labels, epochs=setup.epochs, batch_size=setup.batch_size,
+                            learning_rate=setup.learning_rate, seed=setup.seed + i + r)
+                weights = get_weights(model)
+                if i in bad and attack == "sign_flip":
+                    weights = {k: (global_w[k] - np.float32(4.0) * (v - global_w[k])).astype(np.float32) for k, v in weights.items()}
+                elif i not in bad:
+                    honest_norms.append(float(np.sqrt(sum(float(np.sum((v - global_w[k]).astype(np.float64) ** 2)) for k, v in weights.items()))))
+            updates.append(Update(trainer=_address(i), num_samples=len(idx), weights=weights))
+        result = aggregate(global_w, updates, config)
+        global_w = result.weights
+        rejected.append(len(result.verdicts) - len(result.accepted))
+        set_weights(model, global_w)
+        curve.append(evaluate(model, data.x_test, data.y_test).accuracy)
+    return {"rule": rule, "attack": attack, "final_accuracy": curve[-1], "accuracy_per_round": curve,
+            "rejected_per_round": rejected, "honest_delta_norm_median": float(np.median(honest_norms)) if honest_norms else None}
+
+
+def calibrate_clip(setup: Setup, data: Any, parts: list[np.ndarray]) -> float:
+    """Median norm of honest round-0 deltas: the clipping bound a requester would pick from a dry run."""
+    from offchain.ml.models import build_model
+    from offchain.ml.train import train_local
+    from offchain.ml.weights import get_weights, set_weights
+
+    model = build_model(setup.model, input_shape=data.input_shape, num_classes=data.num_classes, seed=setup.seed)
+    g = get_weights(model)
+    norms = []
+    for i, idx in enumerate(parts):
+        set_weights(model, g)
+        train_local(model, data.x_train[idx], data.y_train[idx], epochs=setup.epochs, batch_size=setup.batch_size,
+                    learning_rate=setup.learning_rate, seed=setup.seed + i)
+        w = get_weights(model)
+        norms.append(float(np.sqrt(sum(float(np.sum((w[k] - g[k]).astype(np.float64) ** 2)) for k in g))))
+    return float(np.median(norms))
+
+
+def robustness(setup: Setup, *, fraction: float = 0.3, rules: tuple[str, ...] = RULE_NAMES, attacks: tuple[str, ...] = ATTACKS,
+               out: str | None = "robustness.json", plot_path: str | None = "robustness.png") -> dict[str, Any]:
+    data = load(setup)
+    parts = shares(setup, data.y_train)
+    attackers = attackers_of(setup.trainers, fraction, setup.seed)
+    started = time.time()
+    clip = calibrate_clip(setup, data, parts)
+    say(f"robustness: attackers {attackers} of {setup.trainers}; norm clip bound {clip:.3f} (median honest round-0 delta norm)")
+    runs = []
+    for attack in attacks:
+        for rule in rules:
+            t = time.time()
+            run = run_one(setup, data, parts, rule, attack, attackers, clip)
+            run["seconds"] = time.time() - t
+            runs.append(run)
+            say(f"robustness: {attack:10s} {rule:20s} final accuracy {run['final_accuracy']:.4f} "
+                f"(rejected/round {run['rejected_per_round'][-1]}) in {run['seconds']:.0f}s")
+    table = {a: {r["rule"]: r["final_accuracy"] for r in runs if r["attack"] == a} for a in attacks}
+    report = {"setup": setup.as_dict(), "attack_fraction": fraction, "attackers": attackers, "gaussian_sigma": SIGMA,
+              "sign_flip_scale": -4.0, "norm_clip_bound": clip,
+              "rule_params": {r: rule_params(r, setup.trainers, len(attackers), clip)[1] for r in rules},
+              "chain": "not used: the aggregation code is the validators' own (offchain.fl.aggregate); see BENCHMARKS.md",
+              "final_accuracy": table, "runs": runs, "machine": machine(), "seconds": time.time() - started}
+    if out:
+        write_report(out, report)
+    if plot_path:
+        plot(report, REPORTS / plot_path)
+    return report
+
+
+def plot(report: dict[str, Any], path: Any) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    table = report["final_accuracy"]
+    attacks, rules = list(table), list(next(iter(table.values())))
+    fig, ax = plt.subplots(figsize=(8, 3.8), dpi=120)
+    width = 0.8 / len(rules)
+    for j, rule in enumerate(rules):
+        ax.bar([i + j * width for i in range(len(attacks))], [table[a][rule] for a in attacks], width, label=rule)
+    ax.set_xticks([i + 0.4 - width / 2 for i in range(len(attacks))], attacks)
+    ax.set_ylabel("final test accuracy")
+    ax.set_ylim(0, 1)
+    s = report["setup"]
+    ax.set_title(f"30% attackers ({len(report['attackers'])} of {s['trainers']}), {s['model']} on {s['dataset']}, "
+                 f"{s['rounds']} rounds, {s['partition']}", fontsize=9)
+    ax.legend(fontsize=7, ncol=3)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def main() -> None:
+    d = Setup()
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--dataset", default=d.dataset)
+    p.add_argument("--model", default="mlp", choices=("cnn", "mlp"))
+    p.add_argument("--trainers", type=int, default=d.trainers)
+    p.add_argument("--rounds", type=int, default=10)
+    p.add_argument("--alpha", type=float, default=d.alpha)
+    p.add_argument("--fraction", type=float, default=0.3)
+    p.add_argument("--rules", default=",".join(RULE_NAMES))
+    p.add_argument("--attacks", default=",".join(ATTACKS))
+    p.add_argument("--out", default="robustness.json")
+    a = p.parse_args()
+    setup = Setup(dataset=a.dataset, model=a.model, trainers=a.trainers, rounds=a.rounds, alpha=a.alpha)
+    robustness(setup, fraction=a.fraction, rules=tuple(a.rules.split(",")), attacks=tuple(a.attacks.split(",")), out=a.out,
+               plot_path=a.out.replace(".json", ".png"))
+
+
+if __name__ == "__main__":
+    main()
