@@ -47,5 +47,16 @@ class Protocol:
         account = anvil_account(account_index) if account_index is not None else None
         return TaskManager(self.rpc_url, load_deployment(self.deployments, 31337, BUILD_DIR), account)
 
+    def stake(self, task: int, trainers: tuple[int, ...], validators: tuple[int, ...]) -> None:
+        """Stake the minimum for these anvil accounts before their workers start (as users would with
+        `dfl stake`), so a slow-starting process never misses a round that ends early without it."""
+        from offchain.chain.protocol import Role
+
+        params = self.manager().task_params(task)
+        for index in trainers:
+            self.manager(index).stake(task, Role.TRAINER, params.min_trainer_stake)
+        for index in validators:
+            self.manager(index).stake(task, Role.VALIDATOR, params.min_validator_stake)
+
     def dfl(self, args: list[str], log: IO[bytes]) -> subprocess.Popen[bytes]:
         return subprocess.Popen([sys.executable, "-m", "offchain.cli.main", *args], env=self.env(), stdout=log, stderr=subprocess.STDOUT)

@@ -27,7 +27,7 @@ def demo(
     learning_rate: Annotated[float, typer.Option(help="Local learning rate (SGD).")] = 0.1,
     reward_pool: Annotated[int, typer.Option(help="Reward pool in tokens.")] = 1000,
     seed: Annotated[int, typer.Option(help="Seed of data split, initial model and training.")] = 0,
-    registration: Annotated[int, typer.Option(help="Seconds the workers get to stake before round 0.")] = 45,
+    registration: Annotated[int, typer.Option(help="Seconds of staking before round 0 (the demo stakes for every worker first).")] = 30,
     workdir: Annotated[Optional[Path], typer.Option(help="Where data shares, worker state and logs go (default: <state dir>/demo/<time>).")] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Also write the summary as JSON here.")] = None,
     plot_path: Annotated[Path, typer.Option("--plot", help="PNG of accuracy and cumulative rewards per round.")] = Path("reports/demo.png"),

@@ -21,7 +21,7 @@ from offchain.chain.accounts import anvil_account
 from offchain.chain.artifacts import load_deployment
 from offchain.chain.deploy import deploy
 from offchain.chain.manager import TaskManager
-from offchain.chain.protocol import Phase, RoundStatus
+from offchain.chain.protocol import Phase, Role, RoundStatus
 from offchain.config import Settings
 from offchain.demo.config import DemoConfig
 from offchain.errors import DflError
@@ -114,8 +114,19 @@ def prepare(config: DemoConfig, settings: Settings, workdir: Path) -> DemoRun:
         workers.append(Worker(f"validator-{i}", "validator", a, anvil_account(a).address,
                               ["validator", "--task", str(task_id), "--eval-data", str(path), "--dev-account", str(a),
                                "--poll", str(config.poll_seconds)], workdir / "logs" / f"validator-{i}.log"))
+    stake_everyone(settings, chain, task_id, workers)
     return DemoRun(config, settings, workdir, chain, task_id, published, data, workers, balances, time.monotonic(),
                    requester=deployer.address)
+
+
+def stake_everyone(settings: Settings, chain: TaskManager, task_id: int, workers: list[Worker]) -> None:
+    """Stake each participant's minimum before any worker starts, so no round can begin (and end
+    early) while a slow-starting process has yet to stake. The workers see the stake and go on."""
+    params = chain.task_params(task_id)
+    for w in workers:
+        account_chain = TaskManager(settings.rpc_url, chain.deployment, anvil_account(w.account_index))
+        role, amount = (Role.TRAINER, params.min_trainer_stake) if w.role == "trainer" else (Role.VALIDATOR, params.min_validator_stake)
+        account_chain.stake(task_id, role, amount)
 
 
 def start_workers(run: DemoRun, env: dict[str, str]) -> None:

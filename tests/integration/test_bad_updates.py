@@ -58,8 +58,9 @@ def test_bad_updates_are_excluded_with_reasons_and_the_round_still_finalizes(pro
     with IpfsStore(ipfs_api) as store:
         published = publish_model(store, preset="mlp", spec_json=None, input_shape=data.input_shape, num_classes=data.num_classes,
                                   seed=1, x_eval=data.x_test, y_eval=data.y_test)
-        task = create_task(requester, published, TaskSettings(num_rounds=1, registration=20, commit=60, reveal=40,
-                                                              vote_commit=60, vote_reveal=40, max_update_bytes=MAX_UPDATE_BYTES))
+        task = create_task(requester, published, TaskSettings(num_rounds=1, registration=30, commit=180, reveal=120,
+                                                              vote_commit=180, vote_reveal=120, max_update_bytes=MAX_UPDATE_BYTES))
+        protocol.stake(task, HONEST, VALIDATORS)
         bad_chains = {a: protocol.manager(a) for a in BAD}
         for chain in bad_chains.values():
             chain.stake(task, Role.TRAINER, chain.task_params(task).min_trainer_stake)

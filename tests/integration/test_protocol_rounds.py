@@ -50,7 +50,8 @@ def test_two_rounds_finalize_accuracy_rises_rewards_are_claimed_and_a_killed_tra
         published = publish_model(store, preset="mlp", spec_json=None, input_shape=data.input_shape, num_classes=data.num_classes,
                                   seed=0, x_eval=data.x_test, y_eval=data.y_test)
         task = create_task(requester, published, TaskSettings(
-            num_rounds=ROUNDS, registration=30, commit=90, reveal=60, vote_commit=90, vote_reveal=60))
+            num_rounds=ROUNDS, registration=25, commit=180, reveal=120, vote_commit=180, vote_reveal=120))
+    protocol.stake(task, TRAINERS, VALIDATORS)
     supply = requester.total_supply()
 
     def trainer(i: int, account: int) -> list[str]:
