@@ -60,15 +60,18 @@ def main() -> dict:
     deployer = _deployer()
     project_path = Path(get_loaded_projects()[0]._path)
     supply = int(os.environ.get("DFL_TOKEN_SUPPLY", 10**9)) * DECIMALS
-    token = RewardToken.deploy("DFL Reward", "DFL", supply, deployer, {"from": deployer})
-    manager = FLTaskManager.deploy(token, {"from": deployer})
+    # The node's gas price: Brownie's development default (0) is below the base fee of an anvil
+    # it did not launch itself (e.g. `dfl node up`) and of every public network.
+    tx = {"from": deployer, "gas_price": web3.eth.gas_price}
+    token = RewardToken.deploy("DFL Reward", "DFL", supply, deployer, tx)
+    manager = FLTaskManager.deploy(token, tx)
     first_block = token.tx.block_number
 
     funded = []
     if _is_local():
         amount = int(os.environ.get("DFL_FAUCET_TOKENS", 100_000)) * DECIMALS
         for address in _faucet_targets(deployer):
-            token.transfer(address, amount, {"from": deployer})
+            token.transfer(address, amount, tx)
             funded.append(address)
 
     build = project_path / "build" / "contracts"
