@@ -9,6 +9,7 @@ development network, Brownie's first unlocked account. Keys are never printed.
 Devnet faucet (only when the chain is a development/local chain, chain id 31337 or 1337): every
 unlocked account of the node, and each address in DFL_FAUCET_ADDRESSES (comma separated), gets
 DFL_FAUCET_TOKENS whole tokens (default 100000). Supply: DFL_TOKEN_SUPPLY whole tokens (default 1e9).
+The record goes to DFL_DEPLOYMENTS_DIR (default: deployments/ of the project), where `dfl` reads it.
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ def main() -> dict:
             "FLTaskManager": {"address": manager.address, "abi": str(build / "FLTaskManager.json")},
         },
     }
-    out_dir = project_path / "deployments"
+    out_dir = Path(os.environ.get("DFL_DEPLOYMENTS_DIR", project_path / "deployments"))
     out_dir.mkdir(exist_ok=True)
     path = out_dir / f"{network.chain.id}.json"
     path.write_text(json.dumps(record, indent=2) + "\n")
