@@ -26,7 +26,6 @@ def _assert_well_formed(dataset, *, train: int, test: int, input_shape: tuple[in
         assert 0 <= int(y.min()) and int(y.max()) < dataset.num_classes
 
 
-@pytest.mark.skipif(not FASHION_MNIST_DIR.is_dir(), reason="Debian package dataset-fashion-mnist not installed")
 def test_fashion_mnist_loads_full_train_and_test_sets() -> None:
     dataset = load_dataset("fashion-mnist")
     _assert_well_formed(dataset, train=60000, test=10000, input_shape=(28, 28, 1))
