@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from offchain.ml.datasets import FASHION_MNIST_DIR, adapt_inputs, load_dataset
+from offchain.ml.datasets import adapt_inputs, load_dataset
 from offchain.ml.errors import DatasetError
 from offchain.ml.idx import parse_idx, read_idx
 
