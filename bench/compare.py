@@ -103,7 +103,7 @@ def plot(report: dict[str, Any], accuracy_png: Path, time_png: Path) -> None:
             left += value
     ax.set_yticks(range(len(names)), ["this system", "Flower"][: len(names)] if names == ["ours", "flower"] else names)
     ax.set_xlabel("mean seconds per round")
-    ax.legend(fontsize=8, ncol=3, loc="lower right")
+    ax.legend(fontsize=8, ncol=3, loc="upper right")
     ax.set_title("where a round's time goes (critical path; see BENCHMARKS.md)", fontsize=9)
     fig.tight_layout()
     fig.savefig(time_png)
