@@ -31,6 +31,8 @@ def demo(
     workdir: Annotated[Optional[Path], typer.Option(help="Where data shares, worker state and logs go (default: <state dir>/demo/<time>).")] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Also write the summary as JSON here.")] = None,
     plot_path: Annotated[Path, typer.Option("--plot", help="PNG of accuracy and cumulative rewards per round.")] = Path("reports/demo.png"),
+    explorer: Annotated[bool, typer.Option("--explorer/--no-explorer", help="Also serve the block explorer in the background (a running one is reused; `dfl explorer --stop` stops it).")] = True,
+    explorer_port: Annotated[int, typer.Option(help="Port of the background explorer.")] = 8000,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Start the devnet and IPFS node if needed, deploy, create a task, run trainers and validators
@@ -58,6 +60,7 @@ def demo(
     run = prepare(config, s, workdir)
     console.print(f"task {run.task_id}: {model} on {dataset}, {trainers} trainers ({partition}), {validators} validators, "
                   f"{rounds} rounds, pool {reward_pool} DFL; starting {len(run.workers)} worker processes", highlight=False)
+    explorer_url = _start_explorer(s, explorer_port) if explorer else None
     env = {**os.environ, "DFL_RPC_URL": s.rpc_url, "DFL_CHAIN_ID": str(s.chain_id), "DFL_IPFS_API": s.ipfs_api,
            "DFL_STATE_DIR": str(workdir / "state"), "DFL_DEPLOYMENTS_DIR": str(s.deployments_dir), "DFL_BUILD_DIR": str(s.build_dir)}
     with IpfsStore(s.ipfs_api, timeout=s.ipfs_timeout) as store:
@@ -75,6 +78,8 @@ def demo(
     console.print(f"accuracy {summary['initial_accuracy']:.4f} -> {summary['final_accuracy']:.4f} in {summary['seconds']:.0f}s; "
                   f"plot {summary['plot']}; worker logs {workdir / 'logs'}", highlight=False)
     console.print("explore: dfl task show {0}; dfl round show {0} 0; dfl rewards show --task {0}".format(run.task_id), highlight=False)
+    if explorer_url:
+        console.print(f"explorer: {explorer_url}/tasks/{run.task_id} (follow a reward: round page -> claim transaction -> account)", highlight=False)
     if json_path:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(summary, indent=2, default=str) + "\n")
@@ -97,3 +102,19 @@ def _ensure_services(s) -> None:  # type: ignore[no-untyped-def]
     console.print("starting the local devnet and IPFS node (`dfl node down` stops them)")
     for st in DevServices(s.state_dir, ports, chain_id=s.chain_id, block_time=1).up():
         console.print(f"  {st.name}: pid {st.pid} at {st.url}", highlight=False)
+
+
+def _start_explorer(s, port: int) -> str | None:  # type: ignore[no-untyped-def]
+    """`dfl explorer` in the background on the same settings (reused if running); a failure only warns."""
+    from offchain.explorer import background
+
+    env = {**os.environ, "DFL_RPC_URL": s.rpc_url, "DFL_CHAIN_ID": str(s.chain_id), "DFL_IPFS_API": s.ipfs_api,
+           "DFL_IPFS_GATEWAY": s.ipfs_gateway, "DFL_STATE_DIR": str(s.state_dir), "DFL_DEPLOYMENTS_DIR": str(s.deployments_dir),
+           "DFL_BUILD_DIR": str(s.build_dir)}
+    try:
+        url, pid, started = background.ensure(s.state_dir, env, port=port)
+    except DflError as exc:
+        console.print(f"[yellow]explorer not started:[/] {exc}", highlight=False)
+        return None
+    console.print(f"explorer: {url} ({'started' if started else 'already running'}, pid {pid}; `dfl explorer --stop` stops it)", highlight=False)
+    return url
