@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
@@ -15,7 +15,7 @@ from web3.types import TxReceipt
 from offchain.chain.artifacts import Deployment
 from offchain.chain.errors import ChainError, TxReverted
 from offchain.chain.protocol import (
-    Participant, ParticipationStatus, Phase, Role, RoundOutcome, RoundStatus, TaskParams, TaskState, ZERO_ROOT,
+    Participant, ParticipationStatus, Phase, Role, RoundOutcome, RoundStatus, TaskParams, TaskState,
 )
 from offchain.chain.revert import ErrorDecoder
 from offchain.chain.rpc import Backoff, connect, with_retries

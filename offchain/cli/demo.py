@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from offchain.cli.common import console, print_json, settings, setup_logging
+from offchain.cli.common import console, settings, setup_logging
 from offchain.errors import DflError
 
 

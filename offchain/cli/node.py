@@ -71,8 +71,11 @@ def status(as_json: JsonOpt = False) -> None:
 
 @app.command()
 def down(as_json: JsonOpt = False) -> None:
-    """Stop exactly the processes `dfl node up` started (by their recorded pids)."""
-    stopped = _services().down()
+    """Stop exactly the processes `dfl node up` (and `dfl demo`'s explorer) started, by their recorded pids."""
+    from offchain.explorer import background
+
+    services = _services()
+    stopped = (["explorer"] if background.stop(services.state_dir) else []) + services.down()
     if as_json:
         print_json({"stopped": stopped})
     else:

@@ -28,7 +28,6 @@ from offchain.errors import DflError
 from offchain.ml.datasets import Dataset, load_dataset
 from offchain.ml.partition import parse_partition
 from offchain.storage.ipfs import IpfsStore
-from offchain.workers.context import dump_npz_xy
 from offchain.workers.requester import PublishedModel, TaskSettings, create_task, publish_model
 
 log = logging.getLogger(__name__)

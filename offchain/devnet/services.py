@@ -10,8 +10,6 @@ file never blocks `up`, and `down` only ever signals the processes it started.
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import time
 import urllib.request
@@ -19,6 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
+from offchain.devnet.process import alive, tail, terminate
 from offchain.devnet.tools import IPFS_NODE_SCRIPT, find_tool, node22
 from offchain.errors import ServiceError
 
@@ -75,16 +74,6 @@ def ipfs_answers(api_url: str) -> bool:
         return False
 
 
-def _alive(pid: int, marker: str) -> bool:
-    """Alive, not a zombie, and still the program we started (pids are reused)."""
-    try:
-        os.kill(pid, 0)
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return False
-    return marker in cmdline and not _is_zombie(pid)
-
-
 class DevServices:
     """The two dev services of one state directory."""
 
@@ -113,8 +102,8 @@ class DevServices:
         stopped = []
         for name in (IPFS, ANVIL):
             record = self._read(name)
-            if record and _alive(record.pid, self._marker(name)):
-                _terminate(record.pid, timeout)
+            if record and alive(record.pid, self._marker(name)):
+                terminate(record.pid, timeout)
                 stopped.append(name)
             self._record_path(name).unlink(missing_ok=True)
         return stopped
@@ -135,7 +124,7 @@ class DevServices:
 
     def _status(self, name: str) -> ServiceStatus:
         record = self._read(name)
-        if record is None or not _alive(record.pid, self._marker(name)):
+        if record is None or not alive(record.pid, self._marker(name)):
             return ServiceStatus(name, False, None, None, record.log if record else None, {})
         return ServiceStatus(name, True, record.pid, record.url, record.log, record.extra)
 
@@ -168,43 +157,10 @@ class DevServices:
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 self._record_path(name).unlink(missing_ok=True)
-                raise ServiceError(f"{name} exited with code {process.returncode} while starting; last log lines:\n{_tail(log_path)}")
+                raise ServiceError(f"{name} exited with code {process.returncode} while starting; last log lines:\n{tail(log_path)}")
             if answers():
                 return
             time.sleep(0.1)
-        _terminate(process.pid, 5.0)
+        terminate(process.pid, 5.0)
         self._record_path(name).unlink(missing_ok=True)
-        raise ServiceError(f"{name} did not answer at {url} within {timeout:.0f}s; last log lines:\n{_tail(log_path)}")
-
-
-def _terminate(pid: int, timeout: float) -> None:
-    """SIGTERM, then SIGKILL after `timeout`; reap it if it is our child."""
-    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            try:
-                if os.waitpid(pid, os.WNOHANG)[0] == pid:
-                    return
-            except ChildProcessError:
-                pass  # not our child: poll until it is gone
-            if not Path(f"/proc/{pid}").exists() or _is_zombie(pid):
-                return
-            time.sleep(0.05)
-
-
-def _is_zombie(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except (OSError, IndexError):
-        return True
-
-
-def _tail(path: Path, lines: int = 15) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
+        raise ServiceError(f"{name} did not answer at {url} within {timeout:.0f}s; last log lines:\n{tail(log_path)}")

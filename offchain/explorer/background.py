@@ -8,14 +8,13 @@ only ever signals the process recorded there (pids are checked against the comma
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
 
+from offchain.devnet.process import alive, terminate
 from offchain.errors import ServiceError
 
 NAME = "explorer"
@@ -35,12 +34,7 @@ def answers(url: str, timeout: float = 1.0) -> bool:
 
 
 def _alive(pid: int) -> bool:
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return MARKER in cmdline and "offchain.cli.main" in cmdline and state != "Z"
+    return alive(pid, f"offchain.cli.main {MARKER}")
 
 
 def running(state_dir: Path) -> dict | None:
@@ -87,20 +81,6 @@ def stop(state_dir: Path, timeout: float = 10.0) -> bool:
     _record_path(state_dir).unlink(missing_ok=True) if record is None else None
     if record is None:
         return False
-    pid = int(record["pid"])
-    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            break
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline and _alive(pid):
-            try:
-                os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                pass
-            time.sleep(0.05)
-        if not _alive(pid):
-            break
+    terminate(int(record["pid"]), timeout)
     _record_path(state_dir).unlink(missing_ok=True)
     return True

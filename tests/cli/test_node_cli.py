@@ -25,7 +25,7 @@ def test_up_status_down_round_trip(tmp_path: Path) -> None:
     try:
         up = _dfl(tmp_path, "node", "up", *ports)
         assert up.returncode == 0, up.stderr
-        assert f"anvil: started" in up.stdout and f"http://127.0.0.1:{p.rpc}" in up.stdout
+        assert "anvil: started" in up.stdout and f"http://127.0.0.1:{p.rpc}" in up.stdout
         again = _dfl(tmp_path, "node", "up", *ports)
         assert "anvil: already running" in again.stdout and "ipfs: already running" in again.stdout
         status = _dfl(tmp_path, "node", "status", "--json")

@@ -25,7 +25,7 @@ def demo(protocol: Protocol, tmp_path_factory: pytest.TempPathFactory) -> tuple[
     out = tmp_path_factory.mktemp("demo")
     env = protocol.env() | {"DFL_DEPLOYMENTS_DIR": str(out / "deployments"), "DFL_STATE_DIR": str(out / "state")}
     result = _dfl(env, "demo", "--dataset", "digits", "--trainers", "2", "--validators", "2", "--rounds", "2",
-                  "--registration", "15", "--json", str(out / "summary.json"), "--plot", str(out / "demo.png"),
+                  "--registration", "15", "--no-explorer", "--json", str(out / "summary.json"), "--plot", str(out / "demo.png"),
                   "--workdir", str(out / "work"), timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return json.loads((out / "summary.json").read_text()), env, out

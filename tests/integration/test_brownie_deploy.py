@@ -21,7 +21,7 @@ def test_brownie_deploy_script_attaches_to_a_running_anvil_and_dfl_reads_its_rec
     name = f"dfl-test-{port}"
     env = {**os.environ, "DFL_DEPLOYMENTS_DIR": str(tmp_path), "PATH": f"{PROJECT_ROOT / '.venv' / 'bin'}:{PROJECT_ROOT / 'node_modules' / '.bin'}:{os.environ['PATH']}"}
     # A development network at the suite's anvil: Brownie attaches to a node already listening there.
-    subprocess.run([BROWNIE, "networks", "add", "Development", name, f"host=http://127.0.0.1", f"port={port}", "cmd=anvil"],
+    subprocess.run([BROWNIE, "networks", "add", "Development", name, "host=http://127.0.0.1", f"port={port}", "cmd=anvil"],
                    cwd=PROJECT_ROOT, env=env, check=True, capture_output=True, timeout=60)
     try:
         result = subprocess.run([BROWNIE, "run", "scripts/deploy.py", "--network", name], cwd=PROJECT_ROOT, env=env,

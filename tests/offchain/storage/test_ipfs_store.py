@@ -113,7 +113,7 @@ def test_wrong_bytes_from_a_lying_node_raise_cid_mismatch() -> None:
     try:
         store = IpfsStore(f"http://127.0.0.1:{server.server_port}", retry=RetryPolicy(attempts=1))
         cid = compute_cid(b"the real model")
-        with pytest.raises(CidMismatchError, match=f"do not hash to that CID"):
+        with pytest.raises(CidMismatchError, match="do not hash to that CID"):
             store.get(cid)
     finally:
         server.shutdown()
