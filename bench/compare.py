@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -112,9 +114,20 @@ def plot(report: dict[str, Any], accuracy_png: Path, time_png: Path) -> None:
 
 def compare(setup: Setup, *, out: Path, plots: tuple[Path, Path] | None, registration: int, contestants: tuple[str, ...],
             workdir: Path | None = None, flower_client_cpus: float = 1.0) -> dict[str, Any]:
+    own_workdir = workdir is None  # a temporary one goes when done (data shares are hundreds of MB)
     workdir = workdir or Path(tempfile.mkdtemp(prefix="dfl-bench-"))
+    try:
+        return _compare(setup, out=out, plots=plots, registration=registration, contestants=contestants, workdir=workdir,
+                        flower_client_cpus=flower_client_cpus)
+    finally:
+        if own_workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _compare(setup: Setup, *, out: Path, plots: tuple[Path, Path] | None, registration: int, contestants: tuple[str, ...],
+             workdir: Path, flower_client_cpus: float) -> dict[str, Any]:
     data = load(setup)
-    report: dict[str, Any] = {"setup": setup.as_dict(), "machine": machine(), "command": " ".join(sys.argv), "workdir": str(workdir)}
+    report: dict[str, Any] = {"setup": setup.as_dict(), "machine": machine(), "command": " ".join(sys.argv)}
     from bench.ours import run_ours
 
     if "ours" in contestants:
@@ -137,7 +150,7 @@ def compare(setup: Setup, *, out: Path, plots: tuple[Path, Path] | None, registr
             report[name]["mean_round_seconds"] = mean_round(report[name])
             report[name]["steady_round_seconds"] = mean_round(report[name], skip_first=True)
             report[name]["mean_split"] = mean_split(report[name])
-    report["machine"]["load_average_at_end"] = list(__import__("os").getloadavg())
+    report["machine"]["load_average_at_end"] = list(os.getloadavg())
     write_report(out.name, report, out.parent)
     if plots:
         plot(report, *plots)

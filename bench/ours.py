@@ -150,7 +150,7 @@ def run_ours(setup: Setup, workdir: Path, *, dataset: str | None = None, registr
                 "rounds": rounds, "finalized_rounds": len(finalized_rounds(run)), "validators": setup.validators,
                 "registration_seconds": registration, "setup_seconds": workers_started - started,
                 "workers_seconds": workers_done - workers_started, "total_seconds": time.time() - started,
-                "eval_samples": eval_samples, "workdir": str(workdir)}
+                "eval_samples": eval_samples}
     finally:
         if run is not None:
             stop_workers(run)
