@@ -66,6 +66,7 @@ class Validator(RoundWorker):
         super().__init__(chain, store, state, task_id, stake=options.stake, poll_seconds=options.poll_seconds, claim=options.claim)
         self.x_eval, self.y_eval = x_eval, y_eval
         self.options = options
+        self._public: tuple[np.ndarray, np.ndarray] | None = None
 
     def act(self, round_id: int, phase: Phase) -> None:
         if phase in (Phase.REGISTRATION, Phase.COMMIT, Phase.REVEAL):
@@ -146,6 +147,9 @@ class Validator(RoundWorker):
             return Proposal("", ZERO_ROOT, round(global_acc * BPS), global_acc, global_acc, None)
         with span(rec, "evaluation"):
             aggregate_acc = self.ctx.model.evaluate(result.weights, self.x_eval, self.y_eval).accuracy
+            # Also on the task's published evaluation set, which anyone can use to recheck the claim.
+            x_pub, y_pub = self._public_eval_set()
+            rec["public_accuracy"] = self.ctx.model.evaluate(result.weights, x_pub, y_pub).accuracy
         with span(rec, "ipfs"):
             model_cid = self.store.put(encode_weights(result.weights))
         trainer_pool = self.chain.round_outcome(self.task_id, round_id).trainer_pool
@@ -161,12 +165,18 @@ class Validator(RoundWorker):
             rewards=tuple(leaves), reward_root="0x" + root.hex())
         with span(rec, "ipfs"):
             receipt_cid = self.store.put(receipt.to_bytes())
-        log.info("%s: round %d: %d accepted, %d rejected; accuracy %.4f -> %.4f; receipt %s", self.name, round_id,
-                 len(result.accepted), len(result.verdicts) - len(result.accepted), global_acc, aggregate_acc, receipt_cid)
+        log.info("%s: round %d: %d accepted, %d rejected; accuracy on own data %.4f -> %.4f, on the task's evaluation set %.4f; receipt %s",
+                 self.name, round_id, len(result.accepted), len(result.verdicts) - len(result.accepted), global_acc, aggregate_acc,
+                 rec["public_accuracy"], receipt_cid)
         if not leaves or aggregate_acc < global_acc - self.options.tolerance:
             log.info("%s: round %d: aggregate is worse than G_r beyond tolerance; voting reject", self.name, round_id)
             return Proposal("", ZERO_ROOT, round(aggregate_acc * BPS), global_acc, aggregate_acc, receipt)
         return Proposal(receipt_cid, root, round(aggregate_acc * BPS), global_acc, aggregate_acc, receipt)
+
+    def _public_eval_set(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._public is None:
+            self._public = self.ctx.eval_set()  # checked against its on-chain sha256
+        return self._public
 
     def _screen(self, reveals: list, rec: dict) -> tuple[list[Update], list[Verdict], dict[str, dict]]:
         updates: list[Update] = []
