@@ -9,7 +9,7 @@ NODE_BIN := $(CURDIR)/node_modules/.bin
 export SOLCX_BINARY_PATH := $(CURDIR)/.solcx
 export PATH := $(VENV)/bin:$(NODE_BIN):$(PATH)
 
-.PHONY: help setup setup-debian compile demo test lint gas clean
+.PHONY: help setup setup-debian compile demo test lint gas bench-quick clean
 
 help:
 	@echo "make demo   set up, start the local chain and IPFS node, run the main job"
@@ -17,6 +17,7 @@ help:
 	@echo "make setup  only the set-up: .venv, node_modules, solc front, Debian packages"
 	@echo "make lint   static analysis of the contracts (slither)"
 	@echo "make gas    gas report of the contracts (reports/gas.json)"
+	@echo "make bench-quick  reduced benchmark vs Flower and centralized (reports/bench_quick.json, ~2 min)"
 	@echo "make clean  remove build outputs (keeps .venv and node_modules)"
 
 setup: setup-debian $(CURDIR)/node_modules/.setup-stamp $(VENV)/.setup-stamp $(SOLCX_BINARY_PATH)/.setup-stamp
@@ -58,6 +59,10 @@ lint: compile
 # Gas per operation (table + reports/gas.json), finalize at 10/100/1000 trainers, claims with 1000 leaves.
 gas: compile
 	@tools/test-contracts.sh --gas
+
+# Flower gets its own virtualenv (bench/.venv-flower), created on first use.
+bench-quick: compile
+	@bench/quick.sh
 
 clean:
 	rm -rf build reports/*.tmp .pytest_cache .hypothesis crytic-export

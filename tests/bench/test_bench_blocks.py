@@ -5,6 +5,7 @@ one robustness run, the aggregation-scale probe and the round-time split."""
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))  # `bench` lives at the project root, next to `offchain`
 
-from bench.common import FLOWER_PYTHON, Setup  # noqa: E402
+from bench.common import Setup  # noqa: E402
 from bench.ours import round_timings, split_round  # noqa: E402
 
 TOY = Setup(dataset="digits", model="mlp", trainers=2, validators=1, rounds=1, alpha=0.5)
@@ -39,9 +40,11 @@ def test_round_timings_run_from_one_finalization_to_the_next(tmp_path: Path) -> 
     assert rounds[0]["trainer_train_seconds"] == [4.0]
 
 
-@pytest.mark.skipif(not FLOWER_PYTHON.exists(), reason="Flower's virtualenv is missing: run bench/setup_flower.sh")
 def test_quick_comparison_at_toy_size_writes_the_headline_keys(tmp_path: Path) -> None:
     from bench.quick import quick
+
+    # Flower lives in its own virtualenv; build it as `make bench-quick` does (idempotent, ~40 s once).
+    subprocess.run([str(ROOT / "bench" / "setup_flower.sh")], check=True, timeout=900)
 
     result = quick(TOY, reports=tmp_path, registration=15, name="toy")
     saved = json.loads((tmp_path / "toy.json").read_text())
