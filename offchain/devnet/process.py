@@ -19,10 +19,16 @@ def alive(pid: int, marker: str) -> bool:
 
 
 def terminate(pid: int, timeout: float) -> None:
-    """SIGTERM, then SIGKILL after `timeout`; reap it if it is our child."""
+    """SIGTERM, then SIGKILL after `timeout`; reap it if it is our child.
+
+    Services are started as session leaders, so the whole process group is signalled: anvil's
+    npm launcher and the binary it runs stop together, never leaving an orphan behind."""
     for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
         try:
-            os.kill(pid, sig)
+            if os.getpgid(pid) == pid:
+                os.killpg(pid, sig)
+            else:
+                os.kill(pid, sig)
         except ProcessLookupError:
             return
         deadline = time.monotonic() + wait

@@ -67,3 +67,18 @@ def test_a_port_taken_by_someone_else_is_reported_not_ignored(tmp_path: Path) ->
                 services.up(timeout=15)
         finally:
             services.down()
+
+
+def _running_in_group(pgid: int) -> list[str]:
+    """Live (non-zombie) processes of a process group."""
+    pids = subprocess.run(["pgrep", "-g", str(pgid)], capture_output=True, text=True).stdout.split()
+    return [p for p in pids if Path(f"/proc/{p}/stat").exists() and Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"]
+
+
+def test_down_leaves_no_process_of_the_service_behind(tmp_path: Path) -> None:
+    # anvil from npm is a launcher plus the binary it starts: both must stop.
+    services = DevServices(tmp_path, free_ports())
+    anvil = {s.name: s for s in services.up()}[ANVIL]
+    assert len(_running_in_group(anvil.pid)) >= 2
+    services.down()
+    assert _running_in_group(anvil.pid) == []
