@@ -147,7 +147,7 @@ def new_salt() -> bytes:
 
 def update_commitment(task_id: int, round_id: int, trainer: str, update_cid: str, num_samples: int, salt: bytes) -> bytes:
     return keccak(encode(["uint256", "uint256", "address", "string", "uint256", "bytes32"],
-                         [task_id, round_id, to_checksum_address(trainer), update_cid, num_samples, salt]))
+                         [task_id, round_id, to_checksum_address(str(trainer)), update_cid, num_samples, salt]))
 
 
 def proposal_hash(aggregate_cid: str, reward_root: bytes) -> bytes:
@@ -159,4 +159,4 @@ REJECT_PROPOSAL = proposal_hash("", ZERO_ROOT)
 
 def vote_commitment(task_id: int, round_id: int, validator: str, proposal: bytes, salt: bytes) -> bytes:
     return keccak(encode(["uint256", "uint256", "address", "bytes32", "bytes32"],
-                         [task_id, round_id, to_checksum_address(validator), proposal, salt]))
+                         [task_id, round_id, to_checksum_address(str(validator)), proposal, salt]))

@@ -4,52 +4,26 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from enum import IntEnum
 
 from eth_abi import encode
 from eth_utils import keccak, to_checksum_address
 
-
-class Phase(IntEnum):
-    NONE = 0
-    REGISTRATION = 1
-    COMMIT = 2
-    REVEAL = 3
-    VOTE_COMMIT = 4
-    VOTE_REVEAL = 5
-    AWAITING_FINALIZATION = 6
-    COMPLETED = 7
+from offchain.chain.protocol import (  # noqa: F401  (re-exported for the tests)
+    REJECT_PROPOSAL, ZERO_ROOT, ParticipationStatus, Phase, Role, RoundStatus, SlashReason,
+    proposal_hash, update_commitment, vote_commitment,
+)
 
 
-class Role(IntEnum):
-    NONE = 0
-    TRAINER = 1
-    VALIDATOR = 2
-
-
-class Status(IntEnum):
-    OPEN = 0
-    ACCEPTED = 1
-    REJECTED = 2
-    FAILED = 3
-
-
-class Reason(IntEnum):
-    TRAINER_NON_REVEAL = 0
-    VALIDATOR_NON_REVEAL = 1
-    VALIDATOR_LOSING_VOTE = 2
-
-
-class Participation(IntEnum):
-    NONE = 0
-    COMMITTED = 1
-    REVEALED = 2
-    UNRECORDED = 3
+# The protocol's enums and commitments, from the off-chain package (checked against the contract's
+# own pure functions in tests/offchain/chain/test_task_manager.py); short names for the tests.
+Status = RoundStatus
+Reason = SlashReason
+Participation = ParticipationStatus
 
 
 E18 = 10**18
-ZERO = b"\0" * 32
-REJECT = keccak(encode(["string", "bytes32"], ["", ZERO]))
+ZERO = ZERO_ROOT
+REJECT = REJECT_PROPOSAL
 
 PARAM_FIELDS = [
     "modelSpecCid", "initialModelCid", "evalDatasetCid", "evalDatasetHash", "ruleId", "ruleParams",
@@ -96,20 +70,6 @@ def as_tuple(p: dict) -> tuple:
 
 def salt() -> bytes:
     return os.urandom(32)
-
-
-def update_commitment(task_id, rnd, trainer, cid, samples, salt_) -> bytes:
-    return keccak(encode(["uint256", "uint256", "address", "string", "uint256", "bytes32"],
-                         [task_id, rnd, to_checksum_address(str(trainer)), cid, samples, salt_]))
-
-
-def proposal_hash(cid: str, root: bytes) -> bytes:
-    return keccak(encode(["string", "bytes32"], [cid, root]))
-
-
-def vote_commitment(task_id, rnd, validator, proposal, salt_) -> bytes:
-    return keccak(encode(["uint256", "uint256", "address", "bytes32", "bytes32"],
-                         [task_id, rnd, to_checksum_address(str(validator)), proposal, salt_]))
 
 
 # --- OpenZeppelin StandardMerkleTree (leaf types ["address", "uint256"]) ---------------------
