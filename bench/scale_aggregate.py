@@ -91,8 +91,7 @@ def measure(folder: Path, n: int, rule: str, timeout: float) -> dict[str, Any]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def run(sizes: list[int], rules: list[str], *, folder: Path | None = None, timeout: float = 900.0,
-        skip: dict[tuple[str, int], str] | None = None) -> dict[str, Any]:
+def run(sizes: list[int], rules: list[str], *, folder: Path | None = None, timeout: float = 900.0) -> dict[str, Any]:
     own = folder is None
     folder = folder or Path(tempfile.mkdtemp(prefix="dfl-scale-"))
     results: dict[str, Any] = {"parameters": PARAMS, "update_bytes": PARAMS * 4, "runs": []}
@@ -102,8 +101,7 @@ def run(sizes: list[int], rules: list[str], *, folder: Path | None = None, timeo
             read = measure(folder, n, "read", timeout)
             print(f"N={n:5d} read once: {read.get('seconds', float('nan')):.2f}s, peak RSS {read.get('peak_rss_mib', 0):.0f} MiB", flush=True)
             for rule in rules:
-                why = (skip or {}).get((rule, n))
-                m = {"skipped": why} if why else measure(folder, n, rule, timeout)
+                m = measure(folder, n, rule, timeout)
                 if "seconds" in m and read.get("seconds"):
                     m["over_read_once"] = m["seconds"] / read["seconds"]
                 results["runs"].append({"n": n, "rule": rule, **m, "read_once_seconds": read.get("seconds"),

@@ -100,13 +100,23 @@ def _fedavg(global_weights: NamedWeights, accepted: list[Update], params: dict[s
 def _per_tensor_delta_rule(
     combine: Callable[[list[np.ndarray]], np.ndarray],
 ) -> Callable[[NamedWeights, list[Update], dict[str, int | float]], _Outcome]:
-    """A rule applied tensor by tensor to deltas, every accepted update weighing 1."""
+    """A coordinate-wise rule applied to deltas, every accepted update weighing 1.
+
+    Works on `rules.chunk_length(n)` coordinates at a time: the same bits as whole
+    tensors, with float64 working memory bounded at any number of updates.
+    """
 
     def rule(global_weights: NamedWeights, accepted: list[Update], params: dict[str, int | float]) -> _Outcome:
         new = {}
+        step = rules.chunk_length(len(accepted))
         for name in sorted(global_weights):
-            base = global_weights[name].astype(np.float64)
-            new[name] = (base + combine(_deltas(accepted, name, base))).astype(np.float32)
+            base = global_weights[name].astype(np.float64).reshape(-1)
+            flats = [u.weights[name].reshape(-1) for u in accepted]
+            out = np.empty_like(base)
+            for lo in range(0, base.size, step):
+                part = slice(lo, min(lo + step, base.size))
+                out[part] = base[part] + combine([f[part].astype(np.float64) - base[part] for f in flats])
+            new[name] = out.reshape(global_weights[name].shape).astype(np.float32)
         return _Outcome(new, {u.trainer: 1 for u in accepted}, {})
 
     return rule
@@ -148,19 +158,17 @@ def _norm_clipped_fedavg(
     scales = [rules.clip_scale(sq, bound) for sq in sq_norms]
     weights = [_sample_weight(u, int(params["cap"])) for u in accepted]
     new = {}
-    for name in names:
-        clipped = [d * s for d, s in zip(_deltas(accepted, name, base[name]), scales)]
-        new[name] = (base[name] + rules.weighted_mean(clipped, weights)).astype(np.float32)
+    for name in names:  # one update at a time: memory of one model, not N
+        mean = rules.RunningMean(base[name].shape)
+        for update, scale, weight in zip(accepted, scales, weights):
+            mean.add((update.weights[name].astype(np.float64) - base[name]) * scale, weight)
+        new[name] = (base[name] + mean.result()).astype(np.float32)
     notes = {
         u.trainer: Verdict.accept(u.trainer, message=f"delta norm {sq ** 0.5!r} clipped to {bound!r}")
         for u, sq, s in zip(accepted, sq_norms, scales)
         if s < 1.0
     }
     return _Outcome(new, {u.trainer: w for u, w in zip(accepted, weights)}, notes)
-
-
-def _deltas(updates: list[Update], name: str, base: np.ndarray) -> list[np.ndarray]:
-    return [u.weights[name].astype(np.float64) - base for u in updates]
 
 
 _RULES: dict[str, Callable[[NamedWeights, list[Update], dict[str, int | float]], _Outcome]] = {

@@ -11,6 +11,11 @@ choices, used everywhere here:
   is strictly sequential by definition; `np.sum`/`np.dot`/`np.linalg.norm`
   use pairwise or blocked orders that differ between builds.
 Callers cast the float64 results to float32 once, at the end.
+
+Memory stays bounded at any number of updates: coordinate-wise rules work on
+`chunk_length(n)` coordinates at a time (same bits as whole tensors, since each
+coordinate is computed on its own), means accumulate one update at a time, and
+pairwise distances reuse two scratch buffers.
 """
 
 from __future__ import annotations
@@ -22,18 +27,47 @@ import numpy as np
 
 Tensors = Sequence[np.ndarray]  # one model's tensors (or deltas) in name order
 
+# float64 values of one coordinate chunk across all updates (64 MiB): the stack,
+# its sorted copy and the deltas it is built from stay a few hundred MiB at any N.
+CHUNK_VALUES = 1 << 23
+
+
+def chunk_length(count: int) -> int:
+    """Coordinates per chunk when `count` updates are combined coordinate-wise."""
+    return max(1024, CHUNK_VALUES // max(count, 1))
+
+
+class RunningMean:
+    """sum(w_i * a_i) / sum(w_i) in float64, fed one array at a time in a fixed order.
+
+    Holds one accumulator, so a mean over N updates needs the memory of one.
+    """
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        self._acc = np.zeros(shape, dtype=np.float64)
+        self._weights: list[float] = []
+
+    def add(self, array: np.ndarray, weight: float) -> None:
+        self._acc += np.float64(weight) * array.astype(np.float64, copy=False)
+        self._weights.append(weight)
+
+    def result(self) -> np.ndarray:
+        if not self._weights:
+            raise ValueError("a mean needs at least one array")
+        total = math.fsum(self._weights)  # exact, order-independent
+        if not total > 0:
+            raise ValueError("a weighted mean needs a positive total weight")
+        return self._acc / total
+
 
 def weighted_mean(arrays: Sequence[np.ndarray], weights: Sequence[float]) -> np.ndarray:
     """sum(w_i * a_i) / sum(w_i), accumulated in the given order, in float64."""
     if not arrays or len(arrays) != len(weights):
         raise ValueError("weighted_mean needs one weight per array and at least one array")
-    total = math.fsum(weights)  # exact, order-independent
-    if not total > 0:
-        raise ValueError("weighted_mean needs a positive total weight")
-    acc = np.zeros(arrays[0].shape, dtype=np.float64)
+    mean = RunningMean(arrays[0].shape)
     for array, weight in zip(arrays, weights):
-        acc += np.float64(weight) * array.astype(np.float64, copy=False)
-    return acc / total
+        mean.add(array, weight)
+    return mean.result()
 
 
 def coordinate_median(arrays: Sequence[np.ndarray]) -> np.ndarray:
@@ -110,12 +144,31 @@ def krum_select(scores: Sequence[float], *, m: int) -> list[int]:
 
 
 def pairwise_squared_distances(points: Sequence[Tensors]) -> list[list[float]]:
-    """Symmetric matrix of ||p_i - p_j||^2 (each pair computed once)."""
+    """Symmetric matrix of ||p_i - p_j||^2 (each pair computed once).
+
+    Bit-identical to `squared_distance` on every pair, but without its temporaries:
+    p_i is widened once per row, and each pair reuses two scratch buffers (a fresh
+    multi-MB array per pair costs more in page faults than the arithmetic).
+    """
     n = len(points)
     matrix = [[0.0] * n for _ in range(n)]
+    if n < 2:
+        return matrix
+    largest = max(np.size(t) for t in points[0]) if len(points[0]) else 0
+    diff, running = np.empty(largest, dtype=np.float64), np.empty(largest, dtype=np.float64)
     for i in range(n):
+        wide = [np.asarray(t, dtype=np.float64).reshape(-1) for t in points[i]]
         for j in range(i + 1, n):
-            matrix[i][j] = matrix[j][i] = squared_distance(points[i], points[j])
+            total = 0.0
+            for a, b in zip(wide, points[j], strict=True):
+                if a.size == 0:
+                    continue
+                d, r = diff[: a.size], running[: a.size]
+                np.subtract(a, np.asarray(b).reshape(-1), out=d)  # b is widened exactly, as astype would
+                np.square(d, out=d)
+                np.cumsum(d, out=r)
+                total += float(r[-1])
+            matrix[i][j] = matrix[j][i] = total
     return matrix
 
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 
 import numpy as np
 from fl_helpers import address, pseudo_random
 from numpy._core._multiarray_umath import __cpu_features__
 
+from offchain.fl import rules
 from offchain.fl.aggregate import aggregate
 from offchain.fl.codec import encode_weights
 from offchain.fl.records import Update
@@ -41,6 +43,8 @@ def _updates(glob: NamedWeights) -> list[Update]:
 
 
 def main() -> None:
+    if "--small-chunks" in sys.argv:  # ~800 coordinate chunks per big tensor instead of one
+        rules.CHUNK_VALUES = 4096
     glob = _model(1)
     updates = _updates(glob)
     hashes: dict[str, object] = {"x86_v3_dispatch": bool(__cpu_features__.get("X86_V3", False))}
