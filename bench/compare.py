@@ -113,26 +113,26 @@ def plot(report: dict[str, Any], accuracy_png: Path, time_png: Path) -> None:
 
 
 def compare(setup: Setup, *, out: Path, plots: tuple[Path, Path] | None, registration: int, contestants: tuple[str, ...],
-            workdir: Path | None = None, flower_client_cpus: float = 1.0) -> dict[str, Any]:
+            workdir: Path | None = None, flower_client_cpus: float = 1.0, tf_threads: int | None = None) -> dict[str, Any]:
     own_workdir = workdir is None  # a temporary one goes when done (data shares are hundreds of MB)
     workdir = workdir or Path(tempfile.mkdtemp(prefix="dfl-bench-"))
     try:
         return _compare(setup, out=out, plots=plots, registration=registration, contestants=contestants, workdir=workdir,
-                        flower_client_cpus=flower_client_cpus)
+                        flower_client_cpus=flower_client_cpus, tf_threads=tf_threads)
     finally:
         if own_workdir:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _compare(setup: Setup, *, out: Path, plots: tuple[Path, Path] | None, registration: int, contestants: tuple[str, ...],
-             workdir: Path, flower_client_cpus: float) -> dict[str, Any]:
+             workdir: Path, flower_client_cpus: float, tf_threads: int | None) -> dict[str, Any]:
     data = load(setup)
     report: dict[str, Any] = {"setup": setup.as_dict(), "machine": machine(), "command": " ".join(sys.argv)}
     from bench.ours import run_ours
 
     if "ours" in contestants:
         say(f"ours: {setup.trainers} trainers + {setup.validators} validators as processes, {setup.rounds} rounds")
-        report["ours"] = run_ours(setup, workdir / "ours", registration=registration)
+        report["ours"] = run_ours(setup, workdir / "ours", registration=registration, tf_threads=tf_threads)
         say(f"ours: final accuracy {report['ours']['final_accuracy']:.4f}, {mean_round(report['ours']):.1f} s/round")
     if "flower" in contestants:
         say("flower: simulation engine")
@@ -190,12 +190,15 @@ def main() -> None:
     p.add_argument("--out", type=Path, default=REPORTS / "compare.json")
     p.add_argument("--plot-prefix", type=Path, default=None, help="default: the --out path without .json")
     p.add_argument("--workdir", type=Path, default=None)
+    p.add_argument("--tf-threads", type=int, default=None,
+                   help="TensorFlow threads per worker process of ours (default: as dfl demo, cores // workers; 0: one per core)")
     a = p.parse_args()
     setup = Setup(dataset=a.dataset, model=a.model, trainers=a.trainers, validators=a.validators, rounds=a.rounds, alpha=a.alpha,
                   epochs=a.epochs, batch_size=a.batch_size, learning_rate=a.learning_rate, seed=a.seed)
     prefix = a.plot_prefix or a.out.with_suffix("")
     compare(setup, out=a.out, plots=(Path(f"{prefix}_accuracy.png"), Path(f"{prefix}_round_time.png")), registration=a.registration,
-            contestants=tuple(a.only.split(",")), workdir=a.workdir, flower_client_cpus=a.flower_client_cpus)
+            contestants=tuple(a.only.split(",")), workdir=a.workdir, flower_client_cpus=a.flower_client_cpus,
+            tf_threads=a.tf_threads)
 
 
 if __name__ == "__main__":

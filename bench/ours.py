@@ -7,7 +7,6 @@ each round's wall time is split by the workers' timing spans (`offchain/workers/
 from __future__ import annotations
 
 import json
-import os
 import socket
 import time
 import urllib.request
@@ -95,7 +94,7 @@ def _fund_ether(rpc_url: str, count: int) -> None:
 
 
 def run_ours(setup: Setup, workdir: Path, *, dataset: str | None = None, registration: int = 45, phase_seconds: int = 180,
-             timeout: float = 7200.0, eval_samples: int = 10_000) -> dict[str, Any]:
+             timeout: float = 7200.0, eval_samples: int = 10_000, tf_threads: int | None = None) -> dict[str, Any]:
     """Run one task to completion on fresh dev services in `workdir`; stop everything it started."""
     from offchain.config import load_settings
     from offchain.demo.run import finalized_rounds, prepare, settle, start_workers, stop_workers, wait_for_completion
@@ -109,7 +108,8 @@ def run_ours(setup: Setup, workdir: Path, *, dataset: str | None = None, registr
     config = _Config(dataset=dataset or setup.dataset, model=setup.model, trainers=setup.trainers, validators=setup.validators,
                      rounds=setup.rounds, partition=setup.partition, rule="fedavg", rule_params=(0,), epochs=setup.epochs,
                      batch_size=setup.batch_size, learning_rate=setup.learning_rate, eval_samples=eval_samples, seed=setup.seed,
-                     phase_seconds=phase_seconds, registration_seconds=registration, poll_seconds=0.5, timeout_seconds=timeout)
+                     phase_seconds=phase_seconds, registration_seconds=registration, poll_seconds=0.5, timeout_seconds=timeout,
+                     tf_threads=tf_threads)
     started = time.time()
     services.up()
     run = None
@@ -120,9 +120,6 @@ def run_ours(setup: Setup, workdir: Path, *, dataset: str | None = None, registr
         _fund_ether(rpc, 1 + setup.trainers + setup.validators)
         run = prepare(config, settings, workdir)
         say(f"ours: task {run.task_id} created, {len(run.workers)} worker processes starting (registration {registration}s)")
-        env = {**os.environ, "DFL_RPC_URL": rpc, "DFL_CHAIN_ID": str(settings.chain_id), "DFL_IPFS_API": api,
-               "DFL_STATE_DIR": str(workdir / "state"), "DFL_DEPLOYMENTS_DIR": str(settings.deployments_dir),
-               "DFL_BUILD_DIR": str(settings.build_dir), "PYTHONUNBUFFERED": "1"}
         workers_started = time.time()
         seen: list[tuple[int, str]] = []
 
@@ -134,7 +131,7 @@ def run_ours(setup: Setup, workdir: Path, *, dataset: str | None = None, registr
                     say(f"ours: round {r} {phase.name.lower()} at +{time.time() - workers_started:.0f}s")
 
         with IpfsStore(settings.ipfs_api, timeout=settings.ipfs_timeout) as store:
-            start_workers(run, env)
+            start_workers(run)
             try:
                 wait_for_completion(run, tick)
             finally:

@@ -30,6 +30,7 @@ class Settings:
     keystore: Path | None = None
     deployments_dir: Path = PROJECT_ROOT / "deployments"
     build_dir: Path = PROJECT_ROOT / "build"
+    tf_threads: int = 0  # TensorFlow threads per worker process; 0 = TensorFlow's default (one per core)
 
 
 _ENV_PREFIX = "DFL_"

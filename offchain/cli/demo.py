@@ -28,6 +28,7 @@ def demo(
     reward_pool: Annotated[int, typer.Option(help="Reward pool in tokens.")] = 1000,
     seed: Annotated[int, typer.Option(help="Seed of data split, initial model and training.")] = 0,
     registration: Annotated[int, typer.Option(help="Seconds of staking before round 0 (the demo stakes for every worker first).")] = 30,
+    tf_threads: Annotated[Optional[int], typer.Option(help="TensorFlow threads per worker process (default: DFL_TF_THREADS, else cores // workers when workers outnumber cores; 0: one per core).")] = None,
     workdir: Annotated[Optional[Path], typer.Option(help="Where data shares, worker state and logs go (default: <state dir>/demo/<time>).")] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Also write the summary as JSON here.")] = None,
     plot_path: Annotated[Path, typer.Option("--plot", help="PNG of accuracy and cumulative rewards per round.")] = Path("reports/demo.png"),
@@ -49,7 +50,7 @@ def demo(
         config = DemoConfig(dataset=dataset, model=model, trainers=trainers, validators=validators, rounds=rounds, partition=partition,
                             rule=rule, rule_params=tuple(rule_param) if rule_param else ((0,) if rule == "fedavg" else ()),
                             epochs=epochs, learning_rate=learning_rate, reward_pool_tokens=reward_pool, seed=seed,
-                            registration_seconds=registration)
+                            registration_seconds=registration, tf_threads=tf_threads)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     _ensure_services(s)
@@ -61,11 +62,9 @@ def demo(
     console.print(f"task {run.task_id}: {model} on {dataset}, {trainers} trainers ({partition}), {validators} validators, "
                   f"{rounds} rounds, pool {reward_pool} DFL; starting {len(run.workers)} worker processes", highlight=False)
     explorer_url = _start_explorer(s, explorer_port) if explorer else None
-    env = {**os.environ, "DFL_RPC_URL": s.rpc_url, "DFL_CHAIN_ID": str(s.chain_id), "DFL_IPFS_API": s.ipfs_api,
-           "DFL_STATE_DIR": str(workdir / "state"), "DFL_DEPLOYMENTS_DIR": str(s.deployments_dir), "DFL_BUILD_DIR": str(s.build_dir)}
     with IpfsStore(s.ipfs_api, timeout=s.ipfs_timeout) as store:
         meter = AccuracyMeter(run, store)
-        start_workers(run, env)
+        start_workers(run)
         try:
             with Progress(run, meter, console) as progress:
                 wait_for_completion(run, progress.tick)

@@ -41,11 +41,17 @@ def _run(role: str, task: int, data_args: tuple, signer_args: tuple, make: Calla
 
     setup_logging(verbose)
     s = settings()
+    threads = ""
+    if s.tf_threads:
+        from offchain.ml.train import limit_threads
+
+        threads = f"; TensorFlow threads: {limit_threads(s.tf_threads)}"
     account = load_signer(s, *signer_args)
     x, y = _local_data(*data_args)
     chain = task_manager(s, account)
     state = WorkerState(s.state_dir, chain_id=s.chain_id, task_id=task, role=role, account=account.address)
-    console.print(f"{role} {account.address} on task {task}: {len(x)} local samples; state in {state.path}", highlight=False)
+    console.print(f"{role} {account.address} on task {task}: {len(x)} local samples; state in {state.path}{threads}",
+                  highlight=False, soft_wrap=True)  # one greppable line in worker logs
     with ipfs_store(s) as store:
         make(chain, store, state, x, y).run(max_seconds=max_seconds)
 

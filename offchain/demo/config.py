@@ -25,6 +25,7 @@ class DemoConfig:
     registration_seconds: int = 30  # the demo stakes for everyone first; this bounds that
     poll_seconds: float = 0.5
     timeout_seconds: float = 1_200
+    tf_threads: int | None = None  # per worker process; None: the setting if given, else cores // workers when they outnumber the cores
 
     def __post_init__(self) -> None:
         if not 1 <= self.trainers <= 8 or not 1 <= self.validators <= 8:

@@ -8,6 +8,7 @@ own machine; each validator gets a share of the test split.
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 import time
@@ -128,7 +129,30 @@ def stake_everyone(settings: Settings, chain: TaskManager, task_id: int, workers
         account_chain.stake(task_id, role, amount)
 
 
-def start_workers(run: DemoRun, env: dict[str, str]) -> None:
+def tf_threads_per_worker(workers: int, cores: int, *, requested: int | None = None, configured: int = 0) -> int:
+    """TensorFlow threads for each of `workers` processes on `cores` cores (0: TF's default, one per core).
+
+    An explicit request wins, then the `tf_threads` setting. Otherwise workers that outnumber
+    the cores would each start a thread per core and fight over them, so each gets its share.
+    """
+    if requested is not None:
+        return requested
+    if configured:
+        return configured
+    return max(1, cores // workers) if workers > cores else 0
+
+
+def worker_env(run: DemoRun) -> dict[str, str]:
+    """The environment every worker process starts with: this run's chain, IPFS node and files."""
+    s = run.settings
+    threads = tf_threads_per_worker(len(run.workers), os.cpu_count() or 1, requested=run.config.tf_threads, configured=s.tf_threads)
+    return {**os.environ, "DFL_RPC_URL": s.rpc_url, "DFL_CHAIN_ID": str(s.chain_id), "DFL_IPFS_API": s.ipfs_api,
+            "DFL_STATE_DIR": str(run.workdir / "state"), "DFL_DEPLOYMENTS_DIR": str(s.deployments_dir),
+            "DFL_BUILD_DIR": str(s.build_dir), "DFL_TF_THREADS": str(threads), "PYTHONUNBUFFERED": "1"}
+
+
+def start_workers(run: DemoRun) -> None:
+    env = worker_env(run)
     for w in run.workers:
         w.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(w.log_path, "ab") as out:

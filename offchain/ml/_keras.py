@@ -25,3 +25,25 @@ def load_keras() -> ModuleType:
 def set_random_seed(seed: int) -> None:
     """Seed Python, numpy and TensorFlow so shuffling and dropout repeat."""
     load_keras().utils.set_random_seed(seed)
+
+
+def limit_threads(threads: int) -> int:
+    """Run TensorFlow ops on at most `threads` threads in this process (0 keeps TF's default).
+
+    Several workers on one machine otherwise each start a pool per core and oversubscribe it.
+    Must come before TensorFlow runs its first op; later, TF refuses and this says so.
+    Returns the intra-op thread count TensorFlow now reports.
+    """
+    if threads < 0:
+        raise ValueError(f"TensorFlow threads must be >= 0, got {threads}")
+    if threads == 0:
+        return 0
+    load_keras()
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError as exc:  # TF's runtime is already initialized
+        raise RuntimeError(f"cannot limit TensorFlow to {threads} threads after it has started: {exc}") from exc
+    return int(tf.config.threading.get_intra_op_parallelism_threads())

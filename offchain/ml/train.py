@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from offchain.ml._keras import load_keras, set_random_seed
+from offchain.ml._keras import limit_threads, load_keras, set_random_seed
 from offchain.ml.datasets import adapt_inputs
 from offchain.ml.errors import DatasetError, TrainingError
 
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     import keras
 
 OPTIMIZERS: tuple[str, ...] = ("sgd", "adam")
+__all__ = ["OPTIMIZERS", "EvalResult", "TrainResult", "evaluate", "limit_threads", "predict", "train_local"]
 
 
 @dataclass(frozen=True)

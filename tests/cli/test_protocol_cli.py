@@ -25,7 +25,7 @@ def demo(protocol: Protocol, tmp_path_factory: pytest.TempPathFactory) -> tuple[
     out = tmp_path_factory.mktemp("demo")
     env = protocol.env() | {"DFL_DEPLOYMENTS_DIR": str(out / "deployments"), "DFL_STATE_DIR": str(out / "state")}
     result = _dfl(env, "demo", "--dataset", "digits", "--trainers", "2", "--validators", "2", "--rounds", "2",
-                  "--registration", "15", "--no-explorer", "--json", str(out / "summary.json"), "--plot", str(out / "demo.png"),
+                  "--registration", "15", "--tf-threads", "1", "--no-explorer", "--json", str(out / "summary.json"), "--plot", str(out / "demo.png"),
                   "--workdir", str(out / "work"), timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return json.loads((out / "summary.json").read_text()), env, out
@@ -46,6 +46,8 @@ def test_demo_json_every_round_finalized_accuracy_rises_claims_match_supply_cons
     trainer_paid = sum(p["reward_claimed"] for p in summary["participants"] if p["role"] == "trainer")
     assert trainer_paid == sum(r["trainer_rewards_allocated"] for r in summary["rounds"])
     assert (out / "demo.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    logs = sorted((out / "work" / "logs").glob("*.log"))
+    assert len(logs) == 4 and all("TensorFlow threads: 1" in log.read_text() for log in logs)  # --tf-threads reached each worker
 
 
 @pytest.mark.slow

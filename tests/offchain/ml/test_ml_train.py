@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -81,3 +84,21 @@ def test_unknown_optimizer_and_bad_options_are_refused(mnist: Dataset) -> None:
         train_local(model, mnist.x_train[:10], mnist.y_train[:10], **OPTIONS, optimizer="rmsprop")
     with pytest.raises(TrainingError, match=r"epochs"):
         train_local(model, mnist.x_train[:10], mnist.y_train[:10], **{**OPTIONS, "epochs": 0})
+
+
+def _python(code: str) -> subprocess.CompletedProcess[str]:
+    """A fresh interpreter: TensorFlow's thread pools can only be sized before its first op."""
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+
+
+def test_limit_threads_caps_tensorflow_before_it_starts_and_says_why_it_cannot_after() -> None:
+    capped = _python("from offchain.ml.train import limit_threads; print(limit_threads(1))")
+    assert capped.returncode == 0, capped.stderr[-2000:]
+    assert capped.stdout.strip().splitlines()[-1] == "1"
+    late = _python(
+        "from offchain.ml.models import build_model; from offchain.ml.train import limit_threads\n"
+        "build_model('mlp', input_shape=(4,), num_classes=2, seed=0)\n"
+        "try:\n    limit_threads(1)\nexcept RuntimeError as e:\n    print('refused:', e)\n"
+    )
+    assert late.returncode == 0, late.stderr[-2000:]
+    assert "refused: cannot limit TensorFlow to 1 threads after it has started" in late.stdout

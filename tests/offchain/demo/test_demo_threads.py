@@ -1,0 +1,18 @@
+"""How many TensorFlow threads each demo worker gets when workers share a machine."""
+
+from __future__ import annotations
+
+from offchain.demo.run import tf_threads_per_worker
+
+
+def test_workers_that_outnumber_the_cores_share_them_instead_of_each_taking_all() -> None:
+    assert tf_threads_per_worker(13, 2) == 1
+    assert tf_threads_per_worker(7, 16) == 0  # enough cores: TensorFlow's own default
+    assert tf_threads_per_worker(4, 3) == 1
+    assert tf_threads_per_worker(5, 12) == 0
+
+
+def test_an_explicit_request_wins_over_the_setting_and_the_setting_over_the_share() -> None:
+    assert tf_threads_per_worker(13, 2, requested=0, configured=3) == 0
+    assert tf_threads_per_worker(13, 2, requested=2) == 2
+    assert tf_threads_per_worker(13, 2, configured=3) == 3
