@@ -75,3 +75,17 @@ def test_aggregation_scale_probe_measures_seconds_and_peak_rss(tmp_path: Path) -
     (probe,) = result["runs"]
     assert probe["n"] == 3 and probe["accepted"] == 3
     assert probe["seconds"] > 0 and probe["peak_rss_mib"] > 4 * 3  # three 4 MB updates were held
+
+
+def test_robustness_in_parallel_jobs_reports_every_run_and_marks_the_report_complete(tmp_path: Path) -> None:
+    from bench.robustness import robustness
+
+    setup = Setup(dataset="digits", model="mlp", trainers=10, rounds=1)
+    report = robustness(setup, rules=("fedavg", "multi_krum"), attacks=("none", "free_rider"), out=str(tmp_path / "rob.json"),
+                        plot_path=None, jobs=2)
+    saved = json.loads((tmp_path / "rob.json").read_text())
+    assert saved["complete"] is True and saved["jobs"] == 2
+    assert {(r["attack"], r["rule"]) for r in saved["runs"]} == {(a, r) for a in ("none", "free_rider") for r in ("fedavg", "multi_krum")}
+    assert report["final_accuracy"]["free_rider"].keys() == {"fedavg", "multi_krum"}
+    free = next(r for r in saved["runs"] if r["attack"] == "free_rider" and r["rule"] == "fedavg")
+    assert free["rejected_per_round"] == [3]
