@@ -140,8 +140,11 @@ class Validator(RoundWorker):
         updates, rejected, entries = self._screen(reveals, rec)
         with span(rec, "aggregation"):
             result = aggregate(global_weights, updates, self.ctx.rule, rejected=rejected)
-        with span(rec, "evaluation"):
-            global_acc = self.ctx.model.evaluate(global_weights, self.x_eval, self.y_eval).accuracy
+        global_acc = self._known_accuracy(model.weights_cid)
+        if global_acc is None:
+            with span(rec, "evaluation"):
+                global_acc = self.ctx.model.evaluate(global_weights, self.x_eval, self.y_eval).accuracy
+            self._remember_accuracy(model.weights_cid, global_acc)
         if not result.trainer_weights:
             log.info("%s: round %d: no acceptable update; voting reject", self.name, round_id)
             return Proposal("", ZERO_ROOT, round(global_acc * BPS), global_acc, global_acc, None)
@@ -152,6 +155,7 @@ class Validator(RoundWorker):
             rec["public_accuracy"] = self.ctx.model.evaluate(result.weights, x_pub, y_pub).accuracy
         with span(rec, "ipfs"):
             model_cid = self.store.put(encode_weights(result.weights))
+        self._remember_accuracy(model_cid, aggregate_acc)  # usually next round's G_r: no need to evaluate it again
         trainer_pool = self.chain.round_outcome(self.task_id, round_id).trainer_pool
         leaves = allocate(trainer_pool, result.trainer_weights)
         root = build_tree(leaves).root if leaves else ZERO_ROOT
@@ -172,6 +176,15 @@ class Validator(RoundWorker):
             log.info("%s: round %d: aggregate is worse than G_r beyond tolerance; voting reject", self.name, round_id)
             return Proposal("", ZERO_ROOT, round(aggregate_acc * BPS), global_acc, aggregate_acc, receipt)
         return Proposal(receipt_cid, root, round(aggregate_acc * BPS), global_acc, aggregate_acc, receipt)
+
+    def _known_accuracy(self, model_cid: str) -> float | None:
+        """Accuracy on own data of a model already evaluated (by CID: same CID, same bytes)."""
+        return self.state.get("own_accuracy", {}).get(model_cid)
+
+    def _remember_accuracy(self, model_cid: str, accuracy: float) -> None:
+        known = self.state.get("own_accuracy", {})
+        known[model_cid] = accuracy
+        self.state.set("own_accuracy", dict(list(known.items())[-4:]))  # the caller saves the state
 
     def _public_eval_set(self) -> tuple[np.ndarray, np.ndarray]:
         if self._public is None:

@@ -113,6 +113,15 @@ def test_two_rounds_finalize_accuracy_rises_rewards_are_claimed_and_a_killed_tra
         paid = sum(e.args["amount"] for e in chain.events("ValidatorRewardClaimed", taskId=task, round=r))
         assert outcome.validator_claimed == paid and outcome.validator_pool - len(VALIDATORS) <= paid <= outcome.validator_pool
 
+    # G_1 is the round-0 aggregate each validator already evaluated: it reuses that accuracy
+    # (remembered by CID in its state) instead of evaluating the same model again.
+    for account in VALIDATORS:
+        path = protocol.state_dir / "workers" / "31337" / f"task-{task}" / f"validator-{anvil_account(account).address.lower()}.json"
+        rounds = json.loads(path.read_text())["rounds"]
+        evaluations = [sum(1 for s in rounds[str(r)]["spans"] if s[0] == "evaluation") for r in range(ROUNDS)]
+        assert evaluations == [2] + [1] * (ROUNDS - 1), evaluations  # G_r on own data, then the aggregate (own + public)
+        assert rounds["1"]["global_accuracy"] == rounds["0"]["aggregate_accuracy"]
+
     # Tokens are conserved: every holder's balance plus what the manager holds is the supply.
     holders = [anvil_account(i).address for i in range(10)] + [chain.manager.address]
     assert sum(chain.balance_of(h) for h in holders) == supply
