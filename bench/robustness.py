@@ -157,7 +157,6 @@ def robustness(setup: Setup, *, fraction: float = 0.3, rules: tuple[str, ...] = 
         say(f"robustness: {run['attack']:10s} {run['rule']:20s} final accuracy {run['final_accuracy']:.4f} "
             f"(rejected/round {run['rejected_per_round'][-1]}) in {run['seconds']:.0f}s [{len(done)}/{len(order)}]")
         runs = [done[key] for key in order if key in done]
-        table = {a: {r["rule"]: r["final_accuracy"] for r in runs if r["attack"] == a} for a in attacks}
         report.clear()
         report.update({
             "setup": setup.as_dict(), "attack_fraction": fraction, "attackers": attackers, "gaussian_sigma": SIGMA,
@@ -165,7 +164,7 @@ def robustness(setup: Setup, *, fraction: float = 0.3, rules: tuple[str, ...] = 
             "rule_params": {r: rule_params(r, setup.trainers, len(attackers), clip)[1] for r in rules},
             "chain": "not used: the aggregation code is the validators' own (offchain.fl.aggregate); see BENCHMARKS.md",
             "jobs": jobs, "complete": len(done) == len(order),
-            "final_accuracy": table, "runs": runs, "machine": machine(), "seconds": time.time() - started})
+            **tables(runs, attacks), "runs": runs, "machine": machine(), "seconds": time.time() - started})
         if out:
             write_report(out, report)
 
@@ -182,6 +181,19 @@ def robustness(setup: Setup, *, fraction: float = 0.3, rules: tuple[str, ...] = 
     return report
 
 
+LAST = 5
+
+
+def tables(runs: list[dict[str, Any]], attacks: tuple[str, ...] | list[str]) -> dict[str, dict[str, dict[str, float]]]:
+    """Attack x rule tables: the final accuracy, and the worst of the last rounds, since an attack
+    can make the global model oscillate so that the last round alone flatters it."""
+    def table(value: Any) -> dict[str, dict[str, float]]:
+        return {a: {r["rule"]: value(r) for r in runs if r["attack"] == a} for a in attacks}
+
+    return {"final_accuracy": table(lambda r: r["final_accuracy"]),
+            f"worst_of_last_{LAST}_rounds": table(lambda r: min(r["accuracy_per_round"][-LAST:]))}
+
+
 def plot(report: dict[str, Any], path: Any) -> None:
     import matplotlib
 
@@ -192,15 +204,20 @@ def plot(report: dict[str, Any], path: Any) -> None:
     attacks, rules = list(table), list(next(iter(table.values())))
     fig, ax = plt.subplots(figsize=(8, 3.8), dpi=120)
     width = 0.8 / len(rules)
+    worst = report.get(f"worst_of_last_{LAST}_rounds")
     for j, rule in enumerate(rules):
-        ax.bar([i + j * width for i in range(len(attacks))], [table[a][rule] for a in attacks], width, label=rule)
+        xs = [i + j * width for i in range(len(attacks))]
+        ax.bar(xs, [table[a][rule] for a in attacks], width, label=rule)
+        if worst:
+            ax.plot(xs, [worst[a][rule] for a in attacks], "k_", markersize=9, label=f"worst of last {LAST} rounds" if j == 0 else None)
     ax.set_xticks([i + 0.4 - width / 2 for i in range(len(attacks))], attacks)
     ax.set_ylabel("final test accuracy")
     ax.set_ylim(0, 1)
     s = report["setup"]
     ax.set_title(f"30% attackers ({len(report['attackers'])} of {s['trainers']}), {s['model']} on {s['dataset']}, "
                  f"{s['rounds']} rounds, {s['partition']}", fontsize=9)
-    ax.legend(fontsize=7, ncol=3)
+    ax.set_ylim(0, 1.12)  # room for the legend above the bars
+    ax.legend(fontsize=7, ncol=3, loc="upper center")
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path)
