@@ -191,7 +191,7 @@ def main() -> None:
     p.add_argument("--plot-prefix", type=Path, default=None, help="default: the --out path without .json")
     p.add_argument("--workdir", type=Path, default=None)
     p.add_argument("--tf-threads", type=int, default=None,
-                   help="TensorFlow threads per worker process of ours (default: as dfl demo, cores // workers; 0: one per core)")
+                   help="TensorFlow threads per worker process of ours (default: 1 when workers outnumber cores, as dfl demo; 0: one per core)")
     a = p.parse_args()
     setup = Setup(dataset=a.dataset, model=a.model, trainers=a.trainers, validators=a.validators, rounds=a.rounds, alpha=a.alpha,
                   epochs=a.epochs, batch_size=a.batch_size, learning_rate=a.learning_rate, seed=a.seed)

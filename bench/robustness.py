@@ -117,24 +117,28 @@ def calibrate_clip(setup: Setup, data: Any, parts: list[np.ndarray]) -> float:
 
 def _single_threaded() -> None:
     """Pool initializer: one TensorFlow thread per job, so `jobs` processes share the cores
-    without oversubscribing them (two 1-thread trainings here beat one 2-thread training by ~1.6x)."""
-    import tensorflow as tf
+    without oversubscribing them (two 1-thread trainings here beat one 2-thread training by ~1.6x).
+    TensorFlow's results can depend on its thread count, so compare runs made with the same --jobs."""
+    from offchain.ml.train import limit_threads
 
-    tf.config.threading.set_intra_op_parallelism_threads(1)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
-
-
-_DATA: dict[Setup, tuple[Any, list[np.ndarray]]] = {}
+    limit_threads(1)
 
 
-def _job(setup: Setup, rule: str, attack: str, attackers: list[int], clip: float) -> dict[str, Any]:
-    if setup not in _DATA:  # each pool process loads the dataset once
-        data = load(setup)
-        _DATA[setup] = (data, shares(setup, data.y_train))
-    data, parts = _DATA[setup]
+_DATA: dict[Setup, tuple[Any, list[np.ndarray]]] = {}  # per pool process: the dataset, loaded once
+
+
+def _timed(setup: Setup, data: Any, parts: list[np.ndarray], rule: str, attack: str, attackers: list[int],
+           clip: float) -> dict[str, Any]:
     started = time.time()
     run = run_one(setup, data, parts, rule, attack, attackers, clip)
     return run | {"seconds": time.time() - started}
+
+
+def _job(setup: Setup, rule: str, attack: str, attackers: list[int], clip: float) -> dict[str, Any]:
+    if setup not in _DATA:
+        data = load(setup)
+        _DATA[setup] = (data, shares(setup, data.y_train))
+    return _timed(setup, *_DATA[setup], rule, attack, attackers, clip)
 
 
 def robustness(setup: Setup, *, fraction: float = 0.3, rules: tuple[str, ...] = RULE_NAMES, attacks: tuple[str, ...] = ATTACKS,
@@ -170,12 +174,15 @@ def robustness(setup: Setup, *, fraction: float = 0.3, rules: tuple[str, ...] = 
 
     if jobs <= 1:
         for attack, rule in order:
-            record(_job(setup, rule, attack, attackers, clip))
+            record(_timed(setup, data, parts, rule, attack, attackers, clip))
     else:
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_single_threaded) as pool:
+        pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_single_threaded)
+        try:
             futures = [pool.submit(_job, setup, rule, attack, attackers, clip) for attack, rule in order]
             for future in as_completed(futures):
                 record(future.result())
+        finally:  # a failed run stops the rest now, not after every queued run has finished
+            pool.shutdown(wait=True, cancel_futures=True)
     if plot_path:
         plot(report, REPORTS / plot_path)
     return report

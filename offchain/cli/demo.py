@@ -28,7 +28,7 @@ def demo(
     reward_pool: Annotated[int, typer.Option(help="Reward pool in tokens.")] = 1000,
     seed: Annotated[int, typer.Option(help="Seed of data split, initial model and training.")] = 0,
     registration: Annotated[int, typer.Option(help="Seconds of staking before round 0 (the demo stakes for every worker first).")] = 30,
-    tf_threads: Annotated[Optional[int], typer.Option(help="TensorFlow threads per worker process (default: DFL_TF_THREADS, else cores // workers when workers outnumber cores; 0: one per core).")] = None,
+    tf_threads: Annotated[Optional[int], typer.Option(help="TensorFlow threads per worker process (default: DFL_TF_THREADS, else 1 when workers outnumber cores; 0: one per core).")] = None,
     workdir: Annotated[Optional[Path], typer.Option(help="Where data shares, worker state and logs go (default: <state dir>/demo/<time>).")] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Also write the summary as JSON here.")] = None,
     plot_path: Annotated[Path, typer.Option("--plot", help="PNG of accuracy and cumulative rewards per round.")] = Path("reports/demo.png"),

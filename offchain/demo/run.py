@@ -133,13 +133,13 @@ def tf_threads_per_worker(workers: int, cores: int, *, requested: int | None = N
     """TensorFlow threads for each of `workers` processes on `cores` cores (0: TF's default, one per core).
 
     An explicit request wins, then the `tf_threads` setting. Otherwise workers that outnumber
-    the cores would each start a thread per core and fight over them, so each gets its share.
+    the cores would each start a thread per core and fight over them, so each gets one.
     """
     if requested is not None:
         return requested
     if configured:
         return configured
-    return max(1, cores // workers) if workers > cores else 0
+    return 1 if workers > cores else 0
 
 
 def worker_env(run: DemoRun) -> dict[str, str]:

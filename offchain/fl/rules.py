@@ -154,7 +154,7 @@ def pairwise_squared_distances(points: Sequence[Tensors]) -> list[list[float]]:
     matrix = [[0.0] * n for _ in range(n)]
     if n < 2:
         return matrix
-    largest = max(np.size(t) for t in points[0]) if len(points[0]) else 0
+    largest = max((np.size(t) for point in points for t in point), default=0)
     diff, running = np.empty(largest, dtype=np.float64), np.empty(largest, dtype=np.float64)
     for i in range(n):
         wide = [np.asarray(t, dtype=np.float64).reshape(-1) for t in points[i]]

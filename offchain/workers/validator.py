@@ -5,6 +5,8 @@ finalize when the round's votes are in; slash non-revealers; claim rewards at th
 
 from __future__ import annotations
 
+import hashlib
+
 import logging
 from dataclasses import dataclass
 
@@ -65,6 +67,8 @@ class Validator(RoundWorker):
                  x_eval: np.ndarray, y_eval: np.ndarray, options: ValidatorOptions = ValidatorOptions()) -> None:
         super().__init__(chain, store, state, task_id, stake=options.stake, poll_seconds=options.poll_seconds, claim=options.claim)
         self.x_eval, self.y_eval = x_eval, y_eval
+        # Remembered accuracies hold for this data only: a restart with other data must not reuse them.
+        self._data_key = hashlib.sha256(np.ascontiguousarray(x_eval).tobytes() + np.ascontiguousarray(y_eval).tobytes()).hexdigest()[:16]
         self.options = options
         self._public: tuple[np.ndarray, np.ndarray] | None = None
 
@@ -179,11 +183,11 @@ class Validator(RoundWorker):
 
     def _known_accuracy(self, model_cid: str) -> float | None:
         """Accuracy on own data of a model already evaluated (by CID: same CID, same bytes)."""
-        return self.state.get("own_accuracy", {}).get(model_cid)
+        return self.state.get("own_accuracy", {}).get(f"{model_cid}@{self._data_key}")
 
     def _remember_accuracy(self, model_cid: str, accuracy: float) -> None:
         known = self.state.get("own_accuracy", {})
-        known[model_cid] = accuracy
+        known[f"{model_cid}@{self._data_key}"] = accuracy
         self.state.set("own_accuracy", dict(list(known.items())[-4:]))  # the caller saves the state
 
     def _public_eval_set(self) -> tuple[np.ndarray, np.ndarray]:

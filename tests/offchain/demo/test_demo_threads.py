@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from offchain.demo.config import DemoConfig
 from offchain.demo.run import tf_threads_per_worker
 
 
@@ -16,3 +19,8 @@ def test_an_explicit_request_wins_over_the_setting_and_the_setting_over_the_shar
     assert tf_threads_per_worker(13, 2, requested=0, configured=3) == 0
     assert tf_threads_per_worker(13, 2, requested=2) == 2
     assert tf_threads_per_worker(13, 2, configured=3) == 3
+
+
+def test_a_negative_thread_count_is_refused_before_anything_starts() -> None:
+    with pytest.raises(ValueError, match="TensorFlow threads per worker must be 0"):
+        DemoConfig(tf_threads=-1)
