@@ -117,7 +117,7 @@ def calibrate_clip(setup: Setup, data: Any, parts: list[np.ndarray]) -> float:
 
 def _single_threaded() -> None:
     """Pool initializer: one TensorFlow thread per job, so `jobs` processes share the cores
-    without oversubscribing them (two 1-thread trainings here beat one 2-thread training by ~1.6x).
+    without oversubscribing them (from single-process timings here, about 1.6x the throughput of one 2-thread process).
     TensorFlow's results can depend on its thread count, so compare runs made with the same --jobs."""
     from offchain.ml.train import limit_threads
 
