@@ -8,6 +8,7 @@ import numpy as np
 import typer
 
 from offchain.cli.common import DevAccountOpt, KeyEnvOpt, KeystoreOpt, console, ipfs_store, load_signer, settings, setup_logging, task_manager
+from offchain.errors import DflError
 
 TaskOpt = Annotated[int, typer.Option("--task", help="Task id.")]
 PartitionOpt = Annotated[str, typer.Option(help="How to split a shared data set among clients: iid, dirichlet:ALPHA, shards:N.")]
@@ -45,6 +46,8 @@ def _run(role: str, task: int, data_args: tuple, signer_args: tuple, make: Calla
     if s.tf_threads:
         from offchain.ml.train import limit_threads
 
+        if s.tf_threads < 0:
+            raise DflError(f"tf_threads (DFL_TF_THREADS) must be 0 (TensorFlow's default) or more, got {s.tf_threads}")
         threads = f"; TensorFlow threads: {limit_threads(s.tf_threads)}"
     account = load_signer(s, *signer_args)
     x, y = _local_data(*data_args)

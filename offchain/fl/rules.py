@@ -109,11 +109,7 @@ def squared_norm(tensors: Tensors) -> float:
 
 def squared_distance(a: Tensors, b: Tensors) -> float:
     """||a - b||^2 over all tensors, with the same fixed order as `squared_norm`."""
-    total = 0.0
-    for x, y in zip(a, b, strict=True):
-        diff = x.astype(np.float64, copy=False) - y.astype(np.float64, copy=False)
-        total += sequential_sum(np.square(diff))
-    return total
+    return pairwise_squared_distances([a, b])[0][1]
 
 
 def clip_scale(sq_norm: float, bound: float) -> float:
@@ -146,9 +142,10 @@ def krum_select(scores: Sequence[float], *, m: int) -> list[int]:
 def pairwise_squared_distances(points: Sequence[Tensors]) -> list[list[float]]:
     """Symmetric matrix of ||p_i - p_j||^2 (each pair computed once).
 
-    Bit-identical to `squared_distance` on every pair, but without its temporaries:
-    p_i is widened once per row, and each pair reuses two scratch buffers (a fresh
-    multi-MB array per pair costs more in page faults than the arithmetic).
+    Per tensor: widen to float64, subtract, square, sum left to right (`np.cumsum`);
+    tensors added in order. p_i is widened once per row, and each pair reuses two
+    scratch buffers (a fresh multi-MB array per pair costs more in page faults than
+    the arithmetic).
     """
     n = len(points)
     matrix = [[0.0] * n for _ in range(n)]

@@ -6,7 +6,6 @@ finalize when the round's votes are in; slash non-revealers; claim rewards at th
 from __future__ import annotations
 
 import hashlib
-
 import logging
 from dataclasses import dataclass
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from offchain.demo.config import DemoConfig
@@ -24,3 +28,11 @@ def test_an_explicit_request_wins_over_the_setting_and_the_setting_over_the_shar
 def test_a_negative_thread_count_is_refused_before_anything_starts() -> None:
     with pytest.raises(ValueError, match="TensorFlow threads per worker must be 0"):
         DemoConfig(tf_threads=-1)
+
+
+def test_a_worker_with_a_negative_thread_setting_says_so_and_exits_1() -> None:
+    env = {**os.environ, "DFL_TF_THREADS": "-1"}
+    run = subprocess.run([sys.executable, "-m", "offchain.cli.main", "trainer", "--task", "1", "--data", "digits", "--dev-account", "1"],
+                         capture_output=True, text=True, env=env, timeout=120)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "DFL_TF_THREADS" in run.stderr + run.stdout and "Traceback" not in run.stderr
