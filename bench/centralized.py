@@ -19,10 +19,28 @@ def run_centralized(setup: Setup, data: Any) -> dict[str, Any]:
     rounds = []
     for r in range(setup.rounds):
         started = time.perf_counter()
-        result = train_local(model, data.x_train, data.y_train, epochs=setup.epochs, batch_size=setup.batch_size,
-                             learning_rate=setup.learning_rate, seed=setup.seed + r)
+        result = train_local(
+            model,
+            data.x_train,
+            data.y_train,
+            epochs=setup.epochs,
+            batch_size=setup.batch_size,
+            learning_rate=setup.learning_rate,
+            seed=setup.seed + r,
+        )
         seconds = time.perf_counter() - started
-        rounds.append({"round": r, "accuracy": evaluate(model, data.x_test, data.y_test).accuracy, "seconds": seconds,
-                       "train_seconds": result.seconds, "samples": result.num_samples})
-    return {"initial_accuracy": initial, "final_accuracy": rounds[-1]["accuracy"], "rounds": rounds,
-            "total_seconds": sum(r["seconds"] for r in rounds)}
+        rounds.append(
+            {
+                "round": r,
+                "accuracy": evaluate(model, data.x_test, data.y_test).accuracy,
+                "seconds": seconds,
+                "train_seconds": result.seconds,
+                "samples": result.num_samples,
+            }
+        )
+    return {
+        "initial_accuracy": initial,
+        "final_accuracy": rounds[-1]["accuracy"],
+        "rounds": rounds,
+        "total_seconds": sum(r["seconds"] for r in rounds),
+    }

@@ -24,7 +24,9 @@ from bench.common import FLOWER_PYTHON, REPORTS, ROOT, Setup, load, machine, say
 SPLIT_KEYS = ("training", "ipfs", "chain", "aggregation", "evaluation", "waiting")
 
 
-def run_flower(setup: Setup, data: Any, workdir: Path, *, timeout: float = 7200.0, client_cpus: float = 1.0) -> dict[str, Any]:
+def run_flower(
+    setup: Setup, data: Any, workdir: Path, *, timeout: float = 7200.0, client_cpus: float = 1.0
+) -> dict[str, Any]:
     """Flower's simulation in its own virtualenv, as a subprocess (bench/flower_fedavg.py)."""
     if not FLOWER_PYTHON.exists():
         raise SystemExit(f"{FLOWER_PYTHON} is missing: run bench/setup_flower.sh first")
@@ -32,15 +34,28 @@ def run_flower(setup: Setup, data: Any, workdir: Path, *, timeout: float = 7200.
     out, log = workdir / "flower.json", workdir / "flower.log"
     started = time.time()
     with open(log, "wb") as f:
-        proc = subprocess.Popen([str(FLOWER_PYTHON), str(ROOT / "bench" / "flower_fedavg.py"), "--data-dir", str(folder), "--out", str(out),
-                                 "--client-cpus", str(client_cpus)], stdout=f, stderr=subprocess.STDOUT, cwd=workdir,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            [
+                str(FLOWER_PYTHON),
+                str(ROOT / "bench" / "flower_fedavg.py"),
+                "--data-dir",
+                str(folder),
+                "--out",
+                str(out),
+                "--client-cpus",
+                str(client_cpus),
+            ],
+            stdout=f,
+            stderr=subprocess.STDOUT,
+            cwd=workdir,
+            start_new_session=True,
+        )
         try:
             code = proc.wait(timeout)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-            raise SystemExit(f"Flower did not finish within {timeout:.0f}s; its log: {log}")
+            raise SystemExit(f"Flower did not finish within {timeout:.0f}s; its log: {log}") from None
     if code != 0 or not out.exists():
         tail = "\n".join(log.read_text(errors="replace").splitlines()[-20:])
         raise SystemExit(f"Flower failed (exit {code}); its log {log} ends:\n{tail}")
@@ -62,7 +77,8 @@ def mean_split(result: dict[str, Any]) -> dict[str, float]:
 def ratios(ours: dict[str, Any], flower: dict[str, Any], centralized: dict[str, Any] | None) -> dict[str, float]:
     out = {
         "round_seconds_ours_over_flower": mean_round(ours) / mean_round(flower),
-        "steady_round_seconds_ours_over_flower": mean_round(ours, skip_first=True) / mean_round(flower, skip_first=True),
+        "steady_round_seconds_ours_over_flower": mean_round(ours, skip_first=True)
+        / mean_round(flower, skip_first=True),
         "final_accuracy_ours_over_flower": ours["final_accuracy"] / flower["final_accuracy"],
         "final_accuracy_ours_minus_flower": ours["final_accuracy"] - flower["final_accuracy"],
     }
@@ -79,25 +95,43 @@ def plot(report: dict[str, Any], accuracy_png: Path, time_png: Path) -> None:
 
     s = report["setup"]
     fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
-    for key, label, style in (("ours", "this system (anvil + IPFS, FedAvg)", "o-"), ("flower", "Flower 1.42 FedAvg (simulation)", "s--"),
-                              ("centralized", "centralized (union, 1 epoch per round)", "^:")):
+    for key, label, style in (
+        ("ours", "this system (anvil + IPFS, FedAvg)", "o-"),
+        ("flower", "Flower 1.42 FedAvg (simulation)", "s--"),
+        ("centralized", "centralized (union, 1 epoch per round)", "^:"),
+    ):
         if report.get(key):
             r = report[key]
-            ax.plot(range(len(r["rounds"]) + 1), [r["initial_accuracy"]] + [x["accuracy"] for x in r["rounds"]], style, label=label, ms=3)
+            ax.plot(
+                range(len(r["rounds"]) + 1),
+                [r["initial_accuracy"]] + [x["accuracy"] for x in r["rounds"]],
+                style,
+                label=label,
+                ms=3,
+            )
     ax.set_xlabel("round (centralized: epoch)")
     ax.set_ylabel("test accuracy (full test split)")
     ax.set_ylim(0, 1)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
-    ax.set_title(f"{s['model']} on {s['dataset']}, {s['trainers']} trainers, {s['partition']}, {s['epochs']} epoch/round", fontsize=9)
+    ax.set_title(
+        f"{s['model']} on {s['dataset']}, {s['trainers']} trainers, {s['partition']}, {s['epochs']} epoch/round",
+        fontsize=9,
+    )
     fig.tight_layout()
     fig.savefig(accuracy_png)
     plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(7, 3.2), dpi=120)
     names = [n for n in ("ours", "flower") if report.get(n)]
-    colors = {"training": "tab:blue", "ipfs": "tab:orange", "chain": "tab:red", "aggregation": "tab:green",
-              "evaluation": "tab:purple", "waiting": "tab:gray"}
+    colors = {
+        "training": "tab:blue",
+        "ipfs": "tab:orange",
+        "chain": "tab:red",
+        "aggregation": "tab:green",
+        "evaluation": "tab:purple",
+        "waiting": "tab:gray",
+    }
     for i, name in enumerate(names):
         left = 0.0
         for key, value in mean_split(report[name]).items():
@@ -112,20 +146,46 @@ def plot(report: dict[str, Any], accuracy_png: Path, time_png: Path) -> None:
     plt.close(fig)
 
 
-def compare(setup: Setup, *, out: Path, plots: tuple[Path, Path] | None, registration: int, contestants: tuple[str, ...],
-            workdir: Path | None = None, flower_client_cpus: float = 1.0, tf_threads: int | None = None) -> dict[str, Any]:
+def compare(
+    setup: Setup,
+    *,
+    out: Path,
+    plots: tuple[Path, Path] | None,
+    registration: int,
+    contestants: tuple[str, ...],
+    workdir: Path | None = None,
+    flower_client_cpus: float = 1.0,
+    tf_threads: int | None = None,
+) -> dict[str, Any]:
     own_workdir = workdir is None  # a temporary one goes when done (data shares are hundreds of MB)
     workdir = workdir or Path(tempfile.mkdtemp(prefix="dfl-bench-"))
     try:
-        return _compare(setup, out=out, plots=plots, registration=registration, contestants=contestants, workdir=workdir,
-                        flower_client_cpus=flower_client_cpus, tf_threads=tf_threads)
+        return _compare(
+            setup,
+            out=out,
+            plots=plots,
+            registration=registration,
+            contestants=contestants,
+            workdir=workdir,
+            flower_client_cpus=flower_client_cpus,
+            tf_threads=tf_threads,
+        )
     finally:
         if own_workdir:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _compare(setup: Setup, *, out: Path, plots: tuple[Path, Path] | None, registration: int, contestants: tuple[str, ...],
-             workdir: Path, flower_client_cpus: float, tf_threads: int | None) -> dict[str, Any]:
+def _compare(
+    setup: Setup,
+    *,
+    out: Path,
+    plots: tuple[Path, Path] | None,
+    registration: int,
+    contestants: tuple[str, ...],
+    workdir: Path,
+    flower_client_cpus: float,
+    tf_threads: int | None,
+) -> dict[str, Any]:
     data = load(setup)
     report: dict[str, Any] = {"setup": setup.as_dict(), "machine": machine(), "command": " ".join(sys.argv)}
     from bench.ours import run_ours
@@ -137,7 +197,9 @@ def _compare(setup: Setup, *, out: Path, plots: tuple[Path, Path] | None, regist
     if "flower" in contestants:
         say("flower: simulation engine")
         report["flower"] = run_flower(setup, data, workdir, client_cpus=flower_client_cpus)
-        say(f"flower: final accuracy {report['flower']['final_accuracy']:.4f}, {mean_round(report['flower']):.1f} s/round")
+        say(
+            f"flower: final accuracy {report['flower']['final_accuracy']:.4f}, {mean_round(report['flower']):.1f} s/round"
+        )
     if "centralized" in contestants:
         from bench.centralized import run_centralized
 
@@ -162,7 +224,11 @@ def headline(report: dict[str, Any]) -> None:
     for name in ("ours", "flower", "centralized"):
         r = report.get(name)
         if r:
-            extra = f", {mean_round(r):.1f} s/round (steady {mean_round(r, skip_first=True):.1f})" if name != "centralized" else ""
+            extra = (
+                f", {mean_round(r):.1f} s/round (steady {mean_round(r, skip_first=True):.1f})"
+                if name != "centralized"
+                else ""
+            )
             print(f"{name:12s} final accuracy {r['final_accuracy']:.4f}{extra}")
     if "ratios" in report:
         for k, v in report["ratios"].items():
@@ -190,15 +256,36 @@ def main() -> None:
     p.add_argument("--out", type=Path, default=REPORTS / "compare.json")
     p.add_argument("--plot-prefix", type=Path, default=None, help="default: the --out path without .json")
     p.add_argument("--workdir", type=Path, default=None)
-    p.add_argument("--tf-threads", type=int, default=None,
-                   help="TensorFlow threads per worker process of ours (default: 1 when workers outnumber cores, as dfl demo; 0: one per core)")
+    p.add_argument(
+        "--tf-threads",
+        type=int,
+        default=None,
+        help="TensorFlow threads per worker process of ours (default: 1 when workers outnumber cores, as dfl demo; 0: one per core)",
+    )
     a = p.parse_args()
-    setup = Setup(dataset=a.dataset, model=a.model, trainers=a.trainers, validators=a.validators, rounds=a.rounds, alpha=a.alpha,
-                  epochs=a.epochs, batch_size=a.batch_size, learning_rate=a.learning_rate, seed=a.seed)
+    setup = Setup(
+        dataset=a.dataset,
+        model=a.model,
+        trainers=a.trainers,
+        validators=a.validators,
+        rounds=a.rounds,
+        alpha=a.alpha,
+        epochs=a.epochs,
+        batch_size=a.batch_size,
+        learning_rate=a.learning_rate,
+        seed=a.seed,
+    )
     prefix = a.plot_prefix or a.out.with_suffix("")
-    compare(setup, out=a.out, plots=(Path(f"{prefix}_accuracy.png"), Path(f"{prefix}_round_time.png")), registration=a.registration,
-            contestants=tuple(a.only.split(",")), workdir=a.workdir, flower_client_cpus=a.flower_client_cpus,
-            tf_threads=a.tf_threads)
+    compare(
+        setup,
+        out=a.out,
+        plots=(Path(f"{prefix}_accuracy.png"), Path(f"{prefix}_round_time.png")),
+        registration=a.registration,
+        contestants=tuple(a.only.split(",")),
+        workdir=a.workdir,
+        flower_client_cpus=a.flower_client_cpus,
+        tf_threads=a.tf_threads,
+    )
 
 
 if __name__ == "__main__":

@@ -24,8 +24,8 @@ sys.path.append(str(ROOT / "tests"))
 
 import requests  # noqa: E402
 import uvicorn  # noqa: E402
-
 from explorer.scripted import fund, run_task  # noqa: E402
+
 from offchain.chain.accounts import anvil_account  # noqa: E402
 from offchain.chain.artifacts import load_deployment  # noqa: E402
 from offchain.chain.blocks import ChainReader  # noqa: E402
@@ -69,12 +69,22 @@ def run(args: argparse.Namespace, work: Path, services: DevServices) -> int:
         deployment = load_deployment(deployments, 31337, BUILD_DIR)
         reader = ChainReader(rpc, deployment)
         task_blocks = reader.head() - deployment.block + 1
-        print(f"load: task {task.task_id}, {args.rounds} rounds x {args.trainers} trainers + {args.validators} validators "
-              f"in {time.monotonic() - started:.1f}s ({task_blocks} blocks with transactions)")
+        print(
+            f"load: task {task.task_id}, {args.rounds} rounds x {args.trainers} trainers + {args.validators} validators "
+            f"in {time.monotonic() - started:.1f}s ({task_blocks} blocks with transactions)"
+        )
         t0 = time.monotonic()
         for done in range(0, args.empty_blocks, 500):  # in chunks: one big anvil_mine outlasts an HTTP timeout
-            requests.post(rpc, json={"jsonrpc": "2.0", "id": 1, "method": "anvil_mine",
-                                     "params": [hex(min(500, args.empty_blocks - done))]}, timeout=300).raise_for_status()
+            requests.post(
+                rpc,
+                json={
+                    "jsonrpc": "2.0",
+                    "id": 1,
+                    "method": "anvil_mine",
+                    "params": [hex(min(500, args.empty_blocks - done))],
+                },
+                timeout=300,
+            ).raise_for_status()
         print(f"load: mined {args.empty_blocks} empty blocks in {time.monotonic() - t0:.1f}s")
         head = reader.head()
 
@@ -87,8 +97,10 @@ def run(args: argparse.Namespace, work: Path, services: DevServices) -> int:
         events = indexer.db.conn.execute("SELECT COUNT(*) FROM events").fetchone()[0]
         txs = indexer.db.conn.execute("SELECT COUNT(*) FROM txs").fetchone()[0]
         indexer.db.close()
-    print(f"index: {blocks} blocks ({events} events, {txs} transactions, {args.empty_blocks} empty blocks) in {index_s:.2f}s "
-          f"= {blocks / index_s:.0f} blocks/s; 10,000 blocks in {10_000 * index_s / blocks:.2f}s (target < {INDEX_TARGET_S:.0f}s)")
+    print(
+        f"index: {blocks} blocks ({events} events, {txs} transactions, {args.empty_blocks} empty blocks) in {index_s:.2f}s "
+        f"= {blocks / index_s:.0f} blocks/s; 10,000 blocks in {10_000 * index_s / blocks:.2f}s (target < {INDEX_TARGET_S:.0f}s)"
+    )
 
     pages = _pages(task, head)
     results = _time_pages(db_path, pages, args.repeat)
@@ -96,20 +108,35 @@ def run(args: argparse.Namespace, work: Path, services: DevServices) -> int:
     worst = 0.0
     for path, (html, js) in results.items():
         worst = max(worst, max(html), max(js))
-        print(f"{path:58} {statistics.median(html):10.1f}ms {max(html):7.1f}ms {statistics.median(js):10.1f}ms {max(js):7.1f}ms")
+        print(
+            f"{path:58} {statistics.median(html):10.1f}ms {max(html):7.1f}ms {statistics.median(js):10.1f}ms {max(js):7.1f}ms"
+        )
     index_ok = 10_000 * index_s / blocks < INDEX_TARGET_S
     pages_ok = worst < PAGE_TARGET_MS
     print(f"\nslowest page request: {worst:.1f}ms (target < {PAGE_TARGET_MS:.0f}ms): {'PASS' if pages_ok else 'FAIL'}")
-    print(f"indexing 10,000 blocks: {10_000 * index_s / blocks:.2f}s (target < {INDEX_TARGET_S:.0f}s): {'PASS' if index_ok else 'FAIL'}")
+    print(
+        f"indexing 10,000 blocks: {10_000 * index_s / blocks:.2f}s (target < {INDEX_TARGET_S:.0f}s): {'PASS' if index_ok else 'FAIL'}"
+    )
     return 0 if pages_ok and index_ok else 1
 
 
 def _pages(task, head: int) -> list[str]:  # type: ignore[no-untyped-def]
     t = task.task_id
     claim = next(iter(task.claims.values()))
-    return ["/", "/tasks", f"/tasks/{t}", f"/tasks/{t}/rounds/0", f"/tasks/{t}/rounds/{len(task.receipts) - 1}",
-            f"/accounts/{task.trainers[0]}", f"/accounts/{task.validators[0]}", f"/accounts/{task.requester}",
-            "/blocks", f"/blocks/{head}", f"/tx/{claim}", f"/search?q={task.receipts[0]}"]
+    return [
+        "/",
+        "/tasks",
+        f"/tasks/{t}",
+        f"/tasks/{t}/rounds/0",
+        f"/tasks/{t}/rounds/{len(task.receipts) - 1}",
+        f"/accounts/{task.trainers[0]}",
+        f"/accounts/{task.validators[0]}",
+        f"/accounts/{task.requester}",
+        "/blocks",
+        f"/blocks/{head}",
+        f"/tx/{claim}",
+        f"/search?q={task.receipts[0]}",
+    ]
 
 
 def _time_pages(db_path: Path, pages: list[str], repeat: int) -> dict[str, tuple[list[float], list[float]]]:

@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))  # offchain.ml only needs numpy and TensorFlow, bo
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
-from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MetricRecord, RecordDict  # noqa: E402
+from flwr.app import ArrayRecord, Context, Message, MetricRecord, RecordDict  # noqa: E402
 from flwr.clientapp import ClientApp  # noqa: E402
 from flwr.serverapp import Grid, ServerApp  # noqa: E402
 from flwr.serverapp.strategy import FedAvg  # noqa: E402
@@ -47,7 +47,9 @@ def _model():  # type: ignore[no-untyped-def]
         from offchain.ml.models import build_model
 
         meta = _meta()
-        _cache["model"] = build_model(meta["model"], input_shape=tuple(meta["input_shape"]), num_classes=meta["num_classes"], seed=meta["seed"])
+        _cache["model"] = build_model(
+            meta["model"], input_shape=tuple(meta["input_shape"]), num_classes=meta["num_classes"], seed=meta["seed"]
+        )
     return _cache["model"]
 
 
@@ -84,9 +86,18 @@ def train(msg: Message, context: Context) -> Message:
     model = _model()
     _load(model, msg.content["arrays"])
     server_round = int(msg.content["config"]["server-round"])  # 1-based
-    result = train_local(model, x, y, epochs=meta["epochs"], batch_size=meta["batch_size"], learning_rate=meta["learning_rate"],
-                         seed=meta["seed"] + partition + server_round - 1)
-    metrics = MetricRecord({"num-examples": result.num_samples, "train_seconds": result.seconds, "train_accuracy": result.accuracy})
+    result = train_local(
+        model,
+        x,
+        y,
+        epochs=meta["epochs"],
+        batch_size=meta["batch_size"],
+        learning_rate=meta["learning_rate"],
+        seed=meta["seed"] + partition + server_round - 1,
+    )
+    metrics = MetricRecord(
+        {"num-examples": result.num_samples, "train_seconds": result.seconds, "train_accuracy": result.accuracy}
+    )
     return Message(content=RecordDict({"arrays": _dump(model), "metrics": metrics}), reply_to=msg)
 
 
@@ -106,8 +117,11 @@ class TimedFedAvg(FedAvg):
         started = time.time()
         out = super().aggregate_train(server_round, replies)
         entry = self.log.setdefault(server_round, {})
-        entry.update(replies_at=started, aggregation=time.time() - started,
-                     client_train_seconds=[float(r.content["metrics"]["train_seconds"]) for r in replies if r.has_content()])
+        entry.update(
+            replies_at=started,
+            aggregation=time.time() - started,
+            client_train_seconds=[float(r.content["metrics"]["train_seconds"]) for r in replies if r.has_content()],
+        )
         return out
 
 
@@ -133,7 +147,11 @@ def main(grid: Grid, context: Context) -> None:
         started = time.time()
         _load(model, arrays)
         acc = evaluate(model, x_test, y_test).accuracy
-        accuracy[server_round], eval_seconds[server_round], eval_end[server_round] = acc, time.time() - started, time.time()
+        accuracy[server_round], eval_seconds[server_round], eval_end[server_round] = (
+            acc,
+            time.time() - started,
+            time.time(),
+        )
         return MetricRecord({"accuracy": acc})
 
     strategy = TimedFedAvg(fraction_train=1.0, fraction_evaluate=0.0, min_train_nodes=n, min_available_nodes=n)
@@ -143,27 +161,57 @@ def main(grid: Grid, context: Context) -> None:
     for r in range(1, int(meta["rounds"]) + 1):
         e = strategy.log[r]
         wall = e["replies_at"] - e["start"] + e["aggregation"]
-        rounds.append({"round": r - 1, "accuracy": accuracy[r], "seconds": wall, "evaluation_seconds": eval_seconds[r],
-                       "split": {"training": e["replies_at"] - e["start"], "aggregation": e["aggregation"], "ipfs": 0.0, "chain": 0.0, "waiting": 0.0},
-                       "client_train_seconds": e["client_train_seconds"]})
-    out.write_text(json.dumps({"initial_accuracy": accuracy[0], "final_accuracy": accuracy[int(meta["rounds"])], "rounds": rounds,
-                               "strategy_seconds": time.time() - started}, indent=1))
+        rounds.append(
+            {
+                "round": r - 1,
+                "accuracy": accuracy[r],
+                "seconds": wall,
+                "evaluation_seconds": eval_seconds[r],
+                "split": {
+                    "training": e["replies_at"] - e["start"],
+                    "aggregation": e["aggregation"],
+                    "ipfs": 0.0,
+                    "chain": 0.0,
+                    "waiting": 0.0,
+                },
+                "client_train_seconds": e["client_train_seconds"],
+            }
+        )
+    out.write_text(
+        json.dumps(
+            {
+                "initial_accuracy": accuracy[0],
+                "final_accuracy": accuracy[int(meta["rounds"])],
+                "rounds": rounds,
+                "strategy_seconds": time.time() - started,
+            },
+            indent=1,
+        )
+    )
 
 
 def cli() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--client-cpus", type=float, default=1.0, help="Ray CPUs per client (2 cores: 1 runs two clients at a time)")
+    parser.add_argument(
+        "--client-cpus", type=float, default=1.0, help="Ray CPUs per client (2 cores: 1 runs two clients at a time)"
+    )
     args = parser.parse_args()
     os.environ[DATA_ENV] = str(args.data_dir.resolve())
     os.environ["BENCH_FLOWER_OUT"] = str(args.out.resolve())
     meta = json.loads((args.data_dir / "meta.json").read_text())
     started = time.time()
-    run_simulation(server_app=server, client_app=client, num_supernodes=int(meta["trainers"]),
-                   backend_config={"client_resources": {"num_cpus": args.client_cpus, "num_gpus": 0.0},
-                                   # Ray's workers inherit this process's environment (DATA_ENV); Flower sets PYTHONPATH.
-                                   "init_args": {"num_cpus": os.cpu_count() or 1, "include_dashboard": False}})
+    run_simulation(
+        server_app=server,
+        client_app=client,
+        num_supernodes=int(meta["trainers"]),
+        backend_config={
+            "client_resources": {"num_cpus": args.client_cpus, "num_gpus": 0.0},
+            # Ray's workers inherit this process's environment (DATA_ENV); Flower sets PYTHONPATH.
+            "init_args": {"num_cpus": os.cpu_count() or 1, "include_dashboard": False},
+        },
+    )
     if not args.out.exists():
         sys.exit("flower run produced no result (see its log above)")
     result = json.loads(args.out.read_text())

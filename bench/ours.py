@@ -20,7 +20,13 @@ from offchain.demo.config import DemoConfig
 # Attribution order when activities of several workers overlap in time: a second in which
 # anyone trains counts as training, and so on; a second in which nobody does anything is waiting.
 CATEGORIES = ("train", "aggregation", "evaluation", "ipfs", "chain")
-SPLIT_NAMES = {"train": "training", "aggregation": "aggregation", "evaluation": "evaluation", "ipfs": "ipfs", "chain": "chain"}
+SPLIT_NAMES = {
+    "train": "training",
+    "aggregation": "aggregation",
+    "evaluation": "evaluation",
+    "ipfs": "ipfs",
+    "chain": "chain",
+}
 ANVIL_FUNDED = 10  # anvil funds accounts 0..9 with ether; the bench funds the others itself
 
 
@@ -79,9 +85,15 @@ def round_timings(state_files: list[Path], rounds: int) -> list[dict[str, Any]]:
             break
         start = previous_end if previous_end is not None else min(a for _, a, _ in spans[r])
         end = finalized.get(r, max(b for _, _, b in spans[r]))
-        out.append({"round": r, "seconds": end - start, "split": split_round(spans[r], start, end),
-                    "worker_seconds": {SPLIT_NAMES[c]: sum(b - a for cc, a, b in spans[r] if cc == c) for c in CATEGORIES},
-                    "trainer_train_seconds": train_seconds[r]})
+        out.append(
+            {
+                "round": r,
+                "seconds": end - start,
+                "split": split_round(spans[r], start, end),
+                "worker_seconds": {SPLIT_NAMES[c]: sum(b - a for cc, a, b in spans[r] if cc == c) for c in CATEGORIES},
+                "trainer_train_seconds": train_seconds[r],
+            }
+        )
         previous_end = end
     return out
 
@@ -93,8 +105,17 @@ def _fund_ether(rpc_url: str, count: int) -> None:
         _rpc(rpc_url, "anvil_setBalance", [anvil_account(i).address, hex(10_000 * 10**18)])
 
 
-def run_ours(setup: Setup, workdir: Path, *, dataset: str | None = None, registration: int = 45, phase_seconds: int = 180,
-             timeout: float = 7200.0, eval_samples: int = 10_000, tf_threads: int | None = None) -> dict[str, Any]:
+def run_ours(
+    setup: Setup,
+    workdir: Path,
+    *,
+    dataset: str | None = None,
+    registration: int = 45,
+    phase_seconds: int = 180,
+    timeout: float = 7200.0,
+    eval_samples: int = 10_000,
+    tf_threads: int | None = None,
+) -> dict[str, Any]:
     """Run one task to completion on fresh dev services in `workdir`; stop everything it started."""
     from offchain.config import load_settings
     from offchain.demo.run import finalized_rounds, prepare, settle, start_workers, stop_workers, wait_for_completion
@@ -105,21 +126,44 @@ def run_ours(setup: Setup, workdir: Path, *, dataset: str | None = None, registr
     workdir.mkdir(parents=True, exist_ok=True)
     ports = Ports("127.0.0.1", _free_port(), _free_port(), _free_port())
     services = DevServices(workdir / "services", ports, block_time=1)
-    config = _Config(dataset=dataset or setup.dataset, model=setup.model, trainers=setup.trainers, validators=setup.validators,
-                     rounds=setup.rounds, partition=setup.partition, rule="fedavg", rule_params=(0,), epochs=setup.epochs,
-                     batch_size=setup.batch_size, learning_rate=setup.learning_rate, eval_samples=eval_samples, seed=setup.seed,
-                     phase_seconds=phase_seconds, registration_seconds=registration, poll_seconds=0.5, timeout_seconds=timeout,
-                     tf_threads=tf_threads)
+    config = _Config(
+        dataset=dataset or setup.dataset,
+        model=setup.model,
+        trainers=setup.trainers,
+        validators=setup.validators,
+        rounds=setup.rounds,
+        partition=setup.partition,
+        rule="fedavg",
+        rule_params=(0,),
+        epochs=setup.epochs,
+        batch_size=setup.batch_size,
+        learning_rate=setup.learning_rate,
+        eval_samples=eval_samples,
+        seed=setup.seed,
+        phase_seconds=phase_seconds,
+        registration_seconds=registration,
+        poll_seconds=0.5,
+        timeout_seconds=timeout,
+        tf_threads=tf_threads,
+    )
     started = time.time()
     services.up()
     run = None
     try:
         rpc, api = f"http://127.0.0.1:{ports.rpc}", f"http://127.0.0.1:{ports.ipfs_api}"
-        settings = load_settings(env={}, rpc_url=rpc, ipfs_api=api, ipfs_gateway=f"http://127.0.0.1:{ports.ipfs_gateway}",
-                                 state_dir=str(workdir / "state"), deployments_dir=str(workdir / "deployments"))
+        settings = load_settings(
+            env={},
+            rpc_url=rpc,
+            ipfs_api=api,
+            ipfs_gateway=f"http://127.0.0.1:{ports.ipfs_gateway}",
+            state_dir=str(workdir / "state"),
+            deployments_dir=str(workdir / "deployments"),
+        )
         _fund_ether(rpc, 1 + setup.trainers + setup.validators)
         run = prepare(config, settings, workdir)
-        say(f"ours: task {run.task_id} created, {len(run.workers)} worker processes starting (registration {registration}s)")
+        say(
+            f"ours: task {run.task_id} created, {len(run.workers)} worker processes starting (registration {registration}s)"
+        )
         workers_started = time.time()
         seen: list[tuple[int, str]] = []
 
@@ -141,13 +185,22 @@ def run_ours(setup: Setup, workdir: Path, *, dataset: str | None = None, registr
             summary = collect(run, store, AccuracyMeter(run, store))
         state_dir = workdir / "state" / "workers" / str(settings.chain_id) / f"task-{run.task_id}"
         timings = round_timings(sorted(state_dir.glob("*.json")), setup.rounds)
-        rounds = [{**t, "accuracy": s["accuracy"], "status": s["status"], "accepted": s["accepted"]}
-                  for t, s in zip(timings, summary["rounds"])]
-        return {"initial_accuracy": summary["initial_accuracy"], "final_accuracy": summary["final_accuracy"],
-                "rounds": rounds, "finalized_rounds": len(finalized_rounds(run)), "validators": setup.validators,
-                "registration_seconds": registration, "setup_seconds": workers_started - started,
-                "workers_seconds": workers_done - workers_started, "total_seconds": time.time() - started,
-                "eval_samples": eval_samples}
+        rounds = [
+            {**t, "accuracy": s["accuracy"], "status": s["status"], "accepted": s["accepted"]}
+            for t, s in zip(timings, summary["rounds"])
+        ]
+        return {
+            "initial_accuracy": summary["initial_accuracy"],
+            "final_accuracy": summary["final_accuracy"],
+            "rounds": rounds,
+            "finalized_rounds": len(finalized_rounds(run)),
+            "validators": setup.validators,
+            "registration_seconds": registration,
+            "setup_seconds": workers_started - started,
+            "workers_seconds": workers_done - workers_started,
+            "total_seconds": time.time() - started,
+            "eval_samples": eval_samples,
+        }
     finally:
         if run is not None:
             stop_workers(run)

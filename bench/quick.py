@@ -19,9 +19,13 @@ QUICK = Setup(dataset="fashion-mnist", model="mlp", trainers=4, validators=2, ro
 
 def quick(setup: Setup = QUICK, *, reports: Path = REPORTS, registration: int = 25, name: str = "bench_quick") -> dict:
     started = time.time()
-    report = compare(setup, out=reports / f"{name}_details.json",
-                     plots=(reports / f"{name}_accuracy.png", reports / f"{name}_round_time.png"),
-                     registration=registration, contestants=("ours", "flower", "centralized"))
+    report = compare(
+        setup,
+        out=reports / f"{name}_details.json",
+        plots=(reports / f"{name}_accuracy.png", reports / f"{name}_round_time.png"),
+        registration=registration,
+        contestants=("ours", "flower", "centralized"),
+    )
     ours, flower, central = report["ours"], report["flower"], report["centralized"]
     result = {
         "ours_final_accuracy": ours["final_accuracy"],

@@ -53,8 +53,9 @@ def _address(i: int) -> str:
     return f"0x{i + 1:040x}"
 
 
-def run_one(setup: Setup, data: Any, parts: list[np.ndarray], rule: str, attack: str, attackers: list[int],
-            clip_bound: float) -> dict[str, Any]:
+def run_one(
+    setup: Setup, data: Any, parts: list[np.ndarray], rule: str, attack: str, attackers: list[int], clip_bound: float
+) -> dict[str, Any]:
     from offchain.fl.aggregate import aggregate
     from offchain.fl.records import Update
     from offchain.fl.ruleconfig import parse_rule
@@ -75,26 +76,52 @@ def run_one(setup: Setup, data: Any, parts: list[np.ndarray], rule: str, attack:
                 weights = {k: v.copy() for k, v in global_w.items()}
             elif i in bad and attack == "gaussian":
                 noise = np.random.default_rng(setup.seed * 1000 + r * 100 + i)
-                weights = {k: (v + noise.standard_normal(v.shape).astype(np.float32) * np.float32(SIGMA)).astype(np.float32)
-                           for k, v in global_w.items()}
+                weights = {
+                    k: (v + noise.standard_normal(v.shape).astype(np.float32) * np.float32(SIGMA)).astype(np.float32)
+                    for k, v in global_w.items()
+                }
             else:
                 set_weights(model, global_w)
                 labels = (data.num_classes - 1 - y) if (i in bad and attack == "label_flip") else y
-                train_local(model, x, labels, epochs=setup.epochs, batch_size=setup.batch_size,
-                            learning_rate=setup.learning_rate, seed=setup.seed + i + r)
+                train_local(
+                    model,
+                    x,
+                    labels,
+                    epochs=setup.epochs,
+                    batch_size=setup.batch_size,
+                    learning_rate=setup.learning_rate,
+                    seed=setup.seed + i + r,
+                )
                 weights = get_weights(model)
                 if i in bad and attack == "sign_flip":
-                    weights = {k: (global_w[k] - np.float32(4.0) * (v - global_w[k])).astype(np.float32) for k, v in weights.items()}
+                    weights = {
+                        k: (global_w[k] - np.float32(4.0) * (v - global_w[k])).astype(np.float32)
+                        for k, v in weights.items()
+                    }
                 elif i not in bad:
-                    honest_norms.append(float(np.sqrt(sum(float(np.sum((v - global_w[k]).astype(np.float64) ** 2)) for k, v in weights.items()))))
+                    honest_norms.append(
+                        float(
+                            np.sqrt(
+                                sum(
+                                    float(np.sum((v - global_w[k]).astype(np.float64) ** 2)) for k, v in weights.items()
+                                )
+                            )
+                        )
+                    )
             updates.append(Update(trainer=_address(i), num_samples=len(idx), weights=weights))
         result = aggregate(global_w, updates, config)
         global_w = result.weights
         rejected.append(len(result.verdicts) - len(result.accepted))
         set_weights(model, global_w)
         curve.append(evaluate(model, data.x_test, data.y_test).accuracy)
-    return {"rule": rule, "attack": attack, "final_accuracy": curve[-1], "accuracy_per_round": curve,
-            "rejected_per_round": rejected, "honest_delta_norm_median": float(np.median(honest_norms)) if honest_norms else None}
+    return {
+        "rule": rule,
+        "attack": attack,
+        "final_accuracy": curve[-1],
+        "accuracy_per_round": curve,
+        "rejected_per_round": rejected,
+        "honest_delta_norm_median": float(np.median(honest_norms)) if honest_norms else None,
+    }
 
 
 def calibrate_clip(setup: Setup, data: Any, parts: list[np.ndarray]) -> float:
@@ -108,8 +135,15 @@ def calibrate_clip(setup: Setup, data: Any, parts: list[np.ndarray]) -> float:
     norms = []
     for i, idx in enumerate(parts):
         set_weights(model, g)
-        train_local(model, data.x_train[idx], data.y_train[idx], epochs=setup.epochs, batch_size=setup.batch_size,
-                    learning_rate=setup.learning_rate, seed=setup.seed + i)
+        train_local(
+            model,
+            data.x_train[idx],
+            data.y_train[idx],
+            epochs=setup.epochs,
+            batch_size=setup.batch_size,
+            learning_rate=setup.learning_rate,
+            seed=setup.seed + i,
+        )
         w = get_weights(model)
         norms.append(float(np.sqrt(sum(float(np.sum((w[k] - g[k]).astype(np.float64) ** 2)) for k in g))))
     return float(np.median(norms))
@@ -127,8 +161,9 @@ def _single_threaded() -> None:
 _DATA: dict[Setup, tuple[Any, list[np.ndarray]]] = {}  # per pool process: the dataset, loaded once
 
 
-def _timed(setup: Setup, data: Any, parts: list[np.ndarray], rule: str, attack: str, attackers: list[int],
-           clip: float) -> dict[str, Any]:
+def _timed(
+    setup: Setup, data: Any, parts: list[np.ndarray], rule: str, attack: str, attackers: list[int], clip: float
+) -> dict[str, Any]:
     started = time.time()
     run = run_one(setup, data, parts, rule, attack, attackers, clip)
     return run | {"seconds": time.time() - started}
@@ -141,8 +176,16 @@ def _job(setup: Setup, rule: str, attack: str, attackers: list[int], clip: float
     return _timed(setup, *_DATA[setup], rule, attack, attackers, clip)
 
 
-def robustness(setup: Setup, *, fraction: float = 0.3, rules: tuple[str, ...] = RULE_NAMES, attacks: tuple[str, ...] = ATTACKS,
-               out: str | None = "robustness.json", plot_path: str | None = "robustness.png", jobs: int = 1) -> dict[str, Any]:
+def robustness(
+    setup: Setup,
+    *,
+    fraction: float = 0.3,
+    rules: tuple[str, ...] = RULE_NAMES,
+    attacks: tuple[str, ...] = ATTACKS,
+    out: str | None = "robustness.json",
+    plot_path: str | None = "robustness.png",
+    jobs: int = 1,
+) -> dict[str, Any]:
     """Every (attack, rule) run, `jobs` at a time; the report is rewritten after each run finishes
     (`"complete": false` until the last), so a long run that is cut short still leaves its results."""
     data = load(setup)
@@ -150,25 +193,40 @@ def robustness(setup: Setup, *, fraction: float = 0.3, rules: tuple[str, ...] = 
     attackers = attackers_of(setup.trainers, fraction, setup.seed)
     started = time.time()
     clip = calibrate_clip(setup, data, parts)
-    say(f"robustness: attackers {attackers} of {setup.trainers}; norm clip bound {clip:.3f} (median honest round-0 delta norm); "
-        f"{len(attacks) * len(rules)} runs, {jobs} at a time")
+    say(
+        f"robustness: attackers {attackers} of {setup.trainers}; norm clip bound {clip:.3f} (median honest round-0 delta norm); "
+        f"{len(attacks) * len(rules)} runs, {jobs} at a time"
+    )
     order = [(attack, rule) for attack in attacks for rule in rules]
     done: dict[tuple[str, str], dict[str, Any]] = {}
     report: dict[str, Any] = {}
 
     def record(run: dict[str, Any]) -> None:
         done[(run["attack"], run["rule"])] = run
-        say(f"robustness: {run['attack']:10s} {run['rule']:20s} final accuracy {run['final_accuracy']:.4f} "
-            f"(rejected/round {run['rejected_per_round'][-1]}) in {run['seconds']:.0f}s [{len(done)}/{len(order)}]")
+        say(
+            f"robustness: {run['attack']:10s} {run['rule']:20s} final accuracy {run['final_accuracy']:.4f} "
+            f"(rejected/round {run['rejected_per_round'][-1]}) in {run['seconds']:.0f}s [{len(done)}/{len(order)}]"
+        )
         runs = [done[key] for key in order if key in done]
         report.clear()
-        report.update({
-            "setup": setup.as_dict(), "attack_fraction": fraction, "attackers": attackers, "gaussian_sigma": SIGMA,
-            "sign_flip_scale": -4.0, "norm_clip_bound": clip,
-            "rule_params": {r: rule_params(r, setup.trainers, len(attackers), clip)[1] for r in rules},
-            "chain": "not used: the aggregation code is the validators' own (offchain.fl.aggregate); see BENCHMARKS.md",
-            "jobs": jobs, "complete": len(done) == len(order),
-            **tables(runs, attacks), "runs": runs, "machine": machine(), "seconds": time.time() - started})
+        report.update(
+            {
+                "setup": setup.as_dict(),
+                "attack_fraction": fraction,
+                "attackers": attackers,
+                "gaussian_sigma": SIGMA,
+                "sign_flip_scale": -4.0,
+                "norm_clip_bound": clip,
+                "rule_params": {r: rule_params(r, setup.trainers, len(attackers), clip)[1] for r in rules},
+                "chain": "not used: the aggregation code is the validators' own (offchain.fl.aggregate); see BENCHMARKS.md",
+                "jobs": jobs,
+                "complete": len(done) == len(order),
+                **tables(runs, attacks),
+                "runs": runs,
+                "machine": machine(),
+                "seconds": time.time() - started,
+            }
+        )
         if out:
             write_report(out, report)
 
@@ -194,11 +252,14 @@ LAST = 5
 def tables(runs: list[dict[str, Any]], attacks: tuple[str, ...] | list[str]) -> dict[str, dict[str, dict[str, float]]]:
     """Attack x rule tables: the final accuracy, and the worst of the last rounds, since an attack
     can make the global model oscillate so that the last round alone flatters it."""
+
     def table(value: Any) -> dict[str, dict[str, float]]:
         return {a: {r["rule"]: value(r) for r in runs if r["attack"] == a} for a in attacks}
 
-    return {"final_accuracy": table(lambda r: r["final_accuracy"]),
-            f"worst_of_last_{LAST}_rounds": table(lambda r: min(r["accuracy_per_round"][-LAST:]))}
+    return {
+        "final_accuracy": table(lambda r: r["final_accuracy"]),
+        f"worst_of_last_{LAST}_rounds": table(lambda r: min(r["accuracy_per_round"][-LAST:])),
+    }
 
 
 def plot(report: dict[str, Any], path: Any) -> None:
@@ -216,13 +277,22 @@ def plot(report: dict[str, Any], path: Any) -> None:
         xs = [i + j * width for i in range(len(attacks))]
         ax.bar(xs, [table[a][rule] for a in attacks], width, label=rule)
         if worst:
-            ax.plot(xs, [worst[a][rule] for a in attacks], "k_", markersize=9, label=f"worst of last {LAST} rounds" if j == 0 else None)
+            ax.plot(
+                xs,
+                [worst[a][rule] for a in attacks],
+                "k_",
+                markersize=9,
+                label=f"worst of last {LAST} rounds" if j == 0 else None,
+            )
     ax.set_xticks([i + 0.4 - width / 2 for i in range(len(attacks))], attacks)
     ax.set_ylabel("final test accuracy")
     ax.set_ylim(0, 1)
     s = report["setup"]
-    ax.set_title(f"30% attackers ({len(report['attackers'])} of {s['trainers']}), {s['model']} on {s['dataset']}, "
-                 f"{s['rounds']} rounds, {s['partition']}", fontsize=9)
+    ax.set_title(
+        f"30% attackers ({len(report['attackers'])} of {s['trainers']}), {s['model']} on {s['dataset']}, "
+        f"{s['rounds']} rounds, {s['partition']}",
+        fontsize=9,
+    )
     ax.set_ylim(0, 1.12)  # room for the legend above the bars
     ax.legend(fontsize=7, ncol=3, loc="upper center")
     ax.grid(axis="y", alpha=0.3)
@@ -246,8 +316,15 @@ def main() -> None:
     p.add_argument("--jobs", type=int, default=1, help="runs in parallel, one TensorFlow thread each (2 suits 2 cores)")
     a = p.parse_args()
     setup = Setup(dataset=a.dataset, model=a.model, trainers=a.trainers, rounds=a.rounds, alpha=a.alpha)
-    robustness(setup, fraction=a.fraction, rules=tuple(a.rules.split(",")), attacks=tuple(a.attacks.split(",")), out=a.out,
-               plot_path=a.out.replace(".json", ".png"), jobs=a.jobs)
+    robustness(
+        setup,
+        fraction=a.fraction,
+        rules=tuple(a.rules.split(",")),
+        attacks=tuple(a.attacks.split(",")),
+        out=a.out,
+        plot_path=a.out.replace(".json", ".png"),
+        jobs=a.jobs,
+    )
 
 
 if __name__ == "__main__":

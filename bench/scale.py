@@ -17,6 +17,7 @@ from pathlib import Path
 from bench import scale_aggregate, scale_chain
 from bench.common import REPORTS, machine, say, write_report
 
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sizes", default="10,100,1000")
@@ -29,8 +30,10 @@ def main() -> None:
     previous = REPORTS / a.out
     report = json.loads(previous.read_text()) if previous.exists() else {}
     gas_path = REPORTS / "gas.json"
-    report["gas_report"] = {"source": "reports/gas.json (make gas, owned by the contracts' authors)",
-                            "values": json.loads(gas_path.read_text()) if gas_path.exists() else None}
+    report["gas_report"] = {
+        "source": "reports/gas.json (make gas, owned by the contracts' authors)",
+        "values": json.loads(gas_path.read_text()) if gas_path.exists() else None,
+    }
     report["machine"] = machine()
     if not a.skip_chain:
         say(f"scale: one round with {a.trainers} trainers on anvil")
@@ -38,12 +41,15 @@ def main() -> None:
         report["chain_round"] = scale_chain.run(a.trainers, Path(tempfile.mkdtemp(prefix="dfl-scale-chain-")))
         report["chain_round"]["wall_seconds"] = time.time() - started
         c = report["chain_round"]
-        say(f"scale: commits {c['commits']['per_second']:.0f}/s, reveals {c['reveals']['per_second']:.0f}/s, "
-            f"round gas {c['round_gas_total']:,}, finalize gas {c['finalize_gas']:,}, finalized {c['finalized']}")
+        say(
+            f"scale: commits {c['commits']['per_second']:.0f}/s, reveals {c['reveals']['per_second']:.0f}/s, "
+            f"round gas {c['round_gas_total']:,}, finalize gas {c['finalize_gas']:,}, finalized {c['finalized']}"
+        )
     if not a.skip_aggregation:
         say("scale: aggregation of N updates of 1M parameters")
-        report["aggregation"] = scale_aggregate.run([int(s) for s in a.sizes.split(",")], list(scale_aggregate.RULES),
-                                                    timeout=a.timeout)
+        report["aggregation"] = scale_aggregate.run(
+            [int(s) for s in a.sizes.split(",")], list(scale_aggregate.RULES), timeout=a.timeout
+        )
     write_report(a.out, report)
     say(f"wrote {REPORTS / a.out}")
 

@@ -26,8 +26,13 @@ import numpy as np
 
 PARAMS = 1_000_000
 NAME = "0000/dense/kernel"
-RULES = {"fedavg": (0, [0]), "median": (1, []), "trimmed_mean": (2, [2000]), "multi_krum": (3, [3, 5]),
-         "norm_clipped_fedavg": (4, [1_000_000, 0])}
+RULES = {
+    "fedavg": (0, [0]),
+    "median": (1, []),
+    "trimmed_mean": (2, [2000]),
+    "multi_krum": (3, [3, 5]),
+    "norm_clipped_fedavg": (4, [1_000_000, 0]),
+}
 
 
 def write_updates(folder: Path, n: int, *, seed: int = 0) -> None:
@@ -76,14 +81,21 @@ def _child(folder: Path, n: int, rule: str) -> dict[str, Any]:
     rule_id, params = RULES[rule]
     result = aggregate(global_weights, updates, parse_rule(rule_id, params))
     done = time.perf_counter()
-    return {"seconds": done - started, "read_decode_seconds": decoded - started, "aggregate_seconds": done - decoded,
-            "accepted": len(result.accepted), "peak_rss_mib": _peak_rss_mib()}
+    return {
+        "seconds": done - started,
+        "read_decode_seconds": decoded - started,
+        "aggregate_seconds": done - decoded,
+        "accepted": len(result.accepted),
+        "peak_rss_mib": _peak_rss_mib(),
+    }
 
 
 def measure(folder: Path, n: int, rule: str, timeout: float) -> dict[str, Any]:
     cmd = [sys.executable, "-m", "bench.scale_aggregate", "--child", rule, "--n", str(n), "--dir", str(folder)]
     try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=Path(__file__).resolve().parent.parent)
+        out = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=timeout, cwd=Path(__file__).resolve().parent.parent
+        )
     except subprocess.TimeoutExpired:
         return {"skipped": f"did not finish within {timeout:.0f}s"}
     if out.returncode != 0:
@@ -99,14 +111,28 @@ def run(sizes: list[int], rules: list[str], *, folder: Path | None = None, timeo
         for n in sorted(sizes):
             write_updates(folder, n)
             read = measure(folder, n, "read", timeout)
-            print(f"N={n:5d} read once: {read.get('seconds', float('nan')):.2f}s, peak RSS {read.get('peak_rss_mib', 0):.0f} MiB", flush=True)
+            print(
+                f"N={n:5d} read once: {read.get('seconds', float('nan')):.2f}s, peak RSS {read.get('peak_rss_mib', 0):.0f} MiB",
+                flush=True,
+            )
             for rule in rules:
                 m = measure(folder, n, rule, timeout)
                 if "seconds" in m and read.get("seconds"):
                     m["over_read_once"] = m["seconds"] / read["seconds"]
-                results["runs"].append({"n": n, "rule": rule, **m, "read_once_seconds": read.get("seconds"),
-                                        "read_once_peak_rss_mib": read.get("peak_rss_mib")})
-                shown = f"{m['seconds']:.2f}s ({m.get('over_read_once', 0):.0f}x read), peak RSS {m['peak_rss_mib']:.0f} MiB" if "seconds" in m else str(m)
+                results["runs"].append(
+                    {
+                        "n": n,
+                        "rule": rule,
+                        **m,
+                        "read_once_seconds": read.get("seconds"),
+                        "read_once_peak_rss_mib": read.get("peak_rss_mib"),
+                    }
+                )
+                shown = (
+                    f"{m['seconds']:.2f}s ({m.get('over_read_once', 0):.0f}x read), peak RSS {m['peak_rss_mib']:.0f} MiB"
+                    if "seconds" in m
+                    else str(m)
+                )
                 print(f"N={n:5d} {rule:20s} {shown}", flush=True)
     finally:
         if own:

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 from eth_account import Account
-from web3 import Web3
 
 from offchain.chain.accounts import anvil_account
 from offchain.chain.artifacts import load_deployment
@@ -46,8 +45,10 @@ class Rpc:
     def batch(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
         out: list[Any] = []
         for i in range(0, len(calls), 200):
-            chunk = calls[i:i + 200]
-            body = json.dumps([{"jsonrpc": "2.0", "id": j, "method": m, "params": p} for j, (m, p) in enumerate(chunk)]).encode()
+            chunk = calls[i : i + 200]
+            body = json.dumps(
+                [{"jsonrpc": "2.0", "id": j, "method": m, "params": p} for j, (m, p) in enumerate(chunk)]
+            ).encode()
             req = urllib.request.Request(self.url, data=body, headers={"Content-Type": "application/json"})
             with urllib.request.urlopen(req, timeout=60) as resp:
                 replies = sorted(json.loads(resp.read()), key=lambda r: r["id"])
@@ -72,8 +73,17 @@ def _keys(n: int) -> list[Any]:
 
 
 def _signed(contract: Any, fn: str, args: list[Any], account: Any, nonce: int, chain_id: int) -> str:
-    tx = {"to": contract.address, "data": contract.encode_abi(fn, args=args), "gas": GAS[fn], "nonce": nonce, "chainId": chain_id,
-          "maxFeePerGas": 200 * 10**9, "maxPriorityFeePerGas": 10**9, "value": 0, "type": 2}
+    tx = {
+        "to": contract.address,
+        "data": contract.encode_abi(fn, args=args),
+        "gas": GAS[fn],
+        "nonce": nonce,
+        "chainId": chain_id,
+        "maxFeePerGas": 200 * 10**9,
+        "maxPriorityFeePerGas": 10**9,
+        "value": 0,
+        "type": 2,
+    }
     return "0x" + account.sign_transaction(tx).raw_transaction.hex().removeprefix("0x")
 
 
@@ -94,9 +104,18 @@ def _send_and_mine(rpc: Rpc, raw: list[str]) -> dict[str, Any]:
     blocks = sorted({int(r["blockNumber"], 16) for r in receipts.values()})
     failed = sum(1 for r in receipts.values() if int(r["status"], 16) != 1)
     gas = sum(int(r["gasUsed"], 16) for r in receipts.values())
-    return {"count": len(raw), "send_seconds": sent - started, "seconds": mined - started, "per_second": len(raw) / (mined - started),
-            "blocks": len(blocks), "first_block": blocks[0], "last_block": blocks[-1], "failed": failed, "gas": gas,
-            "gas_per_tx": gas / len(raw)}
+    return {
+        "count": len(raw),
+        "send_seconds": sent - started,
+        "seconds": mined - started,
+        "per_second": len(raw) / (mined - started),
+        "blocks": len(blocks),
+        "first_block": blocks[0],
+        "last_block": blocks[-1],
+        "failed": failed,
+        "gas": gas,
+        "gas_per_tx": gas / len(raw),
+    }
 
 
 def _wait_phase(chain: TaskManager, task: int, phase: Phase, timeout: float = 600) -> float:
@@ -112,8 +131,12 @@ def run(trainers: int, workdir: Path) -> dict[str, Any]:
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     log = open(workdir / "anvil.log", "wb")
-    anvil = subprocess.Popen([str(find_tool("anvil")), "--host", "127.0.0.1", "--port", str(port), "--block-time", "1"],
-                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    anvil = subprocess.Popen(
+        [str(find_tool("anvil")), "--host", "127.0.0.1", "--port", str(port), "--block-time", "1"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         rpc = Rpc(url)
         for _ in range(100):
@@ -132,13 +155,27 @@ def run(trainers: int, workdir: Path) -> dict[str, Any]:
         stake = 10 * TOKEN
         rpc.batch([("anvil_setBalance", [k.address, hex(100 * TOKEN)]) for k in keys])
         nonce = int(rpc.call("eth_getTransactionCount", [deployer.address, "pending"]), 16)
-        funding = _send_and_mine(rpc, [_signed(token, "transfer", [k.address, stake], deployer, nonce + i, chain_id)
-                                       for i, k in enumerate(keys)])
+        funding = _send_and_mine(
+            rpc,
+            [_signed(token, "transfer", [k.address, stake], deployer, nonce + i, chain_id) for i, k in enumerate(keys)],
+        )
         published = PublishedModel(FAKE_CID, FAKE_CID, FAKE_CID, b"\1" * 32, 0)
         registration = 30 + trainers // 20
-        task = create_task(chain, published, TaskSettings(num_rounds=1, registration=registration, commit=600, reveal=600,
-                                                          vote_commit=120, vote_reveal=120, max_trainers=trainers,
-                                                          min_trainer_stake=stake, reward_pool=1_000 * TOKEN))
+        task = create_task(
+            chain,
+            published,
+            TaskSettings(
+                num_rounds=1,
+                registration=registration,
+                commit=600,
+                reveal=600,
+                vote_commit=120,
+                vote_reveal=120,
+                max_trainers=trainers,
+                min_trainer_stake=stake,
+                reward_pool=1_000 * TOKEN,
+            ),
+        )
         vchain = TaskManager(url, load_deployment(workdir, 31337, build), validator)
         vchain.stake(task, Role.VALIDATOR, vchain.task_params(task).min_validator_stake)
         approve = [_signed(token, "approve", [manager.address, stake], k, 0, chain_id) for k in keys]
@@ -146,10 +183,24 @@ def run(trainers: int, workdir: Path) -> dict[str, Any]:
         stakes = _send_and_mine(rpc, approve + staking)
         _wait_phase(chain, task, Phase.COMMIT)
         salt = b"\2" * 32
-        commits = _send_and_mine(rpc, [_signed(manager, "commitUpdate", [task, update_commitment(task, 0, k.address, FAKE_CID, 100, salt)], k, 2, chain_id)
-                                       for k in keys])
+        commits = _send_and_mine(
+            rpc,
+            [
+                _signed(
+                    manager,
+                    "commitUpdate",
+                    [task, update_commitment(task, 0, k.address, FAKE_CID, 100, salt)],
+                    k,
+                    2,
+                    chain_id,
+                )
+                for k in keys
+            ],
+        )
         commit_to_reveal = _wait_phase(chain, task, Phase.REVEAL)
-        reveals = _send_and_mine(rpc, [_signed(manager, "revealUpdate", [task, FAKE_CID, 100, salt], k, 3, chain_id) for k in keys])
+        reveals = _send_and_mine(
+            rpc, [_signed(manager, "revealUpdate", [task, FAKE_CID, 100, salt], k, 3, chain_id) for k in keys]
+        )
         _wait_phase(chain, task, Phase.VOTE_COMMIT)
         root, vsalt = b"\3" * 32, b"\4" * 32
         proposal = proposal_hash(FAKE_CID, root)
@@ -160,13 +211,23 @@ def run(trainers: int, workdir: Path) -> dict[str, Any]:
         finalize = vchain.finalize_round(task)
         outcome = vchain.round_outcome(task, 0)
         round_gas = commits["gas"] + reveals["gas"] + sum(int(v["gasUsed"]) for v in votes) + int(finalize["gasUsed"])
-        return {"trainers": trainers, "block_time_seconds": 1, "block_gas_limit": block_gas_limit,
-                "funding_transfers": funding, "stakes_approve_and_stake": stakes, "commits": commits,
-                "seconds_from_last_commit_to_reveal_phase": commit_to_reveal, "reveals": reveals,
-                "vote_commit_gas": int(votes[0]["gasUsed"]), "vote_reveal_gas": int(votes[1]["gasUsed"]),
-                "finalize_gas": int(finalize["gasUsed"]), "round_status": outcome.status.name.lower(),
-                "finalized": outcome.status.name.lower() == "accepted", "round_gas_total": round_gas,
-                "round_gas_per_trainer": round_gas / trainers}
+        return {
+            "trainers": trainers,
+            "block_time_seconds": 1,
+            "block_gas_limit": block_gas_limit,
+            "funding_transfers": funding,
+            "stakes_approve_and_stake": stakes,
+            "commits": commits,
+            "seconds_from_last_commit_to_reveal_phase": commit_to_reveal,
+            "reveals": reveals,
+            "vote_commit_gas": int(votes[0]["gasUsed"]),
+            "vote_reveal_gas": int(votes[1]["gasUsed"]),
+            "finalize_gas": int(finalize["gasUsed"]),
+            "round_status": outcome.status.name.lower(),
+            "finalized": outcome.status.name.lower() == "accepted",
+            "round_gas_total": round_gas,
+            "round_gas_per_trainer": round_gas / trainers,
+        }
     finally:
         os.killpg(anvil.pid, 15)
         anvil.wait(10)

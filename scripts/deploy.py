@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import brownie
@@ -80,7 +80,7 @@ def main() -> dict:
         "chain_id": network.chain.id,
         "block": first_block,
         "deployer": str(deployer),
-        "deployed_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "deployed_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "network": network.show_active(),
         "abi_dir": str(build),
         "contracts": {

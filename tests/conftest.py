@@ -6,8 +6,8 @@ a developer may be running) in a temporary state directory, and stops them by pi
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -51,6 +51,11 @@ def protocol(rpc_url: str, ipfs_api: str, tmp_path_factory: pytest.TempPathFacto
     if not (BUILD_DIR / "contracts" / "FLTaskManager.json").exists():
         pytest.fail("contracts are not compiled: run `brownie compile` (tools/run-tests.sh does it first)")
     deployments = tmp_path_factory.mktemp("deployments")
-    deploy(rpc_url, anvil_account(0), build_dir=BUILD_DIR, deployments_dir=deployments,
-           faucet={anvil_account(i).address: 100_000 * TOKEN for i in range(1, 10)})
+    deploy(
+        rpc_url,
+        anvil_account(0),
+        build_dir=BUILD_DIR,
+        deployments_dir=deployments,
+        faucet={anvil_account(i).address: 100_000 * TOKEN for i in range(1, 10)},
+    )
     return Protocol(rpc_url, ipfs_api, deployments, tmp_path_factory.mktemp("workers"))

@@ -39,9 +39,16 @@ class Protocol:
     state_dir: Path
 
     def env(self) -> dict[str, str]:
-        return {**os.environ, "DFL_RPC_URL": self.rpc_url, "DFL_IPFS_API": self.ipfs_api, "DFL_CHAIN_ID": "31337",
-                "DFL_DEPLOYMENTS_DIR": str(self.deployments), "DFL_STATE_DIR": str(self.state_dir),
-                "DFL_BUILD_DIR": str(BUILD_DIR), "PYTHONUNBUFFERED": "1"}
+        return {
+            **os.environ,
+            "DFL_RPC_URL": self.rpc_url,
+            "DFL_IPFS_API": self.ipfs_api,
+            "DFL_CHAIN_ID": "31337",
+            "DFL_DEPLOYMENTS_DIR": str(self.deployments),
+            "DFL_STATE_DIR": str(self.state_dir),
+            "DFL_BUILD_DIR": str(BUILD_DIR),
+            "PYTHONUNBUFFERED": "1",
+        }
 
     def manager(self, account_index: int | None = None) -> TaskManager:
         account = anvil_account(account_index) if account_index is not None else None
@@ -59,4 +66,6 @@ class Protocol:
             self.manager(index).stake(task, Role.VALIDATOR, params.min_validator_stake)
 
     def dfl(self, args: list[str], log: IO[bytes]) -> subprocess.Popen[bytes]:
-        return subprocess.Popen([sys.executable, "-m", "offchain.cli.main", *args], env=self.env(), stdout=log, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [sys.executable, "-m", "offchain.cli.main", *args], env=self.env(), stdout=log, stderr=subprocess.STDOUT
+        )

@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# Static analysis of the contracts with Slither. Fails on any high or medium finding that is not
-# waived below with its reason (low/informational findings are printed, not fatal).
+# Static analysis: ruff (format and lint) on the Python, then Slither on the contracts. Fails on any
+# ruff finding, and on any high or medium Slither finding that is not waived below with its reason
+# (low/informational findings are printed, not fatal).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 export PATH="$ROOT/.venv/bin:$ROOT/node_modules/.bin:$PATH"
 SOLC="${SOLCX_BINARY_PATH:-$ROOT/.solcx}/solc-v0.8.37"
+
+ruff format --check --quiet . || { echo "lint: run \`.venv/bin/ruff format .\` to format the Python" >&2; exit 1; }
+ruff check --quiet . || { echo "lint: ruff found problems (\`.venv/bin/ruff check --fix .\` fixes some)" >&2; exit 1; }
+echo "ruff: formatted, no findings"
 
 # Waived detectors, each with its reason (slither --exclude takes detector names):
 #   (none)

@@ -38,7 +38,9 @@ def from_keystore(path: Path, password: str | None = None) -> LocalAccount:
 def from_env(variable: str = PRIVATE_KEY_ENV) -> LocalAccount:
     key = os.environ.get(variable)
     if not key:
-        raise AccountError(f"no account: set {variable} to a private key, or give a keystore (--keystore / DFL_KEYSTORE)")
+        raise AccountError(
+            f"no account: set {variable} to a private key, or give a keystore (--keystore / DFL_KEYSTORE)"
+        )
     try:
         return Account.from_key(key)
     except (ValueError, TypeError) as exc:

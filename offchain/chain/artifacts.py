@@ -21,7 +21,9 @@ class Deployment:
         try:
             return self.addresses[contract]
         except KeyError:
-            raise DeploymentNotFound(f"contract {contract} is not in the deployment of chain {self.chain_id} ({sorted(self.addresses)})") from None
+            raise DeploymentNotFound(
+                f"contract {contract} is not in the deployment of chain {self.chain_id} ({sorted(self.addresses)})"
+            ) from None
 
 
 def load_abi(build_dir: Path, contract: str) -> list[dict[str, Any]]:
@@ -39,9 +41,13 @@ def load_deployment(deployments_dir: Path, chain_id: int, build_dir: Path) -> De
     try:
         record = json.loads(path.read_text())
     except OSError:
-        raise DeploymentNotFound(f"no deployment for chain {chain_id} at {path}: run `dfl deploy` (or `brownie run scripts/deploy.py`) first") from None
+        raise DeploymentNotFound(
+            f"no deployment for chain {chain_id} at {path}: run `dfl deploy` (or `brownie run scripts/deploy.py`) first"
+        ) from None
     except ValueError as exc:
         raise ChainError(f"{path} is not valid JSON: {exc}") from exc
-    addresses = {name: entry["address"] if isinstance(entry, dict) else entry for name, entry in record["contracts"].items()}
+    addresses = {
+        name: entry["address"] if isinstance(entry, dict) else entry for name, entry in record["contracts"].items()
+    }
     abis = {name: load_abi(build_dir, name) for name in addresses}
     return Deployment(chain_id=chain_id, block=int(record.get("block", 0)), addresses=addresses, abis=abis)

@@ -9,8 +9,9 @@ bytes, checksummed addresses), lists and dicts, ready for JSON.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from eth_abi import decode as abi_decode
 from eth_abi.exceptions import DecodingError
@@ -30,6 +31,7 @@ RPC_BATCH = 100  # JSON-RPC requests per HTTP batch
 
 
 # --- records -------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class BlockRecord:
@@ -91,6 +93,7 @@ class RangeChanged(ChainError):
 
 # --- generic ABI decoding -------------------------------------------------------
 
+
 def _plain(value: Any, param: Mapping[str, Any]) -> Any:
     kind = str(param["type"])
     if kind.endswith("]"):
@@ -140,8 +143,17 @@ class AbiDecoder:
         if len(indexed) != len(topics) - 1:
             return None, {}
         try:
-            values = dict(zip((p["name"] for p in plain),
-                              (_plain(v, p) for p, v in zip(plain, abi_decode([collapse_if_tuple(p) for p in plain], bytes.fromhex(data[2:]))))))
+            values = dict(
+                zip(
+                    (p["name"] for p in plain),
+                    (
+                        _plain(v, p)
+                        for p, v in zip(
+                            plain, abi_decode([collapse_if_tuple(p) for p in plain], bytes.fromhex(data[2:]))
+                        )
+                    ),
+                )
+            )
             for p, topic in zip(indexed, topics[1:]):
                 kind = str(p["type"])
                 raw = bytes.fromhex(topic[2:])
@@ -164,10 +176,13 @@ class AbiDecoder:
             decoded = abi_decode([collapse_if_tuple(p) for p in abi["inputs"]], bytes.fromhex(data[10:]))
         except (DecodingError, ValueError, OverflowError):
             return None, {}
-        return str(abi["name"]), {p["name"] or str(i): _plain(v, p) for i, (p, v) in enumerate(zip(abi["inputs"], decoded))}
+        return str(abi["name"]), {
+            p["name"] or str(i): _plain(v, p) for i, (p, v) in enumerate(zip(abi["inputs"], decoded))
+        }
 
 
 # --- the reader ------------------------------------------------------------------
+
 
 def _int(value: str | None) -> int:
     return int(value, 16) if value else 0
@@ -199,8 +214,10 @@ class ChainReader:
         calls = [(method, p) for p in params]
         results: list[Any] = []
         for i in range(0, len(calls), RPC_BATCH):
-            chunk = calls[i: i + RPC_BATCH]
-            replies = with_retries(method, self.rpc_url, lambda: self.w3.provider.make_batch_request(chunk), self.backoff)  # type: ignore[arg-type]
+            chunk = calls[i : i + RPC_BATCH]
+            replies = with_retries(
+                method, self.rpc_url, lambda chunk=chunk: self.w3.provider.make_batch_request(chunk), self.backoff
+            )  # type: ignore[arg-type]
             if isinstance(replies, dict):  # a provider that refuses batches answers with one error
                 raise ChainError(f"{method} batch failed at {self.rpc_url}: {replies.get('error')}")
             for reply in sorted(replies, key=lambda r: int(r["id"])):
@@ -222,7 +239,9 @@ class ChainReader:
     def get_logs(self, lo: int, hi: int) -> list[dict[str, Any]]:
         """Logs of the project's contracts in [lo, hi]; halves the range when the provider refuses it."""
         try:
-            return list(self._rpc("eth_getLogs", [{"fromBlock": hex(lo), "toBlock": hex(hi), "address": self.addresses}]))
+            return list(
+                self._rpc("eth_getLogs", [{"fromBlock": hex(lo), "toBlock": hex(hi), "address": self.addresses}])
+            )
         except ChainError:
             if hi == lo:
                 raise
@@ -242,27 +261,64 @@ class ChainReader:
             raise RangeChanged(f"logs of blocks {lo}..{hi} belong to another fork than the blocks")
         ours = set(self.addresses)
         wanted = {entry["transactionHash"] for entry in raw_logs}
-        txs_raw = [t for b in raw_blocks for t in b["transactions"]
-                   if t["hash"] in wanted or (t.get("to") and Web3.to_checksum_address(t["to"]) in ours)]
+        txs_raw = [
+            t
+            for b in raw_blocks
+            for t in b["transactions"]
+            if t["hash"] in wanted or (t.get("to") and Web3.to_checksum_address(t["to"]) in ours)
+        ]
         receipts = self._batch("eth_getTransactionReceipt", ([t["hash"]] for t in txs_raw))
-        blocks = [BlockRecord(_int(b["number"]), b["hash"], b["parentHash"], _int(b["timestamp"]), len(b["transactions"]),
-                              _int(b["gasUsed"]), Web3.to_checksum_address(b["miner"])) for b in raw_blocks]
-        return RangeData(lo, hi, blocks, [self._tx(t, r) for t, r in zip(txs_raw, receipts)], [self._log(e) for e in raw_logs])
+        blocks = [
+            BlockRecord(
+                _int(b["number"]),
+                b["hash"],
+                b["parentHash"],
+                _int(b["timestamp"]),
+                len(b["transactions"]),
+                _int(b["gasUsed"]),
+                Web3.to_checksum_address(b["miner"]),
+            )
+            for b in raw_blocks
+        ]
+        return RangeData(
+            lo, hi, blocks, [self._tx(t, r) for t, r in zip(txs_raw, receipts)], [self._log(e) for e in raw_logs]
+        )
 
     def _tx(self, tx: dict[str, Any], receipt: dict[str, Any] | None) -> TxRecord:
         to = Web3.to_checksum_address(tx["to"]) if tx.get("to") else None
         function, args = self.decoder.decode_call(to, tx["input"])
         created = receipt.get("contractAddress") if receipt else None
-        return TxRecord(tx["hash"], _int(tx["blockNumber"]), _int(tx["transactionIndex"]), Web3.to_checksum_address(tx["from"]), to,
-                        _int(tx["value"]), _int(receipt["status"]) if receipt else 0, _int(receipt["gasUsed"]) if receipt else 0,
-                        self.decoder.contract_of(to), function, args, tx["input"],
-                        Web3.to_checksum_address(created) if created else None)
+        return TxRecord(
+            tx["hash"],
+            _int(tx["blockNumber"]),
+            _int(tx["transactionIndex"]),
+            Web3.to_checksum_address(tx["from"]),
+            to,
+            _int(tx["value"]),
+            _int(receipt["status"]) if receipt else 0,
+            _int(receipt["gasUsed"]) if receipt else 0,
+            self.decoder.contract_of(to),
+            function,
+            args,
+            tx["input"],
+            Web3.to_checksum_address(created) if created else None,
+        )
 
     def _log(self, entry: dict[str, Any]) -> LogRecord:
         address = Web3.to_checksum_address(entry["address"])
         name, args = self.decoder.decode_log(address, entry["topics"], entry["data"])
-        return LogRecord(_int(entry["blockNumber"]), entry["blockHash"], _int(entry["logIndex"]), entry["transactionHash"], address,
-                         self.decoder.contract_of(address), name, args, tuple(entry["topics"]), entry["data"])
+        return LogRecord(
+            _int(entry["blockNumber"]),
+            entry["blockHash"],
+            _int(entry["logIndex"]),
+            entry["transactionHash"],
+            address,
+            self.decoder.contract_of(address),
+            name,
+            args,
+            tuple(entry["topics"]),
+            entry["data"],
+        )
 
     # --- views at a block ---------------------------------------------------------
 
@@ -271,24 +327,47 @@ class ChainReader:
         return with_retries(what, self.rpc_url, lambda: fn.call(block_identifier=ident), self.backoff)
 
     def task_params(self, task_id: int, block: int | None = None) -> TaskParams:
-        return TaskParams.from_tuple(tuple(self._call("taskParams", self.chain.manager.functions.taskParams(task_id), block)))
+        return TaskParams.from_tuple(
+            tuple(self._call("taskParams", self.chain.manager.functions.taskParams(task_id), block))
+        )
 
     def task_state(self, task_id: int, block: int | None = None) -> TaskState:
         s = tuple(self._call("taskState", self.chain.manager.functions.taskState(task_id), block))
         return TaskState(s[0], s[1], s[2], Phase(s[3]), *s[4:14], bytes(s[14]), s[15])
 
     def participant(self, task_id: int, account: str, block: int | None = None) -> Participant:
-        p = tuple(self._call("participant", self.chain.manager.functions.participant(task_id, Web3.to_checksum_address(account)), block))
+        p = tuple(
+            self._call(
+                "participant",
+                self.chain.manager.functions.participant(task_id, Web3.to_checksum_address(account)),
+                block,
+            )
+        )
         return Participant(Role(p[0]), *p[1:])
 
     def balance(self, account: str, block: int | None = None) -> int:
-        return int(self._call("balanceOf", self.chain.token.functions.balanceOf(Web3.to_checksum_address(account)), block))
+        return int(
+            self._call("balanceOf", self.chain.token.functions.balanceOf(Web3.to_checksum_address(account)), block)
+        )
 
     def token_info(self) -> dict[str, Any]:
         fns = self.chain.token.functions
-        return {"address": self.chain.token.address, "symbol": str(self._call("symbol", fns.symbol(), None)),
-                "decimals": int(self._call("decimals", fns.decimals(), None)),
-                "manager": self.chain.manager.address}
+        return {
+            "address": self.chain.token.address,
+            "symbol": str(self._call("symbol", fns.symbol(), None)),
+            "decimals": int(self._call("decimals", fns.decimals(), None)),
+            "manager": self.chain.manager.address,
+        }
 
 
-__all__ = ["AbiDecoder", "BlockRecord", "ChainReader", "LogRecord", "MANAGER", "RangeChanged", "RangeData", "TOKEN", "TxRecord"]
+__all__ = [
+    "MANAGER",
+    "TOKEN",
+    "AbiDecoder",
+    "BlockRecord",
+    "ChainReader",
+    "LogRecord",
+    "RangeChanged",
+    "RangeData",
+    "TxRecord",
+]

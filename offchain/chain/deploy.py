@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +48,15 @@ def _placeholders(bytecode: str) -> list[str]:
     return sorted({match.strip("_") for match in re.findall(r"__[A-Za-z0-9_]{38}", bytecode)})
 
 
-def deploy(rpc_url: str, account: LocalAccount, *, build_dir: Path, deployments_dir: Path,
-           supply: int = DEFAULT_SUPPLY, faucet: dict[str, int] | None = None) -> dict[str, Any]:
+def deploy(
+    rpc_url: str,
+    account: LocalAccount,
+    *,
+    build_dir: Path,
+    deployments_dir: Path,
+    supply: int = DEFAULT_SUPPLY,
+    faucet: dict[str, int] | None = None,
+) -> dict[str, Any]:
     """Deploy both contracts, optionally fund `faucet` accounts (devnet), write and return the record."""
     w3 = connect(rpc_url)
     chain_id = int(with_retries("chain id", rpc_url, lambda: w3.eth.chain_id))
@@ -78,7 +85,7 @@ def deploy(rpc_url: str, account: LocalAccount, *, build_dir: Path, deployments_
         "chain_id": chain_id,
         "block": first_block,
         "deployer": account.address,
-        "deployed_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "deployed_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "contracts": {
             TOKEN: {"address": token_address, "abi": str(Path(build_dir) / "contracts" / f"{TOKEN}.json")},
             MANAGER: {"address": manager_address, "abi": str(Path(build_dir) / "contracts" / f"{MANAGER}.json")},
@@ -87,5 +94,13 @@ def deploy(rpc_url: str, account: LocalAccount, *, build_dir: Path, deployments_
     }
     Path(deployments_dir).mkdir(parents=True, exist_ok=True)
     (Path(deployments_dir) / f"{chain_id}.json").write_text(json.dumps(record, indent=2) + "\n")
-    log.info("deployed %s at %s and %s at %s on chain %d (block %d)", TOKEN, token_address, MANAGER, manager_address, chain_id, first_block)
+    log.info(
+        "deployed %s at %s and %s at %s on chain %d (block %d)",
+        TOKEN,
+        token_address,
+        MANAGER,
+        manager_address,
+        chain_id,
+        first_block,
+    )
     return record

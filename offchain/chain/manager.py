@@ -15,7 +15,14 @@ from web3.types import TxReceipt
 from offchain.chain.artifacts import Deployment
 from offchain.chain.errors import ChainError, TxReverted
 from offchain.chain.protocol import (
-    Participant, ParticipationStatus, Phase, Role, RoundOutcome, RoundStatus, TaskParams, TaskState,
+    Participant,
+    ParticipationStatus,
+    Phase,
+    Role,
+    RoundOutcome,
+    RoundStatus,
+    TaskParams,
+    TaskState,
 )
 from offchain.chain.revert import ErrorDecoder
 from offchain.chain.rpc import Backoff, connect, with_retries
@@ -40,16 +47,27 @@ class Event:
 class TaskManager:
     """One account's view of the protocol contracts (read-only when `account` is None)."""
 
-    def __init__(self, rpc_url: str, deployment: Deployment, account: LocalAccount | None = None, *,
-                 backoff: Backoff = Backoff(), confirmations: int | None = None) -> None:
+    def __init__(
+        self,
+        rpc_url: str,
+        deployment: Deployment,
+        account: LocalAccount | None = None,
+        *,
+        backoff: Backoff = Backoff(),
+        confirmations: int | None = None,
+    ) -> None:
         self.url = rpc_url
         self.w3: Web3 = connect(rpc_url)
         self.deployment = deployment
         self._backoff = backoff
-        self.manager = self.w3.eth.contract(address=Web3.to_checksum_address(deployment.address(MANAGER)),
-                                            abi=deployment.abis[MANAGER], decode_tuples=True)
-        self.token = self.w3.eth.contract(address=Web3.to_checksum_address(deployment.address(TOKEN)),
-                                          abi=deployment.abis[TOKEN], decode_tuples=True)
+        self.manager = self.w3.eth.contract(
+            address=Web3.to_checksum_address(deployment.address(MANAGER)),
+            abi=deployment.abis[MANAGER],
+            decode_tuples=True,
+        )
+        self.token = self.w3.eth.contract(
+            address=Web3.to_checksum_address(deployment.address(TOKEN)), abi=deployment.abis[TOKEN], decode_tuples=True
+        )
         decoder = ErrorDecoder(deployment.abis.values())
         self.account = account
         self.address = account.address if account else None
@@ -70,14 +88,18 @@ class TaskManager:
 
     def _send(self, what: str, fn: Any) -> TxReceipt:
         if self._tx is None:
-            raise ChainError(f"{what} needs an account: give a keystore (--keystore / DFL_KEYSTORE) or set DFL_PRIVATE_KEY")
+            raise ChainError(
+                f"{what} needs an account: give a keystore (--keystore / DFL_KEYSTORE) or set DFL_PRIVATE_KEY"
+            )
         return self._tx.send(what, fn)
 
     def block_number(self) -> int:
         return int(with_retries("block number", self.url, lambda: self.w3.eth.block_number, self._backoff))
 
     def timestamp(self) -> int:
-        return int(with_retries("latest block", self.url, lambda: self.w3.eth.get_block("latest")["timestamp"], self._backoff))
+        return int(
+            with_retries("latest block", self.url, lambda: self.w3.eth.get_block("latest")["timestamp"], self._backoff)
+        )
 
     # --- views ------------------------------------------------------------------
 
@@ -96,11 +118,16 @@ class TaskManager:
         return int(r), Phase(phase), int(deadline)
 
     def participant(self, task_id: int, account: str) -> Participant:
-        p = tuple(self._view("participant", self.manager.functions.participant(task_id, Web3.to_checksum_address(account))))
+        p = tuple(
+            self._view("participant", self.manager.functions.participant(task_id, Web3.to_checksum_address(account)))
+        )
         return Participant(Role(p[0]), *p[1:])
 
     def participant_status(self, task_id: int, round_id: int, account: str) -> tuple[ParticipationStatus, bytes]:
-        status, record = self._view("participantStatus", self.manager.functions.participantStatus(task_id, round_id, Web3.to_checksum_address(account)))
+        status, record = self._view(
+            "participantStatus",
+            self.manager.functions.participantStatus(task_id, round_id, Web3.to_checksum_address(account)),
+        )
         return ParticipationStatus(status), bytes(record)
 
     def round_outcome(self, task_id: int, round_id: int) -> RoundOutcome:
@@ -111,10 +138,20 @@ class TaskManager:
         return int(self._view("proposalStake", self.manager.functions.proposalStake(task_id, round_id, proposal)))
 
     def trainer_reward_claimed(self, task_id: int, round_id: int, account: str) -> bool:
-        return bool(self._view("trainerRewardClaimed", self.manager.functions.trainerRewardClaimed(task_id, round_id, Web3.to_checksum_address(account))))
+        return bool(
+            self._view(
+                "trainerRewardClaimed",
+                self.manager.functions.trainerRewardClaimed(task_id, round_id, Web3.to_checksum_address(account)),
+            )
+        )
 
     def validator_reward(self, task_id: int, round_id: int, account: str) -> int:
-        return int(self._view("validatorReward", self.manager.functions.validatorReward(task_id, round_id, Web3.to_checksum_address(account))))
+        return int(
+            self._view(
+                "validatorReward",
+                self.manager.functions.validatorReward(task_id, round_id, Web3.to_checksum_address(account)),
+            )
+        )
 
     def balance_of(self, account: str) -> int:
         return int(self._view("balanceOf", self.token.functions.balanceOf(Web3.to_checksum_address(account))))
@@ -156,13 +193,17 @@ class TaskManager:
         return self._send("commitVote", self.manager.functions.commitVote(task_id, commitment))
 
     def reveal_vote(self, task_id: int, aggregate_cid: str, reward_root: bytes, salt: bytes, metric: int) -> TxReceipt:
-        return self._send("revealVote", self.manager.functions.revealVote(task_id, aggregate_cid, reward_root, salt, metric))
+        return self._send(
+            "revealVote", self.manager.functions.revealVote(task_id, aggregate_cid, reward_root, salt, metric)
+        )
 
     def finalize_round(self, task_id: int) -> TxReceipt:
         return self._send("finalizeRound", self.manager.functions.finalizeRound(task_id))
 
     def claim_trainer_reward(self, task_id: int, round_id: int, amount: int, proof: list[bytes]) -> TxReceipt:
-        return self._send("claimTrainerReward", self.manager.functions.claimTrainerReward(task_id, round_id, amount, proof))
+        return self._send(
+            "claimTrainerReward", self.manager.functions.claimTrainerReward(task_id, round_id, amount, proof)
+        )
 
     def claim_validator_reward(self, task_id: int, round_id: int) -> TxReceipt:
         return self._send("claimValidatorReward", self.manager.functions.claimValidatorReward(task_id, round_id))
@@ -178,8 +219,15 @@ class TaskManager:
 
     # --- events -----------------------------------------------------------------
 
-    def events(self, name: str, *, from_block: int | None = None, to_block: int | None = None,
-               contract: str = MANAGER, **filters: Any) -> list[Event]:
+    def events(
+        self,
+        name: str,
+        *,
+        from_block: int | None = None,
+        to_block: int | None = None,
+        contract: str = MANAGER,
+        **filters: Any,
+    ) -> list[Event]:
         """Decoded events `name` in [from_block, to_block] (default: deployment block to head), in chain order.
 
         Whole-history queries follow the chain with a checkpoint per query: logs older than the
@@ -204,9 +252,22 @@ class TaskManager:
         found: list[Event] = []
         for lo in range(start, end + 1, LOG_BATCH_BLOCKS):
             hi = min(end, lo + LOG_BATCH_BLOCKS - 1)
-            logs = with_retries(f"{name} logs", self.url,
-                                lambda: event().get_logs(from_block=lo, to_block=hi, argument_filters=filters or None), self._backoff)
-            found += [Event(name, _plain(dict(e["args"])), int(e["blockNumber"]), "0x" + bytes(e["transactionHash"]).hex(), int(e["logIndex"])) for e in logs]
+            logs = with_retries(
+                f"{name} logs",
+                self.url,
+                lambda lo=lo, hi=hi: event().get_logs(from_block=lo, to_block=hi, argument_filters=filters or None),
+                self._backoff,
+            )
+            found += [
+                Event(
+                    name,
+                    _plain(dict(e["args"])),
+                    int(e["blockNumber"]),
+                    "0x" + bytes(e["transactionHash"]).hex(),
+                    int(e["logIndex"]),
+                )
+                for e in logs
+            ]
         return found
 
     # --- derived ------------------------------------------------------------------
@@ -225,8 +286,11 @@ class TaskManager:
 
     def global_model_cid(self, task_id: int, round_id: int) -> str:
         """CID of G_r: the winner of the last Accepted round before `round_id`, else the initial model."""
-        accepted = [e.args["round"] for e in self.events("RoundFinalized", taskId=task_id)
-                    if e.args["round"] < round_id and RoundStatus(e.args["status"]) == RoundStatus.ACCEPTED]
+        accepted = [
+            e.args["round"]
+            for e in self.events("RoundFinalized", taskId=task_id)
+            if e.args["round"] < round_id and RoundStatus(e.args["status"]) == RoundStatus.ACCEPTED
+        ]
         if accepted:
             cid = self.winning_cid(task_id, max(accepted))
             assert cid is not None

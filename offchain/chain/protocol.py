@@ -84,7 +84,9 @@ class TaskParams:
     reward_pool: int
 
     def as_tuple(self) -> tuple[object, ...]:
-        return tuple(list(self.rule_params) if f == "rule_params" else getattr(self, f) for f in self.__dataclass_fields__)
+        return tuple(
+            list(self.rule_params) if f == "rule_params" else getattr(self, f) for f in self.__dataclass_fields__
+        )
 
     @classmethod
     def from_tuple(cls, values: tuple[object, ...] | list[object]) -> TaskParams:
@@ -145,9 +147,15 @@ def new_salt() -> bytes:
     return os.urandom(32)
 
 
-def update_commitment(task_id: int, round_id: int, trainer: str, update_cid: str, num_samples: int, salt: bytes) -> bytes:
-    return keccak(encode(["uint256", "uint256", "address", "string", "uint256", "bytes32"],
-                         [task_id, round_id, to_checksum_address(str(trainer)), update_cid, num_samples, salt]))
+def update_commitment(
+    task_id: int, round_id: int, trainer: str, update_cid: str, num_samples: int, salt: bytes
+) -> bytes:
+    return keccak(
+        encode(
+            ["uint256", "uint256", "address", "string", "uint256", "bytes32"],
+            [task_id, round_id, to_checksum_address(str(trainer)), update_cid, num_samples, salt],
+        )
+    )
 
 
 def proposal_hash(aggregate_cid: str, reward_root: bytes) -> bytes:
@@ -158,5 +166,9 @@ REJECT_PROPOSAL = proposal_hash("", ZERO_ROOT)
 
 
 def vote_commitment(task_id: int, round_id: int, validator: str, proposal: bytes, salt: bytes) -> bytes:
-    return keccak(encode(["uint256", "uint256", "address", "bytes32", "bytes32"],
-                         [task_id, round_id, to_checksum_address(str(validator)), proposal, salt]))
+    return keccak(
+        encode(
+            ["uint256", "uint256", "address", "bytes32", "bytes32"],
+            [task_id, round_id, to_checksum_address(str(validator)), proposal, salt],
+        )
+    )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 import requests
 from web3 import Web3
@@ -16,7 +17,13 @@ from offchain.chain.errors import RpcUnavailable
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-_TRANSIENT = (requests.exceptions.ConnectionError, requests.exceptions.Timeout, TimeExhausted, ConnectionError, TimeoutError)
+_TRANSIENT = (
+    requests.exceptions.ConnectionError,
+    requests.exceptions.Timeout,
+    TimeExhausted,
+    ConnectionError,
+    TimeoutError,
+)
 
 
 @dataclass(frozen=True)
@@ -42,7 +49,9 @@ def with_retries(what: str, url: str, fn: Callable[[], T], backoff: Backoff = Ba
                     f"{what}: the RPC endpoint {url} did not answer after {attempt} attempts ({type(exc).__name__}). "
                     "Is the chain running? Start the devnet with `dfl node up`, or set DFL_RPC_URL."
                 ) from exc
-            log.warning("%s: RPC %s unreachable (attempt %d/%d), retrying in %.1fs", what, url, attempt, backoff.attempts, delay)
+            log.warning(
+                "%s: RPC %s unreachable (attempt %d/%d), retrying in %.1fs", what, url, attempt, backoff.attempts, delay
+            )
             time.sleep(delay)
             delay *= backoff.factor
     raise AssertionError("unreachable")

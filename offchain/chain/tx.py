@@ -22,8 +22,17 @@ log = logging.getLogger(__name__)
 class Transactor:
     """Signs locally (keys never leave the process) and sends through any RPC endpoint."""
 
-    def __init__(self, w3: Web3, account: LocalAccount, decoder: ErrorDecoder, *, url: str,
-                 gas_margin: float = 1.25, receipt_timeout: float = 120.0, backoff: Backoff = Backoff()) -> None:
+    def __init__(
+        self,
+        w3: Web3,
+        account: LocalAccount,
+        decoder: ErrorDecoder,
+        *,
+        url: str,
+        gas_margin: float = 1.25,
+        receipt_timeout: float = 120.0,
+        backoff: Backoff = Backoff(),
+    ) -> None:
         self.w3 = w3
         self.account = account
         self.address = account.address
@@ -52,15 +61,28 @@ class Transactor:
             except Web3RPCError as exc:
                 raise ChainError(f"{action}: the node refused to estimate gas: {exc}") from None
             nonce = self._next_nonce(action)
-            tx = fn.build_transaction({"from": self.address, "nonce": nonce, "gas": int(gas * self._gas_margin),
-                                       "chainId": self._chain_id(action)})
+            tx = fn.build_transaction(
+                {
+                    "from": self.address,
+                    "nonce": nonce,
+                    "gas": int(gas * self._gas_margin),
+                    "chainId": self._chain_id(action),
+                }
+            )
             signed = self.account.sign_transaction(tx)
             tx_hash = self._broadcast(action, signed.raw_transaction, signed.hash)
             self._nonce = nonce + 1
-        receipt = with_retries(action, self._url, lambda: self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self._receipt_timeout), self._backoff)
+        receipt = with_retries(
+            action,
+            self._url,
+            lambda: self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self._receipt_timeout),
+            self._backoff,
+        )
         if receipt["status"] != 1:
             raise self._replay_failure(action, tx, receipt)
-        log.debug("%s: tx %s mined in block %d (gas %d)", action, tx_hash.hex(), receipt["blockNumber"], receipt["gasUsed"])
+        log.debug(
+            "%s: tx %s mined in block %d (gas %d)", action, tx_hash.hex(), receipt["blockNumber"], receipt["gasUsed"]
+        )
         return receipt
 
     # --- internals ------------------------------------------------------------
@@ -69,7 +91,11 @@ class Transactor:
         return int(with_retries(action, self._url, lambda: self.w3.eth.chain_id, self._backoff))
 
     def _next_nonce(self, action: str) -> int:
-        pending = int(with_retries(action, self._url, lambda: self.w3.eth.get_transaction_count(self.address, "pending"), self._backoff))
+        pending = int(
+            with_retries(
+                action, self._url, lambda: self.w3.eth.get_transaction_count(self.address, "pending"), self._backoff
+            )
+        )
         return pending if self._nonce is None else max(self._nonce, pending)
 
     def _broadcast(self, action: str, raw: bytes, tx_hash: bytes) -> bytes:
@@ -81,6 +107,7 @@ class Transactor:
                 if "already known" in str(exc).lower():
                     return tx_hash
                 raise ChainError(f"{action}: the node refused the transaction: {exc}") from exc
+
         return with_retries(action, self._url, send, self._backoff)
 
     def _replay_failure(self, action: str, tx: dict[str, Any], receipt: TxReceipt) -> ChainError:

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from offchain.cli.common import (
-    DEVNET_CHAIN_ID, DevAccountOpt, JsonOpt, KeyEnvOpt, KeystoreOpt, console, ipfs_store, load_signer, print_json, settings, task_manager,
+    DEVNET_CHAIN_ID,
+    DevAccountOpt,
+    JsonOpt,
+    KeyEnvOpt,
+    KeystoreOpt,
+    console,
+    ipfs_store,
+    load_signer,
+    print_json,
+    settings,
+    task_manager,
 )
 
 TOKEN = 10**18
@@ -18,7 +28,9 @@ rewards_app = typer.Typer(help="See and claim rewards.", no_args_is_help=True)
 
 def deploy(
     supply: Annotated[float, typer.Option(help="Token supply minted to the deployer, in tokens.")] = 1e9,
-    faucet: Annotated[int, typer.Option(help="Devnet only: give this many of anvil's standard accounts (1..N) tokens.")] = 10,
+    faucet: Annotated[
+        int, typer.Option(help="Devnet only: give this many of anvil's standard accounts (1..N) tokens.")
+    ] = 10,
     faucet_amount: Annotated[float, typer.Option(help="Tokens per faucet account.")] = 100_000.0,
     keystore: KeystoreOpt = None,
     key_env: KeyEnvOpt = "DFL_PRIVATE_KEY",
@@ -37,15 +49,24 @@ def deploy(
         dev_account = 0
     account = load_signer(s, keystore, key_env, dev_account)
     grants = {anvil_account(i).address: int(faucet_amount * TOKEN) for i in range(1, faucet + 1)} if devnet else {}
-    record = do_deploy(s.rpc_url, account, build_dir=s.build_dir, deployments_dir=s.deployments_dir,
-                       supply=int(supply * TOKEN), faucet=grants)
+    record = do_deploy(
+        s.rpc_url,
+        account,
+        build_dir=s.build_dir,
+        deployments_dir=s.deployments_dir,
+        supply=int(supply * TOKEN),
+        faucet=grants,
+    )
     if as_json:
         print_json(record)
         return
     for name, entry in record["contracts"].items():
         console.print(f"{name}: {entry['address']}", highlight=False)
-    console.print(f"chain {record['chain_id']}, block {record['block']}; record in {s.deployments_dir / (str(record['chain_id']) + '.json')}"
-                  + (f"; faucet funded {len(grants)} accounts with {faucet_amount:g} tokens" if grants else ""), highlight=False)
+    console.print(
+        f"chain {record['chain_id']}, block {record['block']}; record in {s.deployments_dir / (str(record['chain_id']) + '.json')}"
+        + (f"; faucet funded {len(grants)} accounts with {faucet_amount:g} tokens" if grants else ""),
+        highlight=False,
+    )
 
 
 def _env_has_key(name: str) -> bool:
@@ -71,12 +92,17 @@ def stake(
     chain = task_manager(s, load_signer(s, keystore, key_env, dev_account))
     chain.stake(task, Role.TRAINER if role == "trainer" else Role.VALIDATOR, int(amount * TOKEN))
     p = chain.participant(task, chain.address)
-    console.print(f"{chain.address} staked {amount:g} in task {task} as {role}; stake now {p.stake / TOKEN:g}", highlight=False)
+    console.print(
+        f"{chain.address} staked {amount:g} in task {task} as {role}; stake now {p.stake / TOKEN:g}", highlight=False
+    )
 
 
 @round_app.command("show")
-def round_show(task: Annotated[int, typer.Argument(help="Task id.")], round_id: Annotated[int, typer.Argument(help="Round (0-based).")],
-               as_json: JsonOpt = False) -> None:
+def round_show(
+    task: Annotated[int, typer.Argument(help="Task id.")],
+    round_id: Annotated[int, typer.Argument(help="Round (0-based).")],
+    as_json: JsonOpt = False,
+) -> None:
     """A round's receipt: every update (CID, samples, accepted or why not, reward), every vote, every slash."""
     from offchain.workers.report import round_report
 
@@ -86,24 +112,38 @@ def round_show(task: Annotated[int, typer.Argument(help="Task id.")], round_id: 
     if as_json:
         print_json(report)
         return
-    console.print(f"[bold]task {task} round {round_id}[/]: {report['status']}; global model {report['global_cid']}", highlight=False)
+    console.print(
+        f"[bold]task {task} round {round_id}[/]: {report['status']}; global model {report['global_cid']}",
+        highlight=False,
+    )
     table = Table("trainer", "update CID", "samples", "accepted", "reason", "reward (tokens)", "claimed")
     for u in report["updates"]:
-        table.add_row(u["trainer"], u["cid"] or "-", str(u["num_samples"] or "-"), "yes" if u["accepted"] else "no",
-                      u["reason"] or "", f"{u['reward'] / TOKEN:g}", "yes" if u["claimed"] else "")
+        table.add_row(
+            u["trainer"],
+            u["cid"] or "-",
+            str(u["num_samples"] or "-"),
+            "yes" if u["accepted"] else "no",
+            u["reason"] or "",
+            f"{u['reward'] / TOKEN:g}",
+            "yes" if u["claimed"] else "",
+        )
     console.print(table)
     votes = Table("validator", "vote", "stake (tokens)", "metric (bps)")
     for v in report["votes"]:
-        votes.add_row(v["validator"], v["vote"], f"{v['weight'] / TOKEN:g}", str(v["metric"] if v["metric"] is not None else "-"))
+        votes.add_row(
+            v["validator"], v["vote"], f"{v['weight'] / TOKEN:g}", str(v["metric"] if v["metric"] is not None else "-")
+        )
     console.print(votes)
     for sl in report["slashes"]:
         console.print(f"slashed {sl['account']}: {sl['amount'] / TOKEN:g} tokens ({sl['reason']})", highlight=False)
 
 
 @rewards_app.command("show")
-def rewards_show(task: Annotated[int, typer.Option("--task", help="Task id.")],
-                 account: Annotated[Optional[str], typer.Option(help="Address (default: every participant).")] = None,
-                 as_json: JsonOpt = False) -> None:
+def rewards_show(
+    task: Annotated[int, typer.Option("--task", help="Task id.")],
+    account: Annotated[str | None, typer.Option(help="Address (default: every participant).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
     """Rewards earned, claimed and slashed per participant of a task."""
     from offchain.workers.report import participants_report
 
@@ -117,14 +157,25 @@ def rewards_show(task: Annotated[int, typer.Option("--task", help="Task id.")],
         return
     table = Table("address", "role", "stake", "earned", "claimed", "slashed", "balance")
     for r in rows:
-        table.add_row(r["address"], r["role"], f"{r['stake'] / TOKEN:g}", f"{r['reward_earned'] / TOKEN:g}",
-                      f"{r['reward_claimed'] / TOKEN:g}", f"{r['slashed'] / TOKEN:g}", f"{r['balance'] / TOKEN:g}")
+        table.add_row(
+            r["address"],
+            r["role"],
+            f"{r['stake'] / TOKEN:g}",
+            f"{r['reward_earned'] / TOKEN:g}",
+            f"{r['reward_claimed'] / TOKEN:g}",
+            f"{r['slashed'] / TOKEN:g}",
+            f"{r['balance'] / TOKEN:g}",
+        )
     console.print(table)
 
 
 @rewards_app.command("claim")
-def rewards_claim(task: Annotated[int, typer.Option("--task", help="Task id.")],
-                  keystore: KeystoreOpt = None, key_env: KeyEnvOpt = "DFL_PRIVATE_KEY", dev_account: DevAccountOpt = None) -> None:
+def rewards_claim(
+    task: Annotated[int, typer.Option("--task", help="Task id.")],
+    keystore: KeystoreOpt = None,
+    key_env: KeyEnvOpt = "DFL_PRIVATE_KEY",
+    dev_account: DevAccountOpt = None,
+) -> None:
     """Claim every unclaimed trainer and validator reward of the account in a task."""
     from offchain.workers.report import claim_all
 

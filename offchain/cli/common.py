@@ -9,7 +9,7 @@ import sys
 from dataclasses import asdict, is_dataclass
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -57,9 +57,21 @@ def print_json(value: Any) -> None:
 
 # --- chain and storage built once per command from settings -----------------------
 
-KeystoreOpt = Annotated[Optional[Path], typer.Option("--keystore", help="eth-account keystore file (password from DFL_KEYSTORE_PASSWORD, else asked).", envvar="DFL_KEYSTORE")]
-KeyEnvOpt = Annotated[str, typer.Option("--key-env", help="Environment variable holding a private key, used when no keystore is given.")]
-DevAccountOpt = Annotated[Optional[int], typer.Option("--dev-account", help="Use anvil's standard account N (local devnet, chain id 31337, only).")]
+KeystoreOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--keystore",
+        help="eth-account keystore file (password from DFL_KEYSTORE_PASSWORD, else asked).",
+        envvar="DFL_KEYSTORE",
+    ),
+]
+KeyEnvOpt = Annotated[
+    str, typer.Option("--key-env", help="Environment variable holding a private key, used when no keystore is given.")
+]
+DevAccountOpt = Annotated[
+    int | None,
+    typer.Option("--dev-account", help="Use anvil's standard account N (local devnet, chain id 31337, only)."),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
 DEVNET_CHAIN_ID = 31337
@@ -76,7 +88,9 @@ def load_signer(s: Settings, keystore: Path | None, key_env: str, dev_account: i
         return accounts.from_keystore(keystore, password)
     if dev_account is not None:
         if s.chain_id != DEVNET_CHAIN_ID:
-            raise ConfigError(f"--dev-account uses publicly known keys and only works on the local devnet (chain id {DEVNET_CHAIN_ID}), not chain {s.chain_id}")
+            raise ConfigError(
+                f"--dev-account uses publicly known keys and only works on the local devnet (chain id {DEVNET_CHAIN_ID}), not chain {s.chain_id}"
+            )
         return accounts.anvil_account(dev_account)
     return accounts.from_env(key_env)
 
@@ -95,7 +109,11 @@ def ipfs_store(s: Settings) -> IpfsStore:
 
 
 def setup_logging(verbose: bool = False) -> None:
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S", stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(message)s",
+        datefmt="%H:%M:%S",
+        stream=sys.stderr,
+    )
     for noisy in ("web3", "urllib3", "ipfshttpclient", "absl"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

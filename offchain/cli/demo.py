@@ -6,7 +6,7 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -15,24 +15,48 @@ from offchain.errors import DflError
 
 
 def demo(
-    dataset: Annotated[str, typer.Option(help="fashion-mnist, mnist-5k, digits, an .npz or an image folder.")] = "mnist-5k",
+    dataset: Annotated[
+        str, typer.Option(help="fashion-mnist, mnist-5k, digits, an .npz or an image folder.")
+    ] = "mnist-5k",
     model: Annotated[str, typer.Option(help="mlp (Dense 10 relu, Dense 10 softmax) or cnn.")] = "mlp",
     trainers: Annotated[int, typer.Option(help="Trainer processes.")] = 4,
     validators: Annotated[int, typer.Option(help="Validator processes.")] = 3,
     rounds: Annotated[int, typer.Option(help="Rounds.")] = 5,
-    partition: Annotated[str, typer.Option(help="How the training data is split among trainers: iid, dirichlet:ALPHA, shards:N.")] = "dirichlet:0.5",
-    rule: Annotated[str, typer.Option(help="fedavg, median, trimmed_mean, multi_krum, norm_clipped_fedavg.")] = "fedavg",
-    rule_param: Annotated[Optional[list[int]], typer.Option(help="Rule parameter (repeat).")] = None,
+    partition: Annotated[
+        str, typer.Option(help="How the training data is split among trainers: iid, dirichlet:ALPHA, shards:N.")
+    ] = "dirichlet:0.5",
+    rule: Annotated[
+        str, typer.Option(help="fedavg, median, trimmed_mean, multi_krum, norm_clipped_fedavg.")
+    ] = "fedavg",
+    rule_param: Annotated[list[int] | None, typer.Option(help="Rule parameter (repeat).")] = None,
     epochs: Annotated[int, typer.Option(help="Local epochs per round.")] = 2,
     learning_rate: Annotated[float, typer.Option(help="Local learning rate (SGD).")] = 0.1,
     reward_pool: Annotated[int, typer.Option(help="Reward pool in tokens.")] = 1000,
     seed: Annotated[int, typer.Option(help="Seed of data split, initial model and training.")] = 0,
-    registration: Annotated[int, typer.Option(help="Seconds of staking before round 0 (the demo stakes for every worker first).")] = 30,
-    tf_threads: Annotated[Optional[int], typer.Option(help="TensorFlow threads per worker process (default: DFL_TF_THREADS, else 1 when workers outnumber cores; 0: one per core).")] = None,
-    workdir: Annotated[Optional[Path], typer.Option(help="Where data shares, worker state and logs go (default: <state dir>/demo/<time>).")] = None,
-    json_path: Annotated[Optional[Path], typer.Option("--json", help="Also write the summary as JSON here.")] = None,
-    plot_path: Annotated[Path, typer.Option("--plot", help="PNG of accuracy and cumulative rewards per round.")] = Path("reports/demo.png"),
-    explorer: Annotated[bool, typer.Option("--explorer/--no-explorer", help="Also serve the block explorer in the background (a running one is reused; `dfl explorer --stop` stops it).")] = True,
+    registration: Annotated[
+        int, typer.Option(help="Seconds of staking before round 0 (the demo stakes for every worker first).")
+    ] = 30,
+    tf_threads: Annotated[
+        int | None,
+        typer.Option(
+            help="TensorFlow threads per worker process (default: DFL_TF_THREADS, else 1 when workers outnumber cores; 0: one per core)."
+        ),
+    ] = None,
+    workdir: Annotated[
+        Path | None,
+        typer.Option(help="Where data shares, worker state and logs go (default: <state dir>/demo/<time>)."),
+    ] = None,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Also write the summary as JSON here.")] = None,
+    plot_path: Annotated[Path, typer.Option("--plot", help="PNG of accuracy and cumulative rewards per round.")] = Path(
+        "reports/demo.png"
+    ),
+    explorer: Annotated[
+        bool,
+        typer.Option(
+            "--explorer/--no-explorer",
+            help="Also serve the block explorer in the background (a running one is reused; `dfl explorer --stop` stops it).",
+        ),
+    ] = True,
     explorer_port: Annotated[int, typer.Option(help="Port of the background explorer.")] = 8000,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
@@ -47,20 +71,37 @@ def demo(
     setup_logging(verbose)
     s = settings()
     try:
-        config = DemoConfig(dataset=dataset, model=model, trainers=trainers, validators=validators, rounds=rounds, partition=partition,
-                            rule=rule, rule_params=tuple(rule_param) if rule_param else ((0,) if rule == "fedavg" else ()),
-                            epochs=epochs, learning_rate=learning_rate, reward_pool_tokens=reward_pool, seed=seed,
-                            registration_seconds=registration, tf_threads=tf_threads)
+        config = DemoConfig(
+            dataset=dataset,
+            model=model,
+            trainers=trainers,
+            validators=validators,
+            rounds=rounds,
+            partition=partition,
+            rule=rule,
+            rule_params=tuple(rule_param) if rule_param else ((0,) if rule == "fedavg" else ()),
+            epochs=epochs,
+            learning_rate=learning_rate,
+            reward_pool_tokens=reward_pool,
+            seed=seed,
+            registration_seconds=registration,
+            tf_threads=tf_threads,
+        )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     _ensure_services(s)
     if not (s.build_dir / "contracts" / "FLTaskManager.json").exists():
-        raise DflError(f"contracts are not compiled ({s.build_dir} has no FLTaskManager.json): run `make setup` or `brownie compile`")
+        raise DflError(
+            f"contracts are not compiled ({s.build_dir} has no FLTaskManager.json): run `make setup` or `brownie compile`"
+        )
     workdir = workdir or s.state_dir / "demo" / time.strftime("%Y%m%d-%H%M%S")
     console.print(f"deploying and creating the task (work files in {workdir})", highlight=False)
     run = prepare(config, s, workdir)
-    console.print(f"task {run.task_id}: {model} on {dataset}, {trainers} trainers ({partition}), {validators} validators, "
-                  f"{rounds} rounds, pool {reward_pool} DFL; starting {len(run.workers)} worker processes", highlight=False)
+    console.print(
+        f"task {run.task_id}: {model} on {dataset}, {trainers} trainers ({partition}), {validators} validators, "
+        f"{rounds} rounds, pool {reward_pool} DFL; starting {len(run.workers)} worker processes",
+        highlight=False,
+    )
     explorer_url = _start_explorer(s, explorer_port) if explorer else None
     with IpfsStore(s.ipfs_api, timeout=s.ipfs_timeout) as store:
         meter = AccuracyMeter(run, store)
@@ -74,11 +115,20 @@ def demo(
         summary = collect(run, store, meter)
     render(summary, console)
     summary["plot"] = str(plot(summary, plot_path))
-    console.print(f"accuracy {summary['initial_accuracy']:.4f} -> {summary['final_accuracy']:.4f} in {summary['seconds']:.0f}s; "
-                  f"plot {summary['plot']}; worker logs {workdir / 'logs'}", highlight=False)
-    console.print("explore: dfl task show {0}; dfl round show {0} 0; dfl rewards show --task {0}".format(run.task_id), highlight=False)
+    console.print(
+        f"accuracy {summary['initial_accuracy']:.4f} -> {summary['final_accuracy']:.4f} in {summary['seconds']:.0f}s; "
+        f"plot {summary['plot']}; worker logs {workdir / 'logs'}",
+        highlight=False,
+    )
+    console.print(
+        f"explore: dfl task show {run.task_id}; dfl round show {run.task_id} 0; dfl rewards show --task {run.task_id}",
+        highlight=False,
+    )
     if explorer_url:
-        console.print(f"explorer: {explorer_url}/tasks/{run.task_id} (follow a reward: round page -> claim transaction -> account)", highlight=False)
+        console.print(
+            f"explorer: {explorer_url}/tasks/{run.task_id} (follow a reward: round page -> claim transaction -> account)",
+            highlight=False,
+        )
     if json_path:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(summary, indent=2, default=str) + "\n")
@@ -96,7 +146,9 @@ def _ensure_services(s) -> None:  # type: ignore[no-untyped-def]
     rpc, api, gateway = urlparse(s.rpc_url), urlparse(s.ipfs_api), urlparse(s.ipfs_gateway)
     if not all(u.hostname in ("127.0.0.1", "localhost") for u in (rpc, api)):
         down = [n for n, ok in (("chain " + s.rpc_url, rpc_ok), ("IPFS " + s.ipfs_api, ipfs_ok)) if not ok]
-        raise DflError(f"{' and '.join(down)} not answering; start them, or unset DFL_RPC_URL / DFL_IPFS_API to use local dev services")
+        raise DflError(
+            f"{' and '.join(down)} not answering; start them, or unset DFL_RPC_URL / DFL_IPFS_API to use local dev services"
+        )
     ports = Ports("127.0.0.1", rpc.port or 8545, api.port or 5001, gateway.port or 8080)
     console.print("starting the local devnet and IPFS node (`dfl node down` stops them)")
     for st in DevServices(s.state_dir, ports, chain_id=s.chain_id, block_time=1).up():
@@ -107,13 +159,23 @@ def _start_explorer(s, port: int) -> str | None:  # type: ignore[no-untyped-def]
     """`dfl explorer` in the background on the same settings (reused if running); a failure only warns."""
     from offchain.explorer import background
 
-    env = {**os.environ, "DFL_RPC_URL": s.rpc_url, "DFL_CHAIN_ID": str(s.chain_id), "DFL_IPFS_API": s.ipfs_api,
-           "DFL_IPFS_GATEWAY": s.ipfs_gateway, "DFL_STATE_DIR": str(s.state_dir), "DFL_DEPLOYMENTS_DIR": str(s.deployments_dir),
-           "DFL_BUILD_DIR": str(s.build_dir)}
+    env = {
+        **os.environ,
+        "DFL_RPC_URL": s.rpc_url,
+        "DFL_CHAIN_ID": str(s.chain_id),
+        "DFL_IPFS_API": s.ipfs_api,
+        "DFL_IPFS_GATEWAY": s.ipfs_gateway,
+        "DFL_STATE_DIR": str(s.state_dir),
+        "DFL_DEPLOYMENTS_DIR": str(s.deployments_dir),
+        "DFL_BUILD_DIR": str(s.build_dir),
+    }
     try:
         url, pid, started = background.ensure(s.state_dir, env, port=port)
     except DflError as exc:
         console.print(f"[yellow]explorer not started:[/] {exc}", highlight=False)
         return None
-    console.print(f"explorer: {url} ({'started' if started else 'already running'}, pid {pid}; `dfl explorer --stop` stops it)", highlight=False)
+    console.print(
+        f"explorer: {url} ({'started' if started else 'already running'}, pid {pid}; `dfl explorer --stop` stops it)",
+        highlight=False,
+    )
     return url

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -18,12 +18,22 @@ DEVNET_CHAIN_IDS = (31337, 1337)
 def explorer(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    db: Annotated[Optional[Path], typer.Option(help="SQLite database (default: <state dir>/explorer/<chain id>.sqlite).")] = None,
-    confirmations: Annotated[Optional[int], typer.Option(help="Blocks to wait before indexing a block (default: 0 on a devnet, else 12).")] = None,
+    db: Annotated[
+        Path | None, typer.Option(help="SQLite database (default: <state dir>/explorer/<chain id>.sqlite).")
+    ] = None,
+    confirmations: Annotated[
+        int | None, typer.Option(help="Blocks to wait before indexing a block (default: 0 on a devnet, else 12).")
+    ] = None,
     poll: Annotated[float, typer.Option(help="Seconds between polls of the chain head.")] = 1.0,
     batch: Annotated[int, typer.Option(help="Blocks per eth_getLogs range while catching up.")] = 2_000,
-    index: Annotated[bool, typer.Option("--index/--no-index", help="Index in the background (--no-index: serve the database as it is).")] = True,
-    stop: Annotated[bool, typer.Option("--stop", help="Stop the background explorer `dfl demo` started for this state dir, and exit.")] = False,
+    index: Annotated[
+        bool,
+        typer.Option("--index/--no-index", help="Index in the background (--no-index: serve the database as it is)."),
+    ] = True,
+    stop: Annotated[
+        bool,
+        typer.Option("--stop", help="Stop the background explorer `dfl demo` started for this state dir, and exit."),
+    ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Serve the block explorer (tasks, rounds, accounts, blocks, transactions; JSON under /api)
@@ -48,12 +58,26 @@ def explorer(
     if depth < 0 or batch < 1 or poll <= 0:
         raise typer.BadParameter("--confirmations must be >= 0, --batch >= 1 and --poll > 0")
     _check_port(host, port)
-    config = FollowConfig(rpc_url=s.rpc_url, chain_id=s.chain_id, deployments_dir=s.deployments_dir, build_dir=s.build_dir,
-                          ipfs_api=s.ipfs_api, ipfs_timeout=min(s.ipfs_timeout, 10.0), confirmations=depth, poll_seconds=poll,
-                          batch_blocks=batch)
-    app = create_app(db_path, gateway=s.ipfs_gateway,
-                     indexer=(lambda stop_event, status: follow(db_path, config, stop_event, status)) if index else None)
-    console.print(f"explorer: http://{host}:{port} (chain {s.chain_id} at {s.rpc_url}, {depth} confirmations, database {db_path})", highlight=False)
+    config = FollowConfig(
+        rpc_url=s.rpc_url,
+        chain_id=s.chain_id,
+        deployments_dir=s.deployments_dir,
+        build_dir=s.build_dir,
+        ipfs_api=s.ipfs_api,
+        ipfs_timeout=min(s.ipfs_timeout, 10.0),
+        confirmations=depth,
+        poll_seconds=poll,
+        batch_blocks=batch,
+    )
+    app = create_app(
+        db_path,
+        gateway=s.ipfs_gateway,
+        indexer=(lambda stop_event, status: follow(db_path, config, stop_event, status)) if index else None,
+    )
+    console.print(
+        f"explorer: http://{host}:{port} (chain {s.chain_id} at {s.rpc_url}, {depth} confirmations, database {db_path})",
+        highlight=False,
+    )
     logging.getLogger("uvicorn.access").setLevel(logging.DEBUG if verbose else logging.WARNING)
     uvicorn.run(app, host=host, port=port, log_level="info" if verbose else "warning")
 
@@ -64,4 +88,6 @@ def _check_port(host: str, port: int) -> None:
         try:
             sock.bind((host, port))
         except OSError as exc:
-            raise ConfigError(f"cannot listen on {host}:{port} ({exc.strerror}): is an explorer already running? Choose another --port") from None
+            raise ConfigError(
+                f"cannot listen on {host}:{port} ({exc.strerror}): is an explorer already running? Choose another --port"
+            ) from None

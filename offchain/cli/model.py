@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import numpy as np
 import typer
@@ -19,8 +19,12 @@ app = typer.Typer(help="Fetch and verify a task's global models.", no_args_is_he
 @app.command()
 def pull(
     task: Annotated[int, typer.Argument(help="Task id.")],
-    round_id: Annotated[Optional[int], typer.Option("--round", help="The model after this round (default: the latest).")] = None,
-    out: Annotated[Optional[Path], typer.Option(help="Where to save the .keras file (default: task-T-round-R.keras).")] = None,
+    round_id: Annotated[
+        int | None, typer.Option("--round", help="The model after this round (default: the latest).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Where to save the .keras file (default: task-T-round-R.keras).")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Fetch a global model from IPFS, verify it against the CIDs on-chain, save it as a Keras file
@@ -85,14 +89,19 @@ def predict(
     x = adapt_inputs(x, tuple(keras_model.input_shape[1:]))
     probabilities = run(keras_model, x)
     classes = probabilities.argmax(axis=1)
-    rows = [{"index": i, "class": int(c), "confidence": float(probabilities[i, c])} | ({"label": int(y[i])} if y is not None else {})
-            for i, c in enumerate(classes)]
+    rows = [
+        {"index": i, "class": int(c), "confidence": float(probabilities[i, c])}
+        | ({"label": int(y[i])} if y is not None else {})
+        for i, c in enumerate(classes)
+    ]
     accuracy = float(np.mean(classes == y)) if y is not None else None
     if as_json:
         print_json({"model": str(model), "samples": len(rows), "accuracy": accuracy, "predictions": rows})
         return
     table = Table("sample", "class", "confidence", *(["label"] if y is not None else []))
     for r in rows[:limit]:
-        table.add_row(str(r["index"]), str(r["class"]), f"{r['confidence']:.3f}", *([str(r["label"])] if y is not None else []))
+        table.add_row(
+            str(r["index"]), str(r["class"]), f"{r['confidence']:.3f}", *([str(r["label"])] if y is not None else [])
+        )
     console.print(table)
     console.print(f"{len(rows)} samples" + (f", accuracy {accuracy:.4f}" if accuracy is not None else ""))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -19,10 +19,17 @@ GatewayPort = Annotated[int, typer.Option(help="IPFS dev node gateway port.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
 
-def _services(host: str = "127.0.0.1", rpc_port: int = 8545, ipfs_api_port: int = 5001, gateway_port: int = 8080,
-              block_time: Optional[float] = None) -> DevServices:
+def _services(
+    host: str = "127.0.0.1",
+    rpc_port: int = 8545,
+    ipfs_api_port: int = 5001,
+    gateway_port: int = 8080,
+    block_time: float | None = None,
+) -> DevServices:
     s = settings()
-    return DevServices(s.state_dir, Ports(host, rpc_port, ipfs_api_port, gateway_port), chain_id=s.chain_id, block_time=block_time)
+    return DevServices(
+        s.state_dir, Ports(host, rpc_port, ipfs_api_port, gateway_port), chain_id=s.chain_id, block_time=block_time
+    )
 
 
 def _show(statuses: list[ServiceStatus], as_json: bool) -> None:
@@ -34,7 +41,13 @@ def _show(statuses: list[ServiceStatus], as_json: bool) -> None:
         address = st.url or "-"
         if st.extra.get("gateway"):
             address += f"\ngateway {st.extra['gateway']}"
-        table.add_row(st.name, "[green]running[/]" if st.running else "[red]stopped[/]", str(st.pid or "-"), address, st.log or "-")
+        table.add_row(
+            st.name,
+            "[green]running[/]" if st.running else "[red]stopped[/]",
+            str(st.pid or "-"),
+            address,
+            st.log or "-",
+        )
     console.print(table)
 
 
@@ -44,7 +57,12 @@ def up(
     rpc_port: RpcPort = 8545,
     ipfs_api_port: ApiPort = 5001,
     gateway_port: GatewayPort = 8080,
-    block_time: Annotated[float, typer.Option(help="Seconds between blocks (0: mine only on each transaction). Phase deadlines need time to pass, so keep it > 0.")] = 1.0,
+    block_time: Annotated[
+        float,
+        typer.Option(
+            help="Seconds between blocks (0: mine only on each transaction). Phase deadlines need time to pass, so keep it > 0."
+        ),
+    ] = 1.0,
     as_json: JsonOpt = False,
 ) -> None:
     """Start anvil (chain id 31337, the standard test accounts) and the IPFS dev node; wait until both answer.

@@ -2,25 +2,44 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Callable, Optional
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import numpy as np
 import typer
 
-from offchain.cli.common import DevAccountOpt, KeyEnvOpt, KeystoreOpt, console, ipfs_store, load_signer, settings, setup_logging, task_manager
+from offchain.cli.common import (
+    DevAccountOpt,
+    KeyEnvOpt,
+    KeystoreOpt,
+    console,
+    ipfs_store,
+    load_signer,
+    settings,
+    setup_logging,
+    task_manager,
+)
 from offchain.errors import DflError
 
 TaskOpt = Annotated[int, typer.Option("--task", help="Task id.")]
-PartitionOpt = Annotated[str, typer.Option(help="How to split a shared data set among clients: iid, dirichlet:ALPHA, shards:N.")]
-ClientOpt = Annotated[Optional[int], typer.Option(help="This worker's share of the data set (0-based), with --num-clients.")]
+PartitionOpt = Annotated[
+    str, typer.Option(help="How to split a shared data set among clients: iid, dirichlet:ALPHA, shards:N.")
+]
+ClientOpt = Annotated[
+    int | None, typer.Option(help="This worker's share of the data set (0-based), with --num-clients.")
+]
 NumClientsOpt = Annotated[int, typer.Option(help="Number of shares the data set is split into (with --client-index).")]
 SeedOpt = Annotated[int, typer.Option(help="Seed of the data split and of local training.")]
-MaxSecondsOpt = Annotated[Optional[float], typer.Option(help="Give up after this many seconds (default: run until the task completes).")]
+MaxSecondsOpt = Annotated[
+    float | None, typer.Option(help="Give up after this many seconds (default: run until the task completes).")
+]
 PollOpt = Annotated[float, typer.Option(help="Seconds between looks at the chain.")]
-StakeOpt = Annotated[Optional[int], typer.Option(help="Stake in token base units (default: the task's minimum).")]
+StakeOpt = Annotated[int | None, typer.Option(help="Stake in token base units (default: the task's minimum).")]
 
 
-def _local_data(name_or_path: str, split: str, partition: str, client_index: int | None, num_clients: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _local_data(
+    name_or_path: str, split: str, partition: str, client_index: int | None, num_clients: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     """This worker's own data: a file or folder of its own, or one share of a shared data set."""
     from offchain.ml.datasets import load_dataset
     from offchain.ml.partition import parse_partition
@@ -35,8 +54,15 @@ def _local_data(name_or_path: str, split: str, partition: str, client_index: int
     return x[parts[client_index]], y[parts[client_index]]
 
 
-def _run(role: str, task: int, data_args: tuple, signer_args: tuple, make: Callable[..., Any],  # type: ignore[type-arg]
-         verbose: bool, max_seconds: float | None) -> None:
+def _run(
+    role: str,
+    task: int,
+    data_args: tuple,
+    signer_args: tuple,
+    make: Callable[..., Any],  # type: ignore[type-arg]
+    verbose: bool,
+    max_seconds: float | None,
+) -> None:
     """Set up a worker from the command's options and follow the task to its end."""
     from offchain.workers.state import WorkerState
 
@@ -53,15 +79,21 @@ def _run(role: str, task: int, data_args: tuple, signer_args: tuple, make: Calla
     x, y = _local_data(*data_args)
     chain = task_manager(s, account)
     state = WorkerState(s.state_dir, chain_id=s.chain_id, task_id=task, role=role, account=account.address)
-    console.print(f"{role} {account.address} on task {task}: {len(x)} local samples; state in {state.path}{threads}",
-                  highlight=False, soft_wrap=True)  # one greppable line in worker logs
+    console.print(
+        f"{role} {account.address} on task {task}: {len(x)} local samples; state in {state.path}{threads}",
+        highlight=False,
+        soft_wrap=True,
+    )  # one greppable line in worker logs
     with ipfs_store(s) as store:
         make(chain, store, state, x, y).run(max_seconds=max_seconds)
 
 
 def trainer(
     task: TaskOpt,
-    data: Annotated[str, typer.Option(help="Local training data: fashion-mnist, mnist-5k, digits, an .npz (x, y) or an image folder.")],
+    data: Annotated[
+        str,
+        typer.Option(help="Local training data: fashion-mnist, mnist-5k, digits, an .npz (x, y) or an image folder."),
+    ],
     partition: PartitionOpt = "iid",
     client_index: ClientOpt = None,
     num_clients: NumClientsOpt = 1,
@@ -83,19 +115,35 @@ def trainer(
     from offchain.workers.local_model import TrainingConfig
     from offchain.workers.trainer import Trainer, TrainerOptions
 
-    options = TrainerOptions(stake=stake, training=TrainingConfig(epochs, batch_size, learning_rate, optimizer, seed), poll_seconds=poll)
-    _run("trainer", task, (data, "train", partition, client_index, num_clients, seed), (keystore, key_env, dev_account),
-         lambda chain, store, state, x, y: Trainer(chain, store, state, task, x, y, options), verbose, max_seconds)
+    options = TrainerOptions(
+        stake=stake, training=TrainingConfig(epochs, batch_size, learning_rate, optimizer, seed), poll_seconds=poll
+    )
+    _run(
+        "trainer",
+        task,
+        (data, "train", partition, client_index, num_clients, seed),
+        (keystore, key_env, dev_account),
+        lambda chain, store, state, x, y: Trainer(chain, store, state, task, x, y, options),
+        verbose,
+        max_seconds,
+    )
 
 
 def validator(
     task: TaskOpt,
-    eval_data: Annotated[str, typer.Option(help="The validator's own evaluation data (its test split is used): a built-in name, .npz or image folder.")],
+    eval_data: Annotated[
+        str,
+        typer.Option(
+            help="The validator's own evaluation data (its test split is used): a built-in name, .npz or image folder."
+        ),
+    ],
     partition: PartitionOpt = "iid",
     client_index: ClientOpt = None,
     num_clients: NumClientsOpt = 1,
     seed: SeedOpt = 0,
-    tolerance: Annotated[float, typer.Option(help="Vote reject when the aggregate's accuracy is this much below G_r's.")] = 0.02,
+    tolerance: Annotated[
+        float, typer.Option(help="Vote reject when the aggregate's accuracy is this much below G_r's.")
+    ] = 0.02,
     stake: StakeOpt = None,
     keystore: KeystoreOpt = None,
     key_env: KeyEnvOpt = "DFL_PRIVATE_KEY",
@@ -109,5 +157,12 @@ def validator(
     from offchain.workers.validator import Validator, ValidatorOptions
 
     options = ValidatorOptions(stake=stake, tolerance=tolerance, poll_seconds=poll)
-    _run("validator", task, (eval_data, "test", partition, client_index, num_clients, seed), (keystore, key_env, dev_account),
-         lambda chain, store, state, x, y: Validator(chain, store, state, task, x, y, options), verbose, max_seconds)
+    _run(
+        "validator",
+        task,
+        (eval_data, "test", partition, client_index, num_clients, seed),
+        (keystore, key_env, dev_account),
+        lambda chain, store, state, x, y: Validator(chain, store, state, task, x, y, options),
+        verbose,
+        max_seconds,
+    )

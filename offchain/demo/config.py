@@ -25,7 +25,9 @@ class DemoConfig:
     registration_seconds: int = 30  # the demo stakes for everyone first; this bounds that
     poll_seconds: float = 0.5
     timeout_seconds: float = 1_200
-    tf_threads: int | None = None  # per worker process; None: the setting if given, else 1 when workers outnumber the cores
+    tf_threads: int | None = (
+        None  # per worker process; None: the setting if given, else 1 when workers outnumber the cores
+    )
 
     def __post_init__(self) -> None:
         if not 1 <= self.trainers <= 8 or not 1 <= self.validators <= 8:
@@ -33,4 +35,6 @@ class DemoConfig:
         if self.rounds < 1:
             raise ValueError("rounds must be at least 1")
         if self.tf_threads is not None and self.tf_threads < 0:
-            raise ValueError(f"TensorFlow threads per worker must be 0 (TensorFlow's default) or more, got {self.tf_threads}")
+            raise ValueError(
+                f"TensorFlow threads per worker must be 0 (TensorFlow's default) or more, got {self.tf_threads}"
+            )

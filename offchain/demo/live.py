@@ -43,11 +43,15 @@ class Progress:
             accuracy = self.meter.of(chain.global_model_cid(task, r + 1))
             self._finalized[r] = (outcome.status.name.lower(), accuracy)
             if not self._live:
-                self.console.print(f"round {r} finalized: {outcome.status.name.lower()}, accuracy {accuracy:.4f}", highlight=False)
+                self.console.print(
+                    f"round {r} finalized: {outcome.status.name.lower()}, accuracy {accuracy:.4f}", highlight=False
+                )
         left = max(0, state.phase_deadline - int(time.time())) if state.phase_deadline else 0
-        line = (f"round {state.round} {state.phase.name.lower().replace('_', ' ')}: commits {state.commits}, reveals {state.reveals}, "
-                f"votes {state.vote_commits} committed / {state.vote_reveals} revealed; trainers {state.active_trainers}, "
-                f"validators {state.active_validators}")
+        line = (
+            f"round {state.round} {state.phase.name.lower().replace('_', ' ')}: commits {state.commits}, reveals {state.reveals}, "
+            f"votes {state.vote_commits} committed / {state.vote_reveals} revealed; trainers {state.active_trainers}, "
+            f"validators {state.active_validators}"
+        )
         if self._live:
             self._live.update(self._render(line, left))
         elif line != self._last_line:

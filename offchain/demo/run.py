@@ -12,9 +12,9 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -69,8 +69,10 @@ def _shares(config: DemoConfig, data: Dataset, workdir: Path) -> tuple[list[Path
     trainer_parts = split.split(data.y_train, config.trainers, seed=config.seed)
     validator_parts = parse_partition("iid").split(data.y_test, config.validators, seed=config.seed)
     files: tuple[list[Path], list[Path]] = ([], [])
-    for kind, parts, x, y, out in (("trainer", trainer_parts, data.x_train, data.y_train, files[0]),
-                                   ("validator", validator_parts, data.x_test, data.y_test, files[1])):
+    for kind, parts, x, y, out in (
+        ("trainer", trainer_parts, data.x_train, data.y_train, files[0]),
+        ("validator", validator_parts, data.x_test, data.y_test, files[1]),
+    ):
         for i, idx in enumerate(parts):
             path = workdir / "data" / f"{kind}-{i}.npz"
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -86,37 +88,115 @@ def prepare(config: DemoConfig, settings: Settings, workdir: Path) -> DemoRun:
     workdir.mkdir(parents=True, exist_ok=True)
     deployer = anvil_account(0)
     indexes = list(range(1, config.trainers + config.validators + 1))
-    deploy(settings.rpc_url, deployer, build_dir=settings.build_dir, deployments_dir=settings.deployments_dir,
-           faucet={anvil_account(i).address: 10_000 * TOKEN for i in indexes})
-    chain = TaskManager(settings.rpc_url, load_deployment(settings.deployments_dir, settings.chain_id, settings.build_dir), deployer)
+    deploy(
+        settings.rpc_url,
+        deployer,
+        build_dir=settings.build_dir,
+        deployments_dir=settings.deployments_dir,
+        faucet={anvil_account(i).address: 10_000 * TOKEN for i in indexes},
+    )
+    chain = TaskManager(
+        settings.rpc_url, load_deployment(settings.deployments_dir, settings.chain_id, settings.build_dir), deployer
+    )
     accounts = [deployer.address] + [anvil_account(i).address for i in indexes]
     balances = {a: chain.balance_of(a) for a in accounts}
     data = load_dataset(config.dataset, seed=config.seed)
     n_eval = min(config.eval_samples, len(data.y_test))
     with IpfsStore(settings.ipfs_api, timeout=settings.ipfs_timeout) as store:
-        published = publish_model(store, preset=config.model, spec_json=None, input_shape=data.input_shape,
-                                  num_classes=data.num_classes, seed=config.seed, x_eval=data.x_test[:n_eval], y_eval=data.y_test[:n_eval])
+        published = publish_model(
+            store,
+            preset=config.model,
+            spec_json=None,
+            input_shape=data.input_shape,
+            num_classes=data.num_classes,
+            seed=config.seed,
+            x_eval=data.x_test[:n_eval],
+            y_eval=data.y_test[:n_eval],
+        )
     phase = config.phase_seconds
-    task_id = create_task(chain, published, TaskSettings(
-        rule=config.rule, rule_params=config.rule_params, num_rounds=config.rounds, registration=config.registration_seconds,
-        commit=phase, reveal=phase, vote_commit=phase, vote_reveal=phase, reward_pool=config.reward_pool_tokens * TOKEN))
+    task_id = create_task(
+        chain,
+        published,
+        TaskSettings(
+            rule=config.rule,
+            rule_params=config.rule_params,
+            num_rounds=config.rounds,
+            registration=config.registration_seconds,
+            commit=phase,
+            reveal=phase,
+            vote_commit=phase,
+            vote_reveal=phase,
+            reward_pool=config.reward_pool_tokens * TOKEN,
+        ),
+    )
     trainer_files, validator_files = _shares(config, data, workdir)
     workers = []
     for i, path in enumerate(trainer_files):
         a = 1 + i
-        workers.append(Worker(f"trainer-{i}", "trainer", a, anvil_account(a).address,
-                              ["trainer", "--task", str(task_id), "--data", str(path), "--dev-account", str(a),
-                               "--epochs", str(config.epochs), "--batch-size", str(config.batch_size),
-                               "--learning-rate", str(config.learning_rate), "--seed", str(config.seed + i),
-                               "--poll", str(config.poll_seconds)], workdir / "logs" / f"trainer-{i}.log"))
+        workers.append(
+            Worker(
+                f"trainer-{i}",
+                "trainer",
+                a,
+                anvil_account(a).address,
+                [
+                    "trainer",
+                    "--task",
+                    str(task_id),
+                    "--data",
+                    str(path),
+                    "--dev-account",
+                    str(a),
+                    "--epochs",
+                    str(config.epochs),
+                    "--batch-size",
+                    str(config.batch_size),
+                    "--learning-rate",
+                    str(config.learning_rate),
+                    "--seed",
+                    str(config.seed + i),
+                    "--poll",
+                    str(config.poll_seconds),
+                ],
+                workdir / "logs" / f"trainer-{i}.log",
+            )
+        )
     for i, path in enumerate(validator_files):
         a = 1 + config.trainers + i
-        workers.append(Worker(f"validator-{i}", "validator", a, anvil_account(a).address,
-                              ["validator", "--task", str(task_id), "--eval-data", str(path), "--dev-account", str(a),
-                               "--poll", str(config.poll_seconds)], workdir / "logs" / f"validator-{i}.log"))
+        workers.append(
+            Worker(
+                f"validator-{i}",
+                "validator",
+                a,
+                anvil_account(a).address,
+                [
+                    "validator",
+                    "--task",
+                    str(task_id),
+                    "--eval-data",
+                    str(path),
+                    "--dev-account",
+                    str(a),
+                    "--poll",
+                    str(config.poll_seconds),
+                ],
+                workdir / "logs" / f"validator-{i}.log",
+            )
+        )
     stake_everyone(settings, chain, task_id, workers)
-    return DemoRun(config, settings, workdir, chain, task_id, published, data, workers, balances, time.monotonic(),
-                   requester=deployer.address)
+    return DemoRun(
+        config,
+        settings,
+        workdir,
+        chain,
+        task_id,
+        published,
+        data,
+        workers,
+        balances,
+        time.monotonic(),
+        requester=deployer.address,
+    )
 
 
 def stake_everyone(settings: Settings, chain: TaskManager, task_id: int, workers: list[Worker]) -> None:
@@ -125,7 +205,11 @@ def stake_everyone(settings: Settings, chain: TaskManager, task_id: int, workers
     params = chain.task_params(task_id)
     for w in workers:
         account_chain = TaskManager(settings.rpc_url, chain.deployment, anvil_account(w.account_index))
-        role, amount = (Role.TRAINER, params.min_trainer_stake) if w.role == "trainer" else (Role.VALIDATOR, params.min_validator_stake)
+        role, amount = (
+            (Role.TRAINER, params.min_trainer_stake)
+            if w.role == "trainer"
+            else (Role.VALIDATOR, params.min_validator_stake)
+        )
         account_chain.stake(task_id, role, amount)
 
 
@@ -145,10 +229,20 @@ def tf_threads_per_worker(workers: int, cores: int, *, requested: int | None = N
 def worker_env(run: DemoRun) -> dict[str, str]:
     """The environment every worker process starts with: this run's chain, IPFS node and files."""
     s = run.settings
-    threads = tf_threads_per_worker(len(run.workers), os.cpu_count() or 1, requested=run.config.tf_threads, configured=s.tf_threads)
-    return {**os.environ, "DFL_RPC_URL": s.rpc_url, "DFL_CHAIN_ID": str(s.chain_id), "DFL_IPFS_API": s.ipfs_api,
-            "DFL_STATE_DIR": str(run.workdir / "state"), "DFL_DEPLOYMENTS_DIR": str(s.deployments_dir),
-            "DFL_BUILD_DIR": str(s.build_dir), "DFL_TF_THREADS": str(threads), "PYTHONUNBUFFERED": "1"}
+    threads = tf_threads_per_worker(
+        len(run.workers), os.cpu_count() or 1, requested=run.config.tf_threads, configured=s.tf_threads
+    )
+    return {
+        **os.environ,
+        "DFL_RPC_URL": s.rpc_url,
+        "DFL_CHAIN_ID": str(s.chain_id),
+        "DFL_IPFS_API": s.ipfs_api,
+        "DFL_STATE_DIR": str(run.workdir / "state"),
+        "DFL_DEPLOYMENTS_DIR": str(s.deployments_dir),
+        "DFL_BUILD_DIR": str(s.build_dir),
+        "DFL_TF_THREADS": str(threads),
+        "PYTHONUNBUFFERED": "1",
+    }
 
 
 def start_workers(run: DemoRun) -> None:
@@ -156,8 +250,13 @@ def start_workers(run: DemoRun) -> None:
     for w in run.workers:
         w.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(w.log_path, "ab") as out:
-            w.process = subprocess.Popen([sys.executable, "-m", "offchain.cli.main", *w.argv], env=env,
-                                         stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            w.process = subprocess.Popen(
+                [sys.executable, "-m", "offchain.cli.main", *w.argv],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
 
 
 def stop_workers(run: DemoRun) -> None:
@@ -182,17 +281,24 @@ def wait_for_completion(run: DemoRun, on_tick: Callable[[], None]) -> None:
         if failed:
             w = failed[0]
             tail = w.log_path.read_text(errors="replace").splitlines()[-15:]
-            raise DflError(f"{w.name} exited with code {w.process.returncode}; its log {w.log_path} ends:\n" + "\n".join(tail))  # type: ignore[union-attr]
+            raise DflError(
+                f"{w.name} exited with code {w.process.returncode}; its log {w.log_path} ends:\n" + "\n".join(tail)
+            )  # type: ignore[union-attr]
         if all(w.process and w.process.poll() == 0 for w in run.workers):
             return
         if time.monotonic() > deadline:
-            raise DflError(f"the demo did not finish within {run.config.timeout_seconds:.0f}s; worker logs are in {run.workdir / 'logs'}")
+            raise DflError(
+                f"the demo did not finish within {run.config.timeout_seconds:.0f}s; worker logs are in {run.workdir / 'logs'}"
+            )
         time.sleep(run.config.poll_seconds)
 
 
 def settle(run: DemoRun) -> None:
     """Return what is left of the reward pool to the requester once the task completed."""
-    if run.chain.current_round(run.task_id)[1] == Phase.COMPLETED and run.chain.task_state(run.task_id).unallocated_pool > 0:
+    if (
+        run.chain.current_round(run.task_id)[1] == Phase.COMPLETED
+        and run.chain.task_state(run.task_id).unallocated_pool > 0
+    ):
         run.chain.return_unspent_pool(run.task_id)
     run.finished = time.monotonic()
 

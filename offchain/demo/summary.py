@@ -32,7 +32,9 @@ class AccuracyMeter:
     def of(self, cid: str) -> float:
         if cid not in self._cache:
             model = load_global_model(self._store, cid, self._ctx.params.max_update_bytes)
-            self._cache[cid] = self._ctx.model.evaluate(self._ctx.model.decode(model.weights), self._x, self._y).accuracy
+            self._cache[cid] = self._ctx.model.evaluate(
+                self._ctx.model.decode(model.weights), self._x, self._y
+            ).accuracy
         return self._cache[cid]
 
 
@@ -44,26 +46,53 @@ def collect(run: DemoRun, store: IpfsStore, meter: AccuracyMeter) -> dict[str, A
         rep = round_report(chain, store, task, r)
         global_cid = chain.global_model_cid(task, r + 1)  # the model after round r (kept if not accepted)
         accuracy = meter.of(global_cid)
-        rounds.append({
-            "round": r, "status": rep["status"], "global_cid": global_cid,
-            "accuracy": accuracy, "accepted": rep["accepted"], "rejected": rep["rejected"],
-            "rejections": [{"trainer": u["trainer"], "reason": u["reason"]} for u in rep["updates"] if not u["accepted"]],
-            "winning_stake": rep["winning_stake"], "trainer_rewards_allocated": rep["rewards_allocated"],
-            "rewards_paid": rep["trainer_claimed"] + rep["validator_claimed"], "slashed": rep["slashed"],
-        })
+        rounds.append(
+            {
+                "round": r,
+                "status": rep["status"],
+                "global_cid": global_cid,
+                "accuracy": accuracy,
+                "accepted": rep["accepted"],
+                "rejected": rep["rejected"],
+                "rejections": [
+                    {"trainer": u["trainer"], "reason": u["reason"]} for u in rep["updates"] if not u["accepted"]
+                ],
+                "winning_stake": rep["winning_stake"],
+                "trainer_rewards_allocated": rep["rewards_allocated"],
+                "rewards_paid": rep["trainer_claimed"] + rep["validator_claimed"],
+                "slashed": rep["slashed"],
+            }
+        )
     participants = participants_report(chain, store, task)
     after = {a: chain.balance_of(a) for a in run.balances_before}
     roles = {p["address"]: p["role"] for p in participants} | {run.requester: "requester"}
     holders = list(after) + [chain.manager.address]
     return {
-        "task": task, "dataset": run.config.dataset, "model": run.config.model, "rule": run.config.rule,
-        "trainers": run.config.trainers, "validators": run.config.validators, "partition": run.config.partition,
+        "task": task,
+        "dataset": run.config.dataset,
+        "model": run.config.model,
+        "rule": run.config.rule,
+        "trainers": run.config.trainers,
+        "validators": run.config.validators,
+        "partition": run.config.partition,
         "seconds": round(run.finished - run.started, 1),
-        "initial_accuracy": initial_accuracy, "final_accuracy": rounds[-1]["accuracy"] if rounds else initial_accuracy,
+        "initial_accuracy": initial_accuracy,
+        "final_accuracy": rounds[-1]["accuracy"] if rounds else initial_accuracy,
         "rounds": rounds,
-        "participants": [{"address": p["address"], "role": p["role"], "reward_earned": p["reward_earned"],
-                          "reward_claimed": p["reward_claimed"], "slashed": p["slashed"]} for p in participants],
-        "balances": [{"address": a, "role": roles.get(a, "?"), "before": run.balances_before[a], "after": after[a]} for a in after],
+        "participants": [
+            {
+                "address": p["address"],
+                "role": p["role"],
+                "reward_earned": p["reward_earned"],
+                "reward_claimed": p["reward_claimed"],
+                "slashed": p["slashed"],
+            }
+            for p in participants
+        ],
+        "balances": [
+            {"address": a, "role": roles.get(a, "?"), "before": run.balances_before[a], "after": after[a]}
+            for a in after
+        ],
         "token_supply": chain.total_supply(),
         "tokens_held": sum(chain.balance_of(h) for h in holders),
         "deployment": {name: addr for name, addr in chain.deployment.addresses.items()},
@@ -71,22 +100,42 @@ def collect(run: DemoRun, store: IpfsStore, meter: AccuracyMeter) -> dict[str, A
 
 
 def render(summary: dict[str, Any], console: Console) -> None:
-    table = Table(title=f"task {summary['task']}: {summary['model']} on {summary['dataset']} ({summary['partition']}), "
-                        f"{summary['trainers']} trainers, {summary['validators']} validators, {summary['rule']}")
-    for col in ("round", "status", "accuracy", "accepted", "rejected (why)", "winning stake", "rewards paid", "slashed"):
+    table = Table(
+        title=f"task {summary['task']}: {summary['model']} on {summary['dataset']} ({summary['partition']}), "
+        f"{summary['trainers']} trainers, {summary['validators']} validators, {summary['rule']}"
+    )
+    for col in (
+        "round",
+        "status",
+        "accuracy",
+        "accepted",
+        "rejected (why)",
+        "winning stake",
+        "rewards paid",
+        "slashed",
+    ):
         table.add_column(col, justify="right" if col not in ("status", "rejected (why)") else "left")
     table.add_row("init", "", f"{summary['initial_accuracy']:.4f}", "", "", "", "", "")
     for r in summary["rounds"]:
         why = ", ".join(sorted({x["reason"] or "?" for x in r["rejections"]}))
-        table.add_row(str(r["round"]), r["status"], f"{r['accuracy']:.4f}", str(r["accepted"]),
-                      f"{r['rejected']}" + (f" ({why})" if why else ""), _tokens(r["winning_stake"]),
-                      _tokens(r["rewards_paid"]), _tokens(r["slashed"]))
+        table.add_row(
+            str(r["round"]),
+            r["status"],
+            f"{r['accuracy']:.4f}",
+            str(r["accepted"]),
+            f"{r['rejected']}" + (f" ({why})" if why else ""),
+            _tokens(r["winning_stake"]),
+            _tokens(r["rewards_paid"]),
+            _tokens(r["slashed"]),
+        )
     console.print(table)
     balances = Table(title="token balances (DFL)")
     for col in ("account", "role", "before", "after", "change"):
         balances.add_column(col, justify="left" if col in ("account", "role") else "right")
     for b in summary["balances"]:
-        balances.add_row(b["address"], b["role"], _tokens(b["before"]), _tokens(b["after"]), _tokens(b["after"] - b["before"]))
+        balances.add_row(
+            b["address"], b["role"], _tokens(b["before"]), _tokens(b["after"]), _tokens(b["after"] - b["before"])
+        )
     console.print(balances)
 
 

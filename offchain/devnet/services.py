@@ -13,9 +13,9 @@ import json
 import subprocess
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 from offchain.devnet.process import alive, tail, terminate
 from offchain.devnet.tools import IPFS_NODE_SCRIPT, find_tool, node22
@@ -77,7 +77,9 @@ def ipfs_answers(api_url: str) -> bool:
 class DevServices:
     """The two dev services of one state directory."""
 
-    def __init__(self, state_dir: Path, ports: Ports = Ports(), *, chain_id: int = 31337, block_time: float | None = None) -> None:
+    def __init__(
+        self, state_dir: Path, ports: Ports = Ports(), *, chain_id: int = 31337, block_time: float | None = None
+    ) -> None:
         self.state_dir = Path(state_dir)
         self.ports = ports
         self.chain_id = chain_id
@@ -137,27 +139,41 @@ class DevServices:
             url = f"http://{p.host}:{p.rpc}"
             return argv, url, {}, lambda: anvil_answers(url)
         repo = self.state_dir / "ipfs"
-        argv = [str(node22()), str(IPFS_NODE_SCRIPT), "--repo", str(repo),
-                "--api", f"{p.host}:{p.ipfs_api}", "--gateway", f"{p.host}:{p.ipfs_gateway}"]
+        argv = [
+            str(node22()),
+            str(IPFS_NODE_SCRIPT),
+            "--repo",
+            str(repo),
+            "--api",
+            f"{p.host}:{p.ipfs_api}",
+            "--gateway",
+            f"{p.host}:{p.ipfs_gateway}",
+        ]
         url = f"http://{p.host}:{p.ipfs_api}"
         return argv, url, {"gateway": f"http://{p.host}:{p.ipfs_gateway}", "repo": str(repo)}, lambda: ipfs_answers(url)
 
     def _start(self, name: str, timeout: float) -> None:
         argv, url, extra, answers = self._command(name)
         if answers():
-            raise ServiceError(f"something else already answers at {url}: stop it, or choose other ports (see `dfl node up --help`)")
+            raise ServiceError(
+                f"something else already answers at {url}: stop it, or choose other ports (see `dfl node up --help`)"
+            )
         self._run.mkdir(parents=True, exist_ok=True)
         self._logs.mkdir(parents=True, exist_ok=True)
         log_path = self._logs / f"{name}.log"
         with open(log_path, "ab") as log:
-            process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+            process = subprocess.Popen(
+                argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+            )
         record = ServiceRecord(name, process.pid, url, argv, str(log_path), extra)
         self._record_path(name).write_text(json.dumps(asdict(record), indent=2))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 self._record_path(name).unlink(missing_ok=True)
-                raise ServiceError(f"{name} exited with code {process.returncode} while starting; last log lines:\n{tail(log_path)}")
+                raise ServiceError(
+                    f"{name} exited with code {process.returncode} while starting; last log lines:\n{tail(log_path)}"
+                )
             if answers():
                 return
             time.sleep(0.1)

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable, Iterator
+from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -37,15 +38,20 @@ def _tokens(amount: Any, decimals: int = 18, symbol: str = "DFL") -> str:
 
 def _short(value: Any, keep: int = 6) -> str:
     text = str(value or "")
-    return text if len(text) <= 2 * keep + 3 else f"{text[:keep + 2]}…{text[-keep:]}"
+    return text if len(text) <= 2 * keep + 3 else f"{text[: keep + 2]}…{text[-keep:]}"
 
 
 def _time(ts: Any) -> str:
-    return "–" if not ts else datetime.fromtimestamp(int(ts), timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return "–" if not ts else datetime.fromtimestamp(int(ts), UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def create_app(db_path: Path, *, gateway: str = "http://127.0.0.1:8080", status: IndexerStatus | None = None,
-               indexer: Callable[[threading.Event, IndexerStatus], None] | None = None) -> FastAPI:
+def create_app(
+    db_path: Path,
+    *,
+    gateway: str = "http://127.0.0.1:8080",
+    status: IndexerStatus | None = None,
+    indexer: Callable[[threading.Event, IndexerStatus], None] | None = None,
+) -> FastAPI:
     """`indexer(stop, status)`, if given, runs in a background thread for the app's lifetime."""
     Database(db_path).close()  # creates the file and schema, so readers can open it read-only
     status = status or IndexerStatus()
@@ -53,7 +59,11 @@ def create_app(db_path: Path, *, gateway: str = "http://127.0.0.1:8080", status:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop = threading.Event()
-        thread = threading.Thread(target=indexer, args=(stop, status), name="explorer-indexer", daemon=True) if indexer else None
+        thread = (
+            threading.Thread(target=indexer, args=(stop, status), name="explorer-indexer", daemon=True)
+            if indexer
+            else None
+        )
         if thread:
             thread.start()
         try:
@@ -75,11 +85,18 @@ def create_app(db_path: Path, *, gateway: str = "http://127.0.0.1:8080", status:
         finally:
             conn.close()
 
-    def render(request: Request, conn: sqlite3.Connection, template: str, data: dict[str, Any], code: int = 200) -> HTMLResponse:
+    def render(
+        request: Request, conn: sqlite3.Connection, template: str, data: dict[str, Any], code: int = 200
+    ) -> HTMLResponse:
         token = queries.token(conn)
-        context = {"d": data, "token": token, "gateway": gateway, "indexer": status.as_dict(),
-                   "tokens": lambda amount: _tokens(amount, token["decimals"], token["symbol"]),
-                   "chart": lambda metrics: Markup(metric_chart(metrics))}
+        context = {
+            "d": data,
+            "token": token,
+            "gateway": gateway,
+            "indexer": status.as_dict(),
+            "tokens": lambda amount: _tokens(amount, token["decimals"], token["symbol"]),
+            "chart": lambda metrics: Markup(metric_chart(metrics)),
+        }
         return templates.TemplateResponse(request, template, context, status_code=code)
 
     def page(path: str, template: str, build: Callable[..., dict[str, Any]], api_path: str | None = None) -> None:
@@ -102,7 +119,11 @@ def create_app(db_path: Path, *, gateway: str = "http://127.0.0.1:8080", status:
 
     def _query(request: Request) -> dict[str, Any]:
         before = request.query_params.get("before")
-        return {"before": int(before)} if before and before.isdigit() and request.url.path.rstrip("/").endswith("/blocks") else {}
+        return (
+            {"before": int(before)}
+            if before and before.isdigit() and request.url.path.rstrip("/").endswith("/blocks")
+            else {}
+        )
 
     page("/", "home.html", lambda conn: queries.home(conn, status.as_dict()), api_path="/api/home")
     page("/tasks", "tasks.html", queries.tasks)
@@ -130,7 +151,19 @@ def create_app(db_path: Path, *, gateway: str = "http://127.0.0.1:8080", status:
 
     @app.get("/api")
     def api_index() -> dict[str, Any]:
-        return {"pages": ["/api/home", "/api/tasks", "/api/tasks/{id}", "/api/tasks/{id}/rounds/{r}", "/api/accounts/{address}",
-                          "/api/blocks", "/api/blocks/{n}", "/api/tx/{hash}", "/api/search?q=", "/api/status"]}
+        return {
+            "pages": [
+                "/api/home",
+                "/api/tasks",
+                "/api/tasks/{id}",
+                "/api/tasks/{id}/rounds/{r}",
+                "/api/accounts/{address}",
+                "/api/blocks",
+                "/api/blocks/{n}",
+                "/api/tx/{hash}",
+                "/api/search?q=",
+                "/api/status",
+            ]
+        }
 
     return app

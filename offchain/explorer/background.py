@@ -46,7 +46,9 @@ def running(state_dir: Path) -> dict | None:
     return record if isinstance(record, dict) and _alive(int(record.get("pid", 0))) else None
 
 
-def ensure(state_dir: Path, env: dict[str, str], *, host: str = "127.0.0.1", port: int = 8000, timeout: float = 30.0) -> tuple[str, int, bool]:
+def ensure(
+    state_dir: Path, env: dict[str, str], *, host: str = "127.0.0.1", port: int = 8000, timeout: float = 30.0
+) -> tuple[str, int, bool]:
     """(url, pid, started): reuse the recorded explorer if it answers, else start one."""
     url = f"http://{host}:{port}"
     record = running(state_dir)
@@ -60,14 +62,20 @@ def ensure(state_dir: Path, env: dict[str, str], *, host: str = "127.0.0.1", por
     argv = [sys.executable, "-m", "offchain.cli.main", "explorer", "--host", host, "--port", str(port)]
     log_path = logs / f"{NAME}.log"
     with open(log_path, "ab") as log:
-        process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-    _record_path(state_dir).write_text(json.dumps({"name": NAME, "pid": process.pid, "url": url, "argv": argv, "log": str(log_path)}, indent=2))
+        process = subprocess.Popen(
+            argv, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+        )
+    _record_path(state_dir).write_text(
+        json.dumps({"name": NAME, "pid": process.pid, "url": url, "argv": argv, "log": str(log_path)}, indent=2)
+    )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             _record_path(state_dir).unlink(missing_ok=True)
             tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-10:])
-            raise ServiceError(f"the explorer exited with code {process.returncode} while starting; its log ends:\n{tail}")
+            raise ServiceError(
+                f"the explorer exited with code {process.returncode} while starting; its log ends:\n{tail}"
+            )
         if answers(url):
             return url, process.pid, True
         time.sleep(0.2)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 SCHEMA_VERSION = "1"
 
@@ -51,8 +52,17 @@ CREATE TABLE IF NOT EXISTS receipts (
 """
 
 # Tables whose rows belong to a block: what a reorg rolls back.
-_BY_BLOCK = ("blocks:number", "txs:block_number", "events:block_number", "event_accounts:block_number", "cids:block_number",
-             "task_states:block_number", "participants:block_number", "balances:block_number", "receipts:block_number")
+_BY_BLOCK = (
+    "blocks:number",
+    "txs:block_number",
+    "events:block_number",
+    "event_accounts:block_number",
+    "cids:block_number",
+    "task_states:block_number",
+    "participants:block_number",
+    "balances:block_number",
+    "receipts:block_number",
+)
 
 
 def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
@@ -79,7 +89,9 @@ class Database:
         self.conn = connect(self.path)
         self.conn.executescript(SCHEMA)
         if self.meta("schema") not in (None, SCHEMA_VERSION):
-            raise RuntimeError(f"{self.path} has explorer schema {self.meta('schema')}, expected {SCHEMA_VERSION}: delete it to reindex")
+            raise RuntimeError(
+                f"{self.path} has explorer schema {self.meta('schema')}, expected {SCHEMA_VERSION}: delete it to reindex"
+            )
         self.set_meta(schema=SCHEMA_VERSION)
         self.conn.commit()
 
@@ -93,8 +105,10 @@ class Database:
         return None if row is None else str(row[0])
 
     def set_meta(self, **values: object) -> None:
-        self.conn.executemany("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                              [(k, str(v)) for k, v in values.items()])
+        self.conn.executemany(
+            "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [(k, str(v)) for k, v in values.items()],
+        )
 
     def checkpoint(self) -> int | None:
         """The last block indexed (None before the first range)."""
@@ -126,8 +140,15 @@ class Database:
                 self.conn.execute(f"DELETE FROM {table} WHERE {column} > ?", (block,))
             self.set_meta(checkpoint=block)
 
-    def insert_range(self, hi: int, blocks: Iterable[tuple[Any, ...]], txs: Iterable[tuple[Any, ...]],
-                     events: Iterable[tuple[Any, ...]], accounts: Iterable[tuple[Any, ...]], cids: Iterable[tuple[Any, ...]]) -> None:
+    def insert_range(
+        self,
+        hi: int,
+        blocks: Iterable[tuple[Any, ...]],
+        txs: Iterable[tuple[Any, ...]],
+        events: Iterable[tuple[Any, ...]],
+        accounts: Iterable[tuple[Any, ...]],
+        cids: Iterable[tuple[Any, ...]],
+    ) -> None:
         with self.conn:
             c = self.conn
             c.executemany("INSERT OR REPLACE INTO blocks VALUES (?, ?, ?, ?, ?, ?, ?)", blocks)
@@ -143,25 +164,39 @@ class Database:
 
     def put_participant(self, task_id: int, address: str, block: int, state: dict[str, Any]) -> None:
         with self.conn:
-            self.conn.execute("INSERT OR REPLACE INTO participants VALUES (?, ?, ?, ?)", (task_id, address, block, dumps(state)))
+            self.conn.execute(
+                "INSERT OR REPLACE INTO participants VALUES (?, ?, ?, ?)", (task_id, address, block, dumps(state))
+            )
 
     def put_balance(self, address: str, block: int, balance: int) -> None:
         with self.conn:
             self.conn.execute("INSERT OR REPLACE INTO balances VALUES (?, ?, ?)", (address, block, str(balance)))
 
-    def put_receipt(self, task_id: int, round_id: int, block: int, cid: str, body: str | None, error: str | None) -> None:
+    def put_receipt(
+        self, task_id: int, round_id: int, block: int, cid: str, body: str | None, error: str | None
+    ) -> None:
         with self.conn:
-            self.conn.execute("INSERT OR REPLACE INTO receipts VALUES (?, ?, ?, ?, ?, ?)", (task_id, round_id, block, cid, body, error))
+            self.conn.execute(
+                "INSERT OR REPLACE INTO receipts VALUES (?, ?, ?, ?, ?, ?)",
+                (task_id, round_id, block, cid, body, error),
+            )
             if body is not None:
                 model = json.loads(body).get("model")
                 if model:
-                    self.conn.execute("INSERT INTO cids VALUES (?, 'model', ?, ?, NULL, ?)", (model, task_id, round_id, block))
+                    self.conn.execute(
+                        "INSERT INTO cids VALUES (?, 'model', ?, ?, NULL, ?)", (model, task_id, round_id, block)
+                    )
 
     # --- reads the indexer needs ---------------------------------------------------------
 
     def open_tasks(self) -> list[int]:
         created = [int(r[0]) for r in self.conn.execute("SELECT task_id FROM events WHERE name = 'TaskCreated'")]
-        done = {int(r[0]) for r in self.conn.execute("SELECT task_id FROM task_states WHERE json_extract(state, '$.phase') = 'completed'")}
+        done = {
+            int(r[0])
+            for r in self.conn.execute(
+                "SELECT task_id FROM task_states WHERE json_extract(state, '$.phase') = 'completed'"
+            )
+        }
         return [t for t in created if t not in done]
 
     def pending_receipts(self) -> list[tuple[int, int, int, str]]:
@@ -176,7 +211,9 @@ class Database:
         return [(int(r[0]), int(r[1]), int(r[2]), str(r[3])) for r in rows]
 
     def all_participants(self) -> list[tuple[int, str]]:
-        rows = self.conn.execute("SELECT DISTINCT task_id, json_extract(args, '$.account') FROM events WHERE name = 'Staked'")
+        rows = self.conn.execute(
+            "SELECT DISTINCT task_id, json_extract(args, '$.account') FROM events WHERE name = 'Staked'"
+        )
         return [(int(r[0]), str(r[1])) for r in rows]
 
     def all_accounts(self) -> list[str]:

@@ -14,10 +14,11 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from offchain.chain.artifacts import Deployment, load_deployment
 from offchain.chain.blocks import ChainReader, LogRecord, RangeChanged, RangeData
@@ -33,7 +34,10 @@ RECEIPT_RETRY_SECONDS = 10.0
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _ZERO = "0x" + "0" * 40
 _ACCOUNT_ARGS = ("account", "trainer", "validator", "requester")
-_CID_ARGS = {("UpdateRevealed", "updateCid"): ("update", "trainer"), ("VoteRevealed", "aggregateCid"): ("aggregate", "validator")}
+_CID_ARGS = {
+    ("UpdateRevealed", "updateCid"): ("update", "trainer"),
+    ("VoteRevealed", "aggregateCid"): ("aggregate", "validator"),
+}
 _TASK_CIDS = {"modelSpecCid": "model_spec", "initialModelCid": "initial_model", "evalDatasetCid": "eval_dataset"}
 
 
@@ -73,15 +77,29 @@ class IndexerStatus:
     reorgs: int = 0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"head": self.head, "checkpoint": self.checkpoint, "last_error": self.last_error,
-                "lag": None if self.head is None or self.checkpoint is None else self.head - self.checkpoint,
-                "updated": self.updated, "reorgs": self.reorgs}
+        return {
+            "head": self.head,
+            "checkpoint": self.checkpoint,
+            "last_error": self.last_error,
+            "lag": None if self.head is None or self.checkpoint is None else self.head - self.checkpoint,
+            "updated": self.updated,
+            "reorgs": self.reorgs,
+        }
 
 
 class Indexer:
-    def __init__(self, db: Database, reader: ChainReader, *, confirmations: int = 0, batch_blocks: int = 2_000,
-                 start_block: int | None = None, store: IpfsStore | None = None, max_reorg_depth: int = 1_024,
-                 status: IndexerStatus | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        reader: ChainReader,
+        *,
+        confirmations: int = 0,
+        batch_blocks: int = 2_000,
+        start_block: int | None = None,
+        store: IpfsStore | None = None,
+        max_reorg_depth: int = 1_024,
+        status: IndexerStatus | None = None,
+    ) -> None:
         self.db = db
         self.reader = reader
         self.confirmations = confirmations
@@ -97,10 +115,18 @@ class Indexer:
     # --- identity: a database belongs to one deployment on one chain -------------------
 
     def _adopt(self) -> None:
-        identity = {"chain_id": self.reader.chain_id(), "addresses": dumps(sorted(self.reader.addresses)), "start_block": self.start_block}
+        identity = {
+            "chain_id": self.reader.chain_id(),
+            "addresses": dumps(sorted(self.reader.addresses)),
+            "start_block": self.start_block,
+        }
         if any(self.db.meta(k) != str(v) for k, v in identity.items()):
             if self.db.meta("chain_id") is not None:
-                log.info("explorer: new deployment or chain (%s); reindexing from block %d", identity["addresses"], self.start_block)
+                log.info(
+                    "explorer: new deployment or chain (%s); reindexing from block %d",
+                    identity["addresses"],
+                    self.start_block,
+                )
             self.db.reset()
             with self.db.conn:
                 self.db.set_meta(**identity, **{f"token_{k}": v for k, v in self.reader.token_info().items()})
@@ -154,11 +180,17 @@ class Indexer:
         ancestor = self._common_ancestor(checkpoint)
         self.status.reorgs += 1
         if ancestor is None:
-            log.warning("explorer: no common block within %d blocks of %d (chain reset?); reindexing from scratch", self.max_reorg_depth, checkpoint)
+            log.warning(
+                "explorer: no common block within %d blocks of %d (chain reset?); reindexing from scratch",
+                self.max_reorg_depth,
+                checkpoint,
+            )
             self.db.reset()
             self._adopt()
             return
-        log.warning("explorer: reorg: blocks %d..%d were replaced; rolling back to %d", ancestor + 1, checkpoint, ancestor)
+        log.warning(
+            "explorer: reorg: blocks %d..%d were replaced; rolling back to %d", ancestor + 1, checkpoint, ancestor
+        )
         self.db.rollback_to(ancestor)
         self._receipt_retry.clear()
         self._mark_all_dirty()
@@ -182,13 +214,42 @@ class Indexer:
 
     def _store(self, data: RangeData) -> None:
         blocks = [(b.number, b.hash, b.parent_hash, b.timestamp, b.tx_count, b.gas_used, b.miner) for b in data.blocks]
-        txs = [(t.hash, t.block_number, t.index, t.sender, t.to, str(t.value), t.status, t.gas_used, t.contract, t.function,
-                dumps(t.args), t.input, t.created) for t in data.txs]
+        txs = [
+            (
+                t.hash,
+                t.block_number,
+                t.index,
+                t.sender,
+                t.to,
+                str(t.value),
+                t.status,
+                t.gas_used,
+                t.contract,
+                t.function,
+                dumps(t.args),
+                t.input,
+                t.created,
+            )
+            for t in data.txs
+        ]
         events, accounts, cids = [], [], []
         for e in data.logs:
             task_id, round_id = _small_int(e.args.get("taskId")), _small_int(e.args.get("round"))
-            events.append((e.block_number, e.log_index, e.tx_hash, e.address, e.contract, e.name, task_id, round_id,
-                           dumps(e.args), dumps(list(e.topics)), e.data))
+            events.append(
+                (
+                    e.block_number,
+                    e.log_index,
+                    e.tx_hash,
+                    e.address,
+                    e.contract,
+                    e.name,
+                    task_id,
+                    round_id,
+                    dumps(e.args),
+                    dumps(list(e.topics)),
+                    e.data,
+                )
+            )
             for value in {v for v in e.args.values() if isinstance(v, str) and _ADDRESS.match(v) and v != _ZERO}:
                 accounts.append((value, e.block_number, e.log_index))
             cids += self._cids(e, task_id, round_id)
@@ -228,7 +289,9 @@ class Indexer:
             self.db.put_task_state(task_id, block, jsonable(asdict(state)))
             self.dirty.tasks.discard(task_id)
         for task_id, account in sorted(self.dirty.participants):
-            self.db.put_participant(task_id, account, block, jsonable(asdict(self.reader.participant(task_id, account, block))))
+            self.db.put_participant(
+                task_id, account, block, jsonable(asdict(self.reader.participant(task_id, account, block)))
+            )
             self.dirty.participants.discard((task_id, account))
         for account in sorted(self.dirty.balances):
             self.db.put_balance(account, block, self.reader.balance(account, block))
@@ -262,6 +325,7 @@ class Indexer:
 
 # --- the loop the server runs ---------------------------------------------------------------
 
+
 @dataclass
 class FollowConfig:
     rpc_url: str
@@ -275,8 +339,13 @@ class FollowConfig:
     batch_blocks: int = 2_000
 
 
-def follow(db_path: Path, config: FollowConfig, stop: threading.Event, status: IndexerStatus,
-           on_pass: Callable[[int], None] | None = None) -> None:
+def follow(
+    db_path: Path,
+    config: FollowConfig,
+    stop: threading.Event,
+    status: IndexerStatus,
+    on_pass: Callable[[int], None] | None = None,
+) -> None:
     """Index until `stop` is set. Re-reads the deployment record, so a redeploy (as `dfl demo`
     does) switches the explorer to the new contracts; errors are logged and retried."""
     db = Database(db_path)
@@ -288,10 +357,20 @@ def follow(db_path: Path, config: FollowConfig, stop: threading.Event, status: I
             indexed = 0
             try:
                 current = load_deployment(config.deployments_dir, config.chain_id, config.build_dir)
-                if indexer is None or deployment is None or (current.addresses, current.block) != (deployment.addresses, deployment.block):
+                if (
+                    indexer is None
+                    or deployment is None
+                    or (current.addresses, current.block) != (deployment.addresses, deployment.block)
+                ):
                     deployment = current
-                    indexer = Indexer(db, ChainReader(config.rpc_url, current), confirmations=config.confirmations,
-                                      batch_blocks=config.batch_blocks, store=store, status=status)
+                    indexer = Indexer(
+                        db,
+                        ChainReader(config.rpc_url, current),
+                        confirmations=config.confirmations,
+                        batch_blocks=config.batch_blocks,
+                        store=store,
+                        status=status,
+                    )
                 indexed = indexer.sync_once(stop)
                 status.last_error = None
             except DflError as exc:

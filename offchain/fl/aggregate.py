@@ -51,7 +51,9 @@ def aggregate(
         return AggregationResult(weights=copy, trainer_weights={}, verdicts=_sorted(verdicts))
     outcome = rule(global_weights, accepted, config.params)
     verdicts.update(outcome.verdicts)
-    return AggregationResult(weights=outcome.weights, trainer_weights=outcome.trainer_weights, verdicts=_sorted(verdicts))
+    return AggregationResult(
+        weights=outcome.weights, trainer_weights=outcome.trainer_weights, verdicts=_sorted(verdicts)
+    )
 
 
 def _screen(
@@ -142,7 +144,9 @@ def _multi_krum(global_weights: NamedWeights, accepted: list[Update], params: di
     selected = [accepted[i] for i in chosen]
     new = _per_tensor_delta_rule(lambda d: rules.weighted_mean(d, [1] * len(d)))(global_weights, selected, params)
     excluded = {
-        u.trainer: Verdict.reject(u.trainer, Reason.KRUM_EXCLUDED, f"Krum score {scores[i]!r} not among the {len(chosen)} lowest")
+        u.trainer: Verdict.reject(
+            u.trainer, Reason.KRUM_EXCLUDED, f"Krum score {scores[i]!r} not among the {len(chosen)} lowest"
+        )
         for i, u in enumerate(accepted)
         if i not in chosen
     }
@@ -164,7 +168,7 @@ def _norm_clipped_fedavg(
             mean.add((update.weights[name].astype(np.float64) - base[name]) * scale, weight)
         new[name] = (base[name] + mean.result()).astype(np.float32)
     notes = {
-        u.trainer: Verdict.accept(u.trainer, message=f"delta norm {sq ** 0.5!r} clipped to {bound!r}")
+        u.trainer: Verdict.accept(u.trainer, message=f"delta norm {sq**0.5!r} clipped to {bound!r}")
         for u, sq, s in zip(accepted, sq_norms, scales)
         if s < 1.0
     }

@@ -38,9 +38,7 @@ def read_image_folder(
             images.append(_read_image(path, image_size))
             labels.append(label)
     if not images:
-        raise DatasetError(
-            f"no images in {root}: expected {root}/<class name>/*.png or *.jpg with at least one image"
-        )
+        raise DatasetError(f"no images in {root}: expected {root}/<class name>/*.png or *.jpg with at least one image")
     return ImageFolder(x=np.stack(images)[..., np.newaxis], y=np.array(labels, dtype=np.int64), class_names=classes)
 
 

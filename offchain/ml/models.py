@@ -56,9 +56,9 @@ def _mlp(input_shape: tuple[int, ...], num_classes: int, seed: int) -> keras.Mod
     keras = load_keras()
     inputs = keras.Input(shape=(math.prod(input_shape),), name="input")
     hidden = keras.layers.Dense(10, activation="relu", kernel_initializer=_init(seed, 0), name="dense_0")(inputs)
-    outputs = keras.layers.Dense(
-        num_classes, activation="softmax", kernel_initializer=_init(seed, 1), name="dense_1"
-    )(hidden)
+    outputs = keras.layers.Dense(num_classes, activation="softmax", kernel_initializer=_init(seed, 1), name="dense_1")(
+        hidden
+    )
     # Functional, not Sequential: a Sequential built from an Input prefixes
     # variable paths with its own name, and a reloaded one does not.
     return keras.Model(inputs, outputs, name="mlp")

@@ -12,8 +12,9 @@ from __future__ import annotations
 import io
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, TypeVar
+from typing import TypeVar
 from urllib.parse import urlparse
 
 import ipfshttpclient
@@ -76,7 +77,9 @@ class IpfsStore:
         result = self._call("add", None, lambda: self._client.add(io.BytesIO(data), pin=pin))
         cid = str(result["Hash"])
         if not matches(data, cid):  # a node that hashes differently would break every CID check
-            raise CidMismatchError(f"the node returned CID {cid} for {len(data)} bytes, which do not hash to it", api=self.api, cid=cid)
+            raise CidMismatchError(
+                f"the node returned CID {cid} for {len(data)} bytes, which do not hash to it", api=self.api, cid=cid
+            )
         return cid
 
     def get(self, cid: str, *, max_bytes: int | None = None, timeout: float | None = None) -> bytes:
@@ -89,7 +92,11 @@ class IpfsStore:
         if max_bytes is not None and len(data) > max_bytes:
             raise IpfsError(f"{cid} is larger than the limit of {max_bytes} bytes", api=self.api, cid=cid)
         if not matches(data, cid):
-            raise CidMismatchError(f"the {len(data)} bytes received for {cid} do not hash to that CID; refusing them", api=self.api, cid=cid)
+            raise CidMismatchError(
+                f"the {len(data)} bytes received for {cid} do not hash to that CID; refusing them",
+                api=self.api,
+                cid=cid,
+            )
         return data
 
     def pin(self, cid: str) -> None:
@@ -121,8 +128,18 @@ class IpfsStore:
             except (ipfs_exc.ConnectionError, ipfs_exc.TimeoutError) as exc:
                 kind = "timed out" if isinstance(exc, ipfs_exc.TimeoutError) else "could not connect"
                 if attempt == self._retry.attempts:
-                    raise IpfsError(f"IPFS {op}{subject} failed: {kind} after {attempt} attempts. {_HINT}", api=self.api, cid=cid) from exc
-                log.warning("IPFS %s%s %s (attempt %d/%d); retrying in %.1fs", op, subject, kind, attempt, self._retry.attempts, delay)
+                    raise IpfsError(
+                        f"IPFS {op}{subject} failed: {kind} after {attempt} attempts. {_HINT}", api=self.api, cid=cid
+                    ) from exc
+                log.warning(
+                    "IPFS %s%s %s (attempt %d/%d); retrying in %.1fs",
+                    op,
+                    subject,
+                    kind,
+                    attempt,
+                    self._retry.attempts,
+                    delay,
+                )
                 time.sleep(delay)
                 delay *= self._retry.factor
             except ipfs_exc.ErrorResponse as exc:

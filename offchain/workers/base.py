@@ -20,8 +20,17 @@ log = logging.getLogger(__name__)
 class RoundWorker(ABC):
     role: Role
 
-    def __init__(self, chain: TaskManager, store: IpfsStore, state: WorkerState, task_id: int, *,
-                 stake: int | None, poll_seconds: float, claim: bool) -> None:
+    def __init__(
+        self,
+        chain: TaskManager,
+        store: IpfsStore,
+        state: WorkerState,
+        task_id: int,
+        *,
+        stake: int | None,
+        poll_seconds: float,
+        claim: bool,
+    ) -> None:
         if chain.address is None:
             raise ValueError("a worker needs a signing account")
         self.chain, self.store, self.state, self.task_id = chain, store, state, task_id
@@ -49,11 +58,13 @@ class RoundWorker(ABC):
     def ensure_stake(self) -> None:
         if self.chain.participant(self.task_id, self.me).role == Role.NONE:
             params = self.ctx.params
-            amount = self._stake or (params.min_trainer_stake if self.role == Role.TRAINER else params.min_validator_stake)
+            amount = self._stake or (
+                params.min_trainer_stake if self.role == Role.TRAINER else params.min_validator_stake
+            )
             self.chain.stake(self.task_id, self.role, amount)
             log.info("%s: staked %d in task %d", self.name, amount, self.task_id)
 
-    def housekeeping(self, round_id: int) -> None:
+    def housekeeping(self, round_id: int) -> None:  # noqa: B027 (optional hook, empty by default)
         """Work owed to the protocol whatever the phase (none by default)."""
 
     @abstractmethod

@@ -14,7 +14,9 @@ from offchain.workers.context import WorkerError, load_global_model
 log = logging.getLogger(__name__)
 
 
-def round_receipt(chain: TaskManager, store: IpfsStore, task_id: int, round_id: int, max_bytes: int) -> RoundReceipt | None:
+def round_receipt(
+    chain: TaskManager, store: IpfsStore, task_id: int, round_id: int, max_bytes: int
+) -> RoundReceipt | None:
     """The receipt that won `round_id` (None unless the round was accepted)."""
     cid = chain.winning_cid(task_id, round_id)
     if cid is None:

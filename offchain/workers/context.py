@@ -58,7 +58,9 @@ class TaskContext:
         """The task's public evaluation set, checked against its on-chain content hash."""
         data = self.store.get(self.params.eval_dataset_cid, max_bytes=EVAL_SET_MAX_BYTES)
         if hashlib.sha256(data).digest() != self.params.eval_dataset_hash:
-            raise WorkerError(f"task {self.task_id}: evaluation set {self.params.eval_dataset_cid} does not match its on-chain sha256")
+            raise WorkerError(
+                f"task {self.task_id}: evaluation set {self.params.eval_dataset_cid} does not match its on-chain sha256"
+            )
         return load_npz_xy(data)
 
 

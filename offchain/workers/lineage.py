@@ -32,19 +32,25 @@ def lineage(chain: TaskManager, store: IpfsStore, task_id: int) -> list[Version]
         assert cid is not None
         model = load_global_model(store, cid, params.max_update_bytes)
         if model.receipt is None or model.receipt.parent != versions[-1].cid or model.receipt.round != r:
-            raise WorkerError(f"task {task_id} round {r}: the winning CID {cid} is not a receipt continuing {versions[-1].cid}")
+            raise WorkerError(
+                f"task {task_id} round {r}: the winning CID {cid} is not a receipt continuing {versions[-1].cid}"
+            )
         versions.append(Version(r, cid, model.weights_cid, model.receipt.parent, "accepted"))
     return versions
 
 
-def pull(chain: TaskManager, store: IpfsStore, task_id: int, round_id: int | None, out: Path) -> tuple[Version, list[Version], Path]:
+def pull(
+    chain: TaskManager, store: IpfsStore, task_id: int, round_id: int | None, out: Path
+) -> tuple[Version, list[Version], Path]:
     """Save the model after `round_id` (default: the latest) as a Keras file; return it and its lineage."""
     versions = lineage(chain, store, task_id)
     if round_id is None:
         chosen = versions[-1]
     else:
         if not 0 <= round_id < chain.task_params(task_id).num_rounds:
-            raise WorkerError(f"task {task_id} has rounds 0..{chain.task_params(task_id).num_rounds - 1}, not {round_id}")
+            raise WorkerError(
+                f"task {task_id} has rounds 0..{chain.task_params(task_id).num_rounds - 1}, not {round_id}"
+            )
         earlier = [v for v in versions if v.round is None or v.round <= round_id]
         chosen = earlier[-1]  # a round that was not accepted kept the previous model
     ctx = TaskContext(chain, store, task_id)

@@ -41,11 +41,21 @@ class LocalModel:
     def load(self, weights: NamedWeights) -> None:
         set_weights(self._model, weights)
 
-    def train(self, global_bytes: bytes, x: np.ndarray, y: np.ndarray, config: TrainingConfig, *, round_seed: int) -> tuple[bytes, TrainResult]:
+    def train(
+        self, global_bytes: bytes, x: np.ndarray, y: np.ndarray, config: TrainingConfig, *, round_seed: int
+    ) -> tuple[bytes, TrainResult]:
         """Start from the global model, train on local data, return the update's bytes."""
         self.load(self.decode(global_bytes))
-        result = train_local(self._model, x, y, epochs=config.epochs, batch_size=config.batch_size,
-                             learning_rate=config.learning_rate, seed=config.seed + round_seed, optimizer=config.optimizer)
+        result = train_local(
+            self._model,
+            x,
+            y,
+            epochs=config.epochs,
+            batch_size=config.batch_size,
+            learning_rate=config.learning_rate,
+            seed=config.seed + round_seed,
+            optimizer=config.optimizer,
+        )
         return encode_weights(get_weights(self._model)), result
 
     def evaluate(self, weights: NamedWeights, x: np.ndarray, y: np.ndarray) -> EvalResult:

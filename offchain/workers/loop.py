@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from offchain.chain.errors import RpcUnavailable, TxReverted
 from offchain.errors import DflError, IpfsError
@@ -12,7 +12,9 @@ from offchain.errors import DflError, IpfsError
 log = logging.getLogger(__name__)
 
 
-def run_until_done(step: Callable[[], bool], *, poll_seconds: float, name: str, max_seconds: float | None = None) -> None:
+def run_until_done(
+    step: Callable[[], bool], *, poll_seconds: float, name: str, max_seconds: float | None = None
+) -> None:
     """Call `step` until it returns False. Errors of one step are logged and retried on the
     next tick (a phase may still be open), so a passing RPC or IPFS fault never kills a worker."""
     started = time.monotonic()

@@ -63,36 +63,71 @@ def rule_id(name: str) -> int:
     return ids[name]
 
 
-def publish_model(store: IpfsStore, *, preset: str | None, spec_json: str | None, input_shape: tuple[int, ...],
-                  num_classes: int, seed: int, x_eval: np.ndarray, y_eval: np.ndarray) -> PublishedModel:
+def publish_model(
+    store: IpfsStore,
+    *,
+    preset: str | None,
+    spec_json: str | None,
+    input_shape: tuple[int, ...],
+    num_classes: int,
+    seed: int,
+    x_eval: np.ndarray,
+    y_eval: np.ndarray,
+) -> PublishedModel:
     """Pin the architecture (Keras JSON), seeded initial weights and the public evaluation set."""
-    model = model_from_spec(spec_json) if spec_json else build_model(preset or "mlp", input_shape=input_shape, num_classes=num_classes, seed=seed)
+    model = (
+        model_from_spec(spec_json)
+        if spec_json
+        else build_model(preset or "mlp", input_shape=input_shape, num_classes=num_classes, seed=seed)
+    )
     spec_cid = store.put(model_to_spec(model).encode())
     weights = get_weights(model)
     weights_cid = store.put(encode_weights(weights))
     eval_bytes = dump_npz_xy(x_eval, y_eval)
     eval_cid = store.put(eval_bytes)
-    return PublishedModel(spec_cid, weights_cid, eval_cid, hashlib.sha256(eval_bytes).digest(),
-                          sum(int(np.prod(w.shape)) for w in weights.values()))
+    return PublishedModel(
+        spec_cid,
+        weights_cid,
+        eval_cid,
+        hashlib.sha256(eval_bytes).digest(),
+        sum(int(np.prod(w.shape)) for w in weights.values()),
+    )
 
 
 def create_task(chain: TaskManager, published: PublishedModel, settings: TaskSettings) -> int:
     rid = rule_id(settings.rule)
     parse_rule(rid, list(settings.rule_params))  # fail here, not in every validator
     params = TaskParams(
-        model_spec_cid=published.spec_cid, initial_model_cid=published.weights_cid,
-        eval_dataset_cid=published.eval_cid, eval_dataset_hash=published.eval_sha256,
-        rule_id=rid, rule_params=tuple(settings.rule_params), num_rounds=settings.num_rounds,
-        registration_duration=settings.registration, commit_duration=settings.commit, reveal_duration=settings.reveal,
-        vote_commit_duration=settings.vote_commit, vote_reveal_duration=settings.vote_reveal,
-        exit_cooldown=settings.exit_cooldown, min_trainer_stake=settings.min_trainer_stake,
-        min_validator_stake=settings.min_validator_stake, max_trainers_per_round=settings.max_trainers,
-        max_update_bytes=settings.max_update_bytes, quorum_bps=settings.quorum_bps,
+        model_spec_cid=published.spec_cid,
+        initial_model_cid=published.weights_cid,
+        eval_dataset_cid=published.eval_cid,
+        eval_dataset_hash=published.eval_sha256,
+        rule_id=rid,
+        rule_params=tuple(settings.rule_params),
+        num_rounds=settings.num_rounds,
+        registration_duration=settings.registration,
+        commit_duration=settings.commit,
+        reveal_duration=settings.reveal,
+        vote_commit_duration=settings.vote_commit,
+        vote_reveal_duration=settings.vote_reveal,
+        exit_cooldown=settings.exit_cooldown,
+        min_trainer_stake=settings.min_trainer_stake,
+        min_validator_stake=settings.min_validator_stake,
+        max_trainers_per_round=settings.max_trainers,
+        max_update_bytes=settings.max_update_bytes,
+        quorum_bps=settings.quorum_bps,
         trainer_non_reveal_slash_bps=settings.trainer_non_reveal_slash_bps,
         validator_non_reveal_slash_bps=settings.validator_non_reveal_slash_bps,
         validator_losing_slash_bps=settings.validator_losing_slash_bps,
-        trainer_share_bps=settings.trainer_share_bps, reward_pool=settings.reward_pool,
+        trainer_share_bps=settings.trainer_share_bps,
+        reward_pool=settings.reward_pool,
     )
     task_id = chain.create_task(params)
-    log.info("task %d created: rule %s, %d rounds, pool %d", task_id, settings.rule, settings.num_rounds, settings.reward_pool)
+    log.info(
+        "task %d created: rule %s, %d rounds, pool %d",
+        task_id,
+        settings.rule,
+        settings.num_rounds,
+        settings.reward_pool,
+    )
     return task_id

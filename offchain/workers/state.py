@@ -31,7 +31,9 @@ class WorkerState:
         except FileNotFoundError:
             return {"rounds": {}}
         except (OSError, ValueError) as exc:
-            raise StateError(f"worker state {self.path} is unreadable ({exc}); move it aside only if you accept losing unrevealed commits") from exc
+            raise StateError(
+                f"worker state {self.path} is unreadable ({exc}); move it aside only if you accept losing unrevealed commits"
+            ) from exc
 
     def round(self, round_id: int) -> dict[str, Any]:
         """The mutable record of one round (call `save()` after changing it)."""

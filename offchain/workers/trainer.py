@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class TrainerOptions:
     stake: int | None = None  # default: the task's minimum
-    training: TrainingConfig = TrainingConfig()
+    training: TrainingConfig = TrainingConfig()  # noqa: RUF009 (frozen, so sharing it is safe)
     poll_seconds: float = 1.0
     claim: bool = True
 
@@ -35,9 +35,19 @@ class TrainerOptions:
 class Trainer(RoundWorker):
     role = Role.TRAINER
 
-    def __init__(self, chain: TaskManager, store: IpfsStore, state: WorkerState, task_id: int,
-                 x: np.ndarray, y: np.ndarray, options: TrainerOptions = TrainerOptions()) -> None:
-        super().__init__(chain, store, state, task_id, stake=options.stake, poll_seconds=options.poll_seconds, claim=options.claim)
+    def __init__(
+        self,
+        chain: TaskManager,
+        store: IpfsStore,
+        state: WorkerState,
+        task_id: int,
+        x: np.ndarray,
+        y: np.ndarray,
+        options: TrainerOptions = TrainerOptions(),
+    ) -> None:
+        super().__init__(
+            chain, store, state, task_id, stake=options.stake, poll_seconds=options.poll_seconds, claim=options.claim
+        )
         self.x, self.y = x, y
         self.options = options
 
@@ -56,14 +66,31 @@ class Trainer(RoundWorker):
             with span(rec, "ipfs"):
                 model = self.ctx.global_model(round_id)
             with span(rec, "train"):
-                update, result = self.ctx.model.train(model.weights, self.x, self.y, self.options.training, round_seed=round_id)
+                update, result = self.ctx.model.train(
+                    model.weights, self.x, self.y, self.options.training, round_seed=round_id
+                )
             with span(rec, "ipfs"):
                 cid = self.store.put(update)
-            rec.update(cid=cid, num_samples=result.num_samples, salt=new_salt().hex(), train_accuracy=result.accuracy,
-                       train_seconds=round(result.seconds, 3), global_cid=model.cid)
+            rec.update(
+                cid=cid,
+                num_samples=result.num_samples,
+                salt=new_salt().hex(),
+                train_accuracy=result.accuracy,
+                train_seconds=round(result.seconds, 3),
+                global_cid=model.cid,
+            )
             self.state.save()
-            log.info("%s: round %d trained on %d samples (acc %.3f) -> %s", self.name, round_id, result.num_samples, result.accuracy, cid)
-        commitment = update_commitment(self.task_id, round_id, self.me, rec["cid"], rec["num_samples"], bytes.fromhex(rec["salt"]))
+            log.info(
+                "%s: round %d trained on %d samples (acc %.3f) -> %s",
+                self.name,
+                round_id,
+                result.num_samples,
+                result.accuracy,
+                cid,
+            )
+        commitment = update_commitment(
+            self.task_id, round_id, self.me, rec["cid"], rec["num_samples"], bytes.fromhex(rec["salt"])
+        )
         status, record = self.chain.participant_status(self.task_id, round_id, self.me)
         if not (status == ParticipationStatus.COMMITTED and record == commitment):
             with span(rec, "chain"):

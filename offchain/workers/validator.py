@@ -14,7 +14,15 @@ import numpy as np
 from offchain.chain.errors import TxReverted
 from offchain.chain.manager import TaskManager
 from offchain.chain.protocol import (
-    REJECT_PROPOSAL, ZERO_ROOT, ParticipationStatus, Phase, Role, RoundStatus, new_salt, proposal_hash, vote_commitment,
+    REJECT_PROPOSAL,
+    ZERO_ROOT,
+    ParticipationStatus,
+    Phase,
+    Role,
+    RoundStatus,
+    new_salt,
+    proposal_hash,
+    vote_commitment,
 )
 from offchain.errors import CidMismatchError, IpfsError
 from offchain.fl.acceptance import screen_bytes
@@ -62,12 +70,24 @@ class Proposal:
 class Validator(RoundWorker):
     role = Role.VALIDATOR
 
-    def __init__(self, chain: TaskManager, store: IpfsStore, state: WorkerState, task_id: int,
-                 x_eval: np.ndarray, y_eval: np.ndarray, options: ValidatorOptions = ValidatorOptions()) -> None:
-        super().__init__(chain, store, state, task_id, stake=options.stake, poll_seconds=options.poll_seconds, claim=options.claim)
+    def __init__(
+        self,
+        chain: TaskManager,
+        store: IpfsStore,
+        state: WorkerState,
+        task_id: int,
+        x_eval: np.ndarray,
+        y_eval: np.ndarray,
+        options: ValidatorOptions = ValidatorOptions(),
+    ) -> None:
+        super().__init__(
+            chain, store, state, task_id, stake=options.stake, poll_seconds=options.poll_seconds, claim=options.claim
+        )
         self.x_eval, self.y_eval = x_eval, y_eval
         # Remembered accuracies hold for this data only: a restart with other data must not reuse them.
-        self._data_key = hashlib.sha256(np.ascontiguousarray(x_eval).tobytes() + np.ascontiguousarray(y_eval).tobytes()).hexdigest()[:16]
+        self._data_key = hashlib.sha256(
+            np.ascontiguousarray(x_eval).tobytes() + np.ascontiguousarray(y_eval).tobytes()
+        ).hexdigest()[:16]
         self.options = options
         self._public: tuple[np.ndarray, np.ndarray] | None = None
 
@@ -90,11 +110,19 @@ class Validator(RoundWorker):
             return
         if "proposal" not in rec:
             proposal = self.propose(round_id)
-            rec.update(receipt_cid=proposal.receipt_cid, reward_root=proposal.reward_root.hex(), metric=proposal.metric_bps,
-                       proposal=proposal.hash.hex(), salt=new_salt().hex(), global_accuracy=proposal.global_accuracy,
-                       aggregate_accuracy=proposal.aggregate_accuracy)
+            rec.update(
+                receipt_cid=proposal.receipt_cid,
+                reward_root=proposal.reward_root.hex(),
+                metric=proposal.metric_bps,
+                proposal=proposal.hash.hex(),
+                salt=new_salt().hex(),
+                global_accuracy=proposal.global_accuracy,
+                aggregate_accuracy=proposal.aggregate_accuracy,
+            )
             self.state.save()
-        commitment = vote_commitment(self.task_id, round_id, self.me, bytes.fromhex(rec["proposal"]), bytes.fromhex(rec["salt"]))
+        commitment = vote_commitment(
+            self.task_id, round_id, self.me, bytes.fromhex(rec["proposal"]), bytes.fromhex(rec["salt"])
+        )
         status, record = self.chain.participant_status(self.task_id, round_id, self.me)
         if not (status == ParticipationStatus.COMMITTED and record == commitment):
             with span(rec, "chain"):
@@ -110,7 +138,13 @@ class Validator(RoundWorker):
         status, _ = self.chain.participant_status(self.task_id, round_id, self.me)
         if status != ParticipationStatus.REVEALED:
             with span(rec, "chain"):
-                self.chain.reveal_vote(self.task_id, rec["receipt_cid"], bytes.fromhex(rec["reward_root"]), bytes.fromhex(rec["salt"]), rec["metric"])
+                self.chain.reveal_vote(
+                    self.task_id,
+                    rec["receipt_cid"],
+                    bytes.fromhex(rec["reward_root"]),
+                    bytes.fromhex(rec["salt"]),
+                    rec["metric"],
+                )
         rec["revealed"] = True
         self.state.save()
         log.info("%s: round %d vote revealed", self.name, round_id)
@@ -164,17 +198,42 @@ class Validator(RoundWorker):
         root = build_tree(leaves).root if leaves else ZERO_ROOT
         rewards = dict(leaves)
         receipt = RoundReceipt(
-            task=self.task_id, round=round_id, parent=model.cid, model=model_cid, rule=self.ctx.rule.rule,
-            rule_params=dict(self.ctx.rule.params), trainer_pool=trainer_pool,
-            updates=tuple(UpdateEntry(**{**entries[v.trainer], "accepted": v.accepted, "reason": str(v.reason) if v.reason else None,
-                                         "message": v.message, "weight": result.trainer_weights.get(v.trainer, 0),
-                                         "reward": rewards.get(v.trainer, 0)}) for v in result.verdicts),
-            rewards=tuple(leaves), reward_root="0x" + root.hex())
+            task=self.task_id,
+            round=round_id,
+            parent=model.cid,
+            model=model_cid,
+            rule=self.ctx.rule.rule,
+            rule_params=dict(self.ctx.rule.params),
+            trainer_pool=trainer_pool,
+            updates=tuple(
+                UpdateEntry(
+                    **{
+                        **entries[v.trainer],
+                        "accepted": v.accepted,
+                        "reason": str(v.reason) if v.reason else None,
+                        "message": v.message,
+                        "weight": result.trainer_weights.get(v.trainer, 0),
+                        "reward": rewards.get(v.trainer, 0),
+                    }
+                )
+                for v in result.verdicts
+            ),
+            rewards=tuple(leaves),
+            reward_root="0x" + root.hex(),
+        )
         with span(rec, "ipfs"):
             receipt_cid = self.store.put(receipt.to_bytes())
-        log.info("%s: round %d: %d accepted, %d rejected; accuracy on own data %.4f -> %.4f, on the task's evaluation set %.4f; receipt %s",
-                 self.name, round_id, len(result.accepted), len(result.verdicts) - len(result.accepted), global_acc, aggregate_acc,
-                 rec["public_accuracy"], receipt_cid)
+        log.info(
+            "%s: round %d: %d accepted, %d rejected; accuracy on own data %.4f -> %.4f, on the task's evaluation set %.4f; receipt %s",
+            self.name,
+            round_id,
+            len(result.accepted),
+            len(result.verdicts) - len(result.accepted),
+            global_acc,
+            aggregate_acc,
+            rec["public_accuracy"],
+            receipt_cid,
+        )
         if not leaves or aggregate_acc < global_acc - self.options.tolerance:
             log.info("%s: round %d: aggregate is worse than G_r beyond tolerance; voting reject", self.name, round_id)
             return Proposal("", ZERO_ROOT, round(aggregate_acc * BPS), global_acc, aggregate_acc, receipt)
@@ -200,7 +259,11 @@ class Validator(RoundWorker):
         entries: dict[str, dict] = {}
         max_bytes = self.ctx.params.max_update_bytes
         for event in reveals:
-            trainer, cid, samples = event.args["trainer"].lower(), event.args["updateCid"], int(event.args["numSamples"])
+            trainer, cid, samples = (
+                event.args["trainer"].lower(),
+                event.args["updateCid"],
+                int(event.args["numSamples"]),
+            )
             entries[trainer] = {"trainer": trainer, "cid": cid, "num_samples": samples}
             try:
                 with span(rec, "ipfs"):
@@ -211,14 +274,20 @@ class Validator(RoundWorker):
             except IpfsError as exc:
                 too_large = "larger than the limit" in str(exc)
                 # Fixed messages: every honest validator must write the same receipt bytes.
-                reason, message = (Reason.TOO_LARGE, f"more than {max_bytes} bytes") if too_large else (Reason.MISSING, "not retrievable from IPFS")
+                reason, message = (
+                    (Reason.TOO_LARGE, f"more than {max_bytes} bytes")
+                    if too_large
+                    else (Reason.MISSING, "not retrievable from IPFS")
+                )
                 log.warning("%s: update %s of %s excluded: %s", self.name, cid, trainer, exc)
                 rejected.append(Verdict.reject(trainer, reason, message))
                 continue
             with span(rec, "aggregation"):  # decoding and the deterministic checks
                 screened = screen_bytes(trainer, samples, data, specs=self.ctx.model.specs, max_bytes=max_bytes)
             if isinstance(screened, Verdict):
-                log.warning("%s: update %s of %s excluded: %s (%s)", self.name, cid, trainer, screened.reason, screened.message)
+                log.warning(
+                    "%s: update %s of %s excluded: %s (%s)", self.name, cid, trainer, screened.reason, screened.message
+                )
                 rejected.append(screened)
             else:
                 updates.append(screened)
@@ -232,7 +301,10 @@ class Validator(RoundWorker):
         for r in range(done + 1, round_id + 1):
             if self.chain.round_outcome(self.task_id, r).status == RoundStatus.OPEN:
                 return
-            for commit_event, reveal_event, who in (("UpdateCommitted", "UpdateRevealed", "trainer"), ("VoteCommitted", "VoteRevealed", "validator")):
+            for commit_event, reveal_event, who in (
+                ("UpdateCommitted", "UpdateRevealed", "trainer"),
+                ("VoteCommitted", "VoteRevealed", "validator"),
+            ):
                 committed = {e.args[who] for e in self.chain.events(commit_event, taskId=self.task_id, round=r)}
                 revealed = {e.args[who] for e in self.chain.events(reveal_event, taskId=self.task_id, round=r)}
                 for account in sorted(committed - revealed):

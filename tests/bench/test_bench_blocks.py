@@ -28,10 +28,18 @@ def test_round_time_split_attributes_overlaps_by_priority_and_the_rest_to_waitin
 
 
 def test_round_timings_run_from_one_finalization_to_the_next(tmp_path: Path) -> None:
-    trainer = {"rounds": {"0": {"spans": [["train", 100.0, 104.0], ["chain", 104.0, 105.0]], "train_seconds": 4.0},
-                          "1": {"spans": [["train", 111.0, 113.0]], "train_seconds": 2.0}}}
-    validator = {"rounds": {"0": {"spans": [["aggregation", 106.0, 107.0], ["chain", 108.0, 110.0]], "finalized_at": 110.0},
-                            "1": {"spans": [["chain", 118.0, 120.0]], "finalized_at": 120.0}}}
+    trainer = {
+        "rounds": {
+            "0": {"spans": [["train", 100.0, 104.0], ["chain", 104.0, 105.0]], "train_seconds": 4.0},
+            "1": {"spans": [["train", 111.0, 113.0]], "train_seconds": 2.0},
+        }
+    }
+    validator = {
+        "rounds": {
+            "0": {"spans": [["aggregation", 106.0, 107.0], ["chain", 108.0, 110.0]], "finalized_at": 110.0},
+            "1": {"spans": [["chain", 118.0, 120.0]], "finalized_at": 120.0},
+        }
+    }
     for name, state in (("trainer.json", trainer), ("validator.json", validator)):
         (tmp_path / name).write_text(json.dumps(state))
     rounds = round_timings(sorted(tmp_path.glob("*.json")), 2)
@@ -48,7 +56,13 @@ def test_quick_comparison_at_toy_size_writes_the_headline_keys(tmp_path: Path) -
 
     result = quick(TOY, reports=tmp_path, registration=15, name="toy")
     saved = json.loads((tmp_path / "toy.json").read_text())
-    for key in ("ours_final_accuracy", "flower_final_accuracy", "centralized_final_accuracy", "ours_round_seconds", "flower_round_seconds"):
+    for key in (
+        "ours_final_accuracy",
+        "flower_final_accuracy",
+        "centralized_final_accuracy",
+        "ours_round_seconds",
+        "flower_round_seconds",
+    ):
         assert key in saved and saved[key] > 0, key
     # Same shares, initial weights, seeds and local training: FedAvg must land on (nearly) the same model.
     assert abs(result["ours_final_accuracy"] - result["flower_final_accuracy"]) <= 0.02
@@ -81,11 +95,19 @@ def test_robustness_in_parallel_jobs_reports_every_run_and_marks_the_report_comp
     from bench.robustness import robustness
 
     setup = Setup(dataset="digits", model="mlp", trainers=10, rounds=1)
-    report = robustness(setup, rules=("fedavg", "multi_krum"), attacks=("none", "free_rider"), out=str(tmp_path / "rob.json"),
-                        plot_path=None, jobs=2)
+    report = robustness(
+        setup,
+        rules=("fedavg", "multi_krum"),
+        attacks=("none", "free_rider"),
+        out=str(tmp_path / "rob.json"),
+        plot_path=None,
+        jobs=2,
+    )
     saved = json.loads((tmp_path / "rob.json").read_text())
     assert saved["complete"] is True and saved["jobs"] == 2
-    assert {(r["attack"], r["rule"]) for r in saved["runs"]} == {(a, r) for a in ("none", "free_rider") for r in ("fedavg", "multi_krum")}
+    assert {(r["attack"], r["rule"]) for r in saved["runs"]} == {
+        (a, r) for a in ("none", "free_rider") for r in ("fedavg", "multi_krum")
+    }
     assert report["final_accuracy"]["free_rider"].keys() == {"fedavg", "multi_krum"}
     free = next(r for r in saved["runs"] if r["attack"] == "free_rider" and r["rule"] == "fedavg")
     assert free["rejected_per_round"] == [3]

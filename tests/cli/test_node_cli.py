@@ -46,7 +46,17 @@ def test_busy_port_is_a_message_and_exit_1_not_a_traceback(tmp_path: Path) -> No
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", p.rpc))
         squatter.listen()
-        result = _dfl(tmp_path, "node", "up", "--rpc-port", str(p.rpc), "--ipfs-api-port", str(p.ipfs_api), "--gateway-port", str(p.ipfs_gateway))
+        result = _dfl(
+            tmp_path,
+            "node",
+            "up",
+            "--rpc-port",
+            str(p.rpc),
+            "--ipfs-api-port",
+            str(p.ipfs_api),
+            "--gateway-port",
+            str(p.ipfs_gateway),
+        )
     _dfl(tmp_path, "node", "down")
     assert result.returncode == 1
     assert "error:" in result.stderr and "anvil" in result.stderr

@@ -24,15 +24,38 @@ def _dfl(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.Co
 def demo(protocol: Protocol, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, dict[str, str], Path]:
     out = tmp_path_factory.mktemp("demo")
     env = protocol.env() | {"DFL_DEPLOYMENTS_DIR": str(out / "deployments"), "DFL_STATE_DIR": str(out / "state")}
-    result = _dfl(env, "demo", "--dataset", "digits", "--trainers", "2", "--validators", "2", "--rounds", "2",
-                  "--registration", "15", "--tf-threads", "1", "--no-explorer", "--json", str(out / "summary.json"), "--plot", str(out / "demo.png"),
-                  "--workdir", str(out / "work"), timeout=600)
+    result = _dfl(
+        env,
+        "demo",
+        "--dataset",
+        "digits",
+        "--trainers",
+        "2",
+        "--validators",
+        "2",
+        "--rounds",
+        "2",
+        "--registration",
+        "15",
+        "--tf-threads",
+        "1",
+        "--no-explorer",
+        "--json",
+        str(out / "summary.json"),
+        "--plot",
+        str(out / "demo.png"),
+        "--workdir",
+        str(out / "work"),
+        timeout=600,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return json.loads((out / "summary.json").read_text()), env, out
 
 
 @pytest.mark.slow
-def test_demo_json_every_round_finalized_accuracy_rises_claims_match_supply_conserved(demo: tuple[dict, dict[str, str], Path]) -> None:
+def test_demo_json_every_round_finalized_accuracy_rises_claims_match_supply_conserved(
+    demo: tuple[dict, dict[str, str], Path],
+) -> None:
     summary, _, out = demo
     assert [r["round"] for r in summary["rounds"]] == [0, 1]
     assert all(r["status"] in ("accepted", "rejected", "failed") for r in summary["rounds"])
@@ -47,7 +70,9 @@ def test_demo_json_every_round_finalized_accuracy_rises_claims_match_supply_cons
     assert trainer_paid == sum(r["trainer_rewards_allocated"] for r in summary["rounds"])
     assert (out / "demo.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     logs = sorted((out / "work" / "logs").glob("*.log"))
-    assert len(logs) == 4 and all("TensorFlow threads: 1" in log.read_text() for log in logs)  # --tf-threads reached each worker
+    assert len(logs) == 4 and all(
+        "TensorFlow threads: 1" in log.read_text() for log in logs
+    )  # --tf-threads reached each worker
 
 
 @pytest.mark.slow
@@ -81,7 +106,9 @@ def _error(result: subprocess.CompletedProcess[str]) -> str:
 def test_unknown_task_and_wrong_phase_are_clear_errors(demo: tuple[dict, dict[str, str], Path]) -> None:
     summary, env, _ = demo
     assert "no task 999" in _error(_dfl(env, "task", "show", "999"))
-    late = _error(_dfl(env, "stake", "--task", str(summary["task"]), "--role", "trainer", "--amount", "10", "--dev-account", "9"))
+    late = _error(
+        _dfl(env, "stake", "--task", str(summary["task"]), "--role", "trainer", "--amount", "10", "--dev-account", "9")
+    )
     assert "stake reverted: FLTaskManager" in late and "Completed" in late
 
 
@@ -100,13 +127,17 @@ def test_wrong_keystore_password_is_refused(protocol: Protocol, tmp_path: Path) 
     keystore = tmp_path / "key.json"
     keystore.write_text(json.dumps(Account.encrypt(Account.create().key, "right password")))
     env = protocol.env() | {"DFL_KEYSTORE_PASSWORD": "wrong password"}
-    message = _error(_dfl(env, "stake", "--task", "1", "--role", "trainer", "--amount", "1", "--keystore", str(keystore)))
+    message = _error(
+        _dfl(env, "stake", "--task", "1", "--role", "trainer", "--amount", "1", "--keystore", str(keystore))
+    )
     assert "cannot decrypt keystore" in message and "wrong password" in message
     assert "right password" not in message
 
 
 @pytest.mark.slow
-def test_model_pull_verifies_lineage_and_predict_reproduces_the_reported_accuracy(demo: tuple[dict, dict[str, str], Path], tmp_path: Path) -> None:
+def test_model_pull_verifies_lineage_and_predict_reproduces_the_reported_accuracy(
+    demo: tuple[dict, dict[str, str], Path], tmp_path: Path
+) -> None:
     import numpy as np
 
     from offchain.ml.datasets import load_dataset

@@ -8,11 +8,18 @@ from dataclasses import dataclass, field
 from eth_abi import encode
 from eth_utils import keccak, to_checksum_address
 
-from offchain.chain.protocol import (  # noqa: F401  (re-exported for the tests)
-    REJECT_PROPOSAL, ZERO_ROOT, ParticipationStatus, Phase, Role, RoundStatus, SlashReason,
-    proposal_hash, update_commitment, vote_commitment,
+from offchain.chain.protocol import (
+    REJECT_PROPOSAL,
+    ZERO_ROOT,
+    ParticipationStatus,
+    Phase,
+    Role,
+    RoundStatus,
+    SlashReason,
+    proposal_hash,
+    update_commitment,
+    vote_commitment,
 )
-
 
 # The protocol's enums and commitments, from the off-chain package (checked against the contract's
 # own pure functions in tests/offchain/chain/test_task_manager.py); short names for the tests.
@@ -26,11 +33,29 @@ ZERO = ZERO_ROOT
 REJECT = REJECT_PROPOSAL
 
 PARAM_FIELDS = [
-    "modelSpecCid", "initialModelCid", "evalDatasetCid", "evalDatasetHash", "ruleId", "ruleParams",
-    "numRounds", "registrationDuration", "commitDuration", "revealDuration", "voteCommitDuration",
-    "voteRevealDuration", "exitCooldown", "minTrainerStake", "minValidatorStake", "maxTrainersPerRound",
-    "maxUpdateBytes", "quorumBps", "trainerNonRevealSlashBps", "validatorNonRevealSlashBps",
-    "validatorLosingSlashBps", "trainerShareBps", "rewardPool",
+    "modelSpecCid",
+    "initialModelCid",
+    "evalDatasetCid",
+    "evalDatasetHash",
+    "ruleId",
+    "ruleParams",
+    "numRounds",
+    "registrationDuration",
+    "commitDuration",
+    "revealDuration",
+    "voteCommitDuration",
+    "voteRevealDuration",
+    "exitCooldown",
+    "minTrainerStake",
+    "minValidatorStake",
+    "maxTrainersPerRound",
+    "maxUpdateBytes",
+    "quorumBps",
+    "trainerNonRevealSlashBps",
+    "validatorNonRevealSlashBps",
+    "validatorLosingSlashBps",
+    "trainerShareBps",
+    "rewardPool",
 ]
 
 
@@ -73,6 +98,7 @@ def salt() -> bytes:
 
 
 # --- OpenZeppelin StandardMerkleTree (leaf types ["address", "uint256"]) ---------------------
+
 
 def leaf_hash(account, amount: int) -> bytes:
     return keccak(keccak(encode(["address", "uint256"], [to_checksum_address(str(account)), amount])))
@@ -118,6 +144,7 @@ class MerkleTree:
 
 
 # --- driving rounds -----------------------------------------------------------------------
+
 
 @dataclass
 class Vote:
@@ -181,7 +208,9 @@ class Protocol:
         cid = cid or f"QmUpdate{str(trainer)[2:40]}{rnd:04d}"
         s = salt()
         self.salts[(task_id, rnd, str(trainer))] = (cid, samples, s)
-        return self.m.commitUpdate(task_id, update_commitment(task_id, rnd, trainer, cid, samples, s), {"from": trainer})
+        return self.m.commitUpdate(
+            task_id, update_commitment(task_id, rnd, trainer, cid, samples, s), {"from": trainer}
+        )
 
     def reveal_update(self, task_id, trainer):
         rnd = self.m.currentRound(task_id)[0]
@@ -192,8 +221,9 @@ class Protocol:
         rnd = self.m.currentRound(task_id)[0]
         vote = Vote(cid, root, salt())
         self.salts[(task_id, rnd, str(validator))] = vote
-        return self.m.commitVote(task_id, vote_commitment(task_id, rnd, validator, vote.proposal, vote.salt),
-                                 {"from": validator})
+        return self.m.commitVote(
+            task_id, vote_commitment(task_id, rnd, validator, vote.proposal, vote.salt), {"from": validator}
+        )
 
     def reveal_vote(self, task_id, validator, metric=9000):
         rnd = self.m.currentRound(task_id)[0]
@@ -208,8 +238,9 @@ class Protocol:
         share = pool // len(trainers)
         return MerkleTree([(str(t), share) for t in trainers])
 
-    def run_round(self, task_id, *, trainers=None, validators=None, cid=None, reject=False,
-                  finalize=True) -> MerkleTree | None:
+    def run_round(
+        self, task_id, *, trainers=None, validators=None, cid=None, reject=False, finalize=True
+    ) -> MerkleTree | None:
         """All `trainers` commit and reveal, all `validators` vote for one proposal; finalize."""
         trainers = list(self.trainers if trainers is None else trainers)
         validators = list(self.validators if validators is None else validators)

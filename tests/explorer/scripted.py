@@ -7,10 +7,10 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
 
 from offchain.chain.accounts import anvil_account
 from offchain.chain.artifacts import load_deployment
@@ -39,13 +39,24 @@ class ScriptedTask:
 class Driver:
     """Accounts `first..first+T-1` train and the next V validate; account 0 requests."""
 
-    def __init__(self, rpc_url: str, deployments: Path, store: IpfsStore, *, trainers: int, validators: int, first: int = 1,
-                 parallel: int = 8) -> None:
+    def __init__(
+        self,
+        rpc_url: str,
+        deployments: Path,
+        store: IpfsStore,
+        *,
+        trainers: int,
+        validators: int,
+        first: int = 1,
+        parallel: int = 8,
+    ) -> None:
         deployment = load_deployment(deployments, 31337, BUILD_DIR)
         self.store = store
         self.requester = TaskManager(rpc_url, deployment, anvil_account(0))
         self.trainers = [TaskManager(rpc_url, deployment, anvil_account(first + i)) for i in range(trainers)]
-        self.validators = [TaskManager(rpc_url, deployment, anvil_account(first + trainers + i)) for i in range(validators)]
+        self.validators = [
+            TaskManager(rpc_url, deployment, anvil_account(first + trainers + i)) for i in range(validators)
+        ]
         self._pool = ThreadPoolExecutor(max_workers=parallel)
 
     def close(self) -> None:
@@ -57,12 +68,30 @@ class Driver:
     def create(self, *, rounds: int, pool_tokens: int = 1_000, reveal_seconds: int = 600) -> int:
         blob = lambda label: self.store.put(f"{label} {os.urandom(8).hex()}".encode())  # noqa: E731
         params = TaskParams(
-            model_spec_cid=blob("spec"), initial_model_cid=blob("initial weights"), eval_dataset_cid=blob("eval set"),
-            eval_dataset_hash=os.urandom(32), rule_id=0, rule_params=(0,), num_rounds=rounds, registration_duration=0,
-            commit_duration=600, reveal_duration=reveal_seconds, vote_commit_duration=600, vote_reveal_duration=600, exit_cooldown=0,
-            min_trainer_stake=10 * TOKEN, min_validator_stake=100 * TOKEN, max_trainers_per_round=100, max_update_bytes=1 << 20,
-            quorum_bps=6_000, trainer_non_reveal_slash_bps=1_000, validator_non_reveal_slash_bps=1_000, validator_losing_slash_bps=500,
-            trainer_share_bps=7_000, reward_pool=pool_tokens * TOKEN)
+            model_spec_cid=blob("spec"),
+            initial_model_cid=blob("initial weights"),
+            eval_dataset_cid=blob("eval set"),
+            eval_dataset_hash=os.urandom(32),
+            rule_id=0,
+            rule_params=(0,),
+            num_rounds=rounds,
+            registration_duration=0,
+            commit_duration=600,
+            reveal_duration=reveal_seconds,
+            vote_commit_duration=600,
+            vote_reveal_duration=600,
+            exit_cooldown=0,
+            min_trainer_stake=10 * TOKEN,
+            min_validator_stake=100 * TOKEN,
+            max_trainers_per_round=100,
+            max_update_bytes=1 << 20,
+            quorum_bps=6_000,
+            trainer_non_reveal_slash_bps=1_000,
+            validator_non_reveal_slash_bps=1_000,
+            validator_losing_slash_bps=500,
+            trainer_share_bps=7_000,
+            reward_pool=pool_tokens * TOKEN,
+        )
         # registration 0: round 0's commit phase starts at creation and waits for the stakers' commits
         task_id = self.requester.create_task(params)
         self._each(lambda m: m.stake(task_id, Role.TRAINER, 20 * TOKEN), self.trainers)
@@ -77,7 +106,9 @@ class Driver:
         for i, m in enumerate(self.trainers):
             cid = self.store.put(f"update {t}/{round_id}/{m.address} {os.urandom(4).hex()}".encode())
             updates[m.address] = (cid, 100 + 10 * i, os.urandom(32))
-        self._each(lambda m: m.commit_update(t, update_commitment(t, round_id, m.address, *updates[m.address])), self.trainers)
+        self._each(
+            lambda m: m.commit_update(t, update_commitment(t, round_id, m.address, *updates[m.address])), self.trainers
+        )
         revealing = self.trainers[: len(self.trainers) - skip_reveal]
         self._each(lambda m: m.reveal_update(t, *updates[m.address]), revealing)
         while skip_reveal and self.requester.current_round(t)[1] == Phase.REVEAL:
@@ -88,17 +119,35 @@ class Driver:
         tree = build_tree(leaves)
         rewards = dict(leaves)
         model = self.store.put(f"model {t}/{round_id} {os.urandom(4).hex()}".encode())
-        receipt = RoundReceipt(task=t, round=round_id, parent=parent, model=model, rule="fedavg", rule_params={"cap": 0},
-                               trainer_pool=trainer_pool,
-                               updates=tuple(UpdateEntry(a, updates[m.address][0], updates[m.address][1], True, None, "", w, rewards.get(a, 0))
-                                             for m in revealing for a, w in [(m.address.lower(), weights[m.address.lower()])]),
-                               rewards=tuple(leaves), reward_root="0x" + tree.root.hex())
+        receipt = RoundReceipt(
+            task=t,
+            round=round_id,
+            parent=parent,
+            model=model,
+            rule="fedavg",
+            rule_params={"cap": 0},
+            trainer_pool=trainer_pool,
+            updates=tuple(
+                UpdateEntry(a, updates[m.address][0], updates[m.address][1], True, None, "", w, rewards.get(a, 0))
+                for m in revealing
+                for a, w in [(m.address.lower(), weights[m.address.lower()])]
+            ),
+            rewards=tuple(leaves),
+            reward_root="0x" + tree.root.hex(),
+        )
         receipt_cid = self.store.put(receipt.to_bytes())
         proposal = proposal_hash(receipt_cid, tree.root)
         salts = {m.address: os.urandom(32) for m in self.validators}
-        self._each(lambda m: m.commit_vote(t, vote_commitment(t, round_id, m.address, proposal, salts[m.address])), self.validators)
-        self._each(lambda m: m.reveal_vote(t, receipt_cid, tree.root, salts[m.address], 6_000 + 500 * round_id + 37 * self.validators.index(m)),
-                   self.validators)
+        self._each(
+            lambda m: m.commit_vote(t, vote_commitment(t, round_id, m.address, proposal, salts[m.address])),
+            self.validators,
+        )
+        self._each(
+            lambda m: m.reveal_vote(
+                t, receipt_cid, tree.root, salts[m.address], 6_000 + 500 * round_id + 37 * self.validators.index(m)
+            ),
+            self.validators,
+        )
         self.requester.finalize_round(t)
         task.receipts[round_id] = receipt_cid
         self._trees = getattr(self, "_trees", {})
@@ -124,13 +173,29 @@ class Driver:
         self._each(claim_validator, self.validators)
 
 
-def run_task(rpc_url: str, deployments: Path, store: IpfsStore, *, trainers: int = 2, validators: int = 2, rounds: int = 2,
-             first: int = 1, skip_reveal_in_round: dict[int, int] | None = None,
-             after_round: Callable[[int], None] | None = None, withdraw: bool = True, reveal_seconds: int = 600) -> ScriptedTask:
+def run_task(
+    rpc_url: str,
+    deployments: Path,
+    store: IpfsStore,
+    *,
+    trainers: int = 2,
+    validators: int = 2,
+    rounds: int = 2,
+    first: int = 1,
+    skip_reveal_in_round: dict[int, int] | None = None,
+    after_round: Callable[[int], None] | None = None,
+    withdraw: bool = True,
+    reveal_seconds: int = 600,
+) -> ScriptedTask:
     driver = Driver(rpc_url, deployments, store, trainers=trainers, validators=validators, first=first)
     try:
         task_id = driver.create(rounds=rounds, reveal_seconds=reveal_seconds)
-        task = ScriptedTask(task_id, driver.requester.address, [m.address for m in driver.trainers], [m.address for m in driver.validators])
+        task = ScriptedTask(
+            task_id,
+            driver.requester.address,
+            [m.address for m in driver.trainers],
+            [m.address for m in driver.validators],
+        )
         parent = driver.requester.task_params(task_id).initial_model_cid
         for r in range(rounds):
             parent = driver.play_round(task, r, parent, skip_reveal=(skip_reveal_in_round or {}).get(r, 0))
@@ -156,4 +221,6 @@ def fund(rpc_url: str, deployments: Path, indexes: Iterable[int], tokens: int = 
 
 
 def dump(task: ScriptedTask) -> str:
-    return json.dumps({"task": task.task_id, "trainers": task.trainers, "validators": task.validators, "receipts": task.receipts})
+    return json.dumps(
+        {"task": task.task_id, "trainers": task.trainers, "validators": task.validators, "receipts": task.receipts}
+    )

@@ -10,7 +10,14 @@ from explorer.conftest import ROUNDS, Indexed
 from offchain.config import PROJECT_ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 SCREENSHOT = PROJECT_ROOT / "reports" / "explorer-task.png"
 
 

@@ -21,8 +21,15 @@ DFL = [sys.executable, "-m", "offchain.cli.main"]
 
 
 def _env(indexed: Indexed, state: Path) -> dict[str, str]:
-    return {**os.environ, "DFL_RPC_URL": indexed.rpc_url, "DFL_CHAIN_ID": "31337", "DFL_IPFS_API": indexed.ipfs_api,
-            "DFL_STATE_DIR": str(state), "DFL_DEPLOYMENTS_DIR": str(indexed.deployments), "DFL_BUILD_DIR": str(BUILD_DIR)}
+    return {
+        **os.environ,
+        "DFL_RPC_URL": indexed.rpc_url,
+        "DFL_CHAIN_ID": "31337",
+        "DFL_IPFS_API": indexed.ipfs_api,
+        "DFL_STATE_DIR": str(state),
+        "DFL_DEPLOYMENTS_DIR": str(indexed.deployments),
+        "DFL_BUILD_DIR": str(BUILD_DIR),
+    }
 
 
 @pytest.mark.timeout(120)
@@ -43,17 +50,30 @@ def test_background_explorer_indexes_from_scratch_is_reused_and_stops(indexed: I
     finally:
         stopped = subprocess.run([*DFL, "explorer", "--stop"], env=env, capture_output=True, text=True, timeout=60)
     assert stopped.returncode == 0 and "explorer stopped" in stopped.stdout
-    assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[:1]
+    assert (
+        not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[:1]
+    )
     assert background.running(tmp_path) is None
 
 
 def test_no_deployment_and_busy_port_are_clear_errors(indexed: Indexed, tmp_path: Path) -> None:
     env = _env(indexed, tmp_path)
-    missing = subprocess.run([*DFL, "explorer", "--port", str(free_port())], env={**env, "DFL_DEPLOYMENTS_DIR": str(tmp_path)},
-                             capture_output=True, text=True, timeout=60)
+    missing = subprocess.run(
+        [*DFL, "explorer", "--port", str(free_port())],
+        env={**env, "DFL_DEPLOYMENTS_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert missing.returncode == 1 and "dfl deploy" in missing.stderr and "Traceback" not in missing.stderr
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
-        taken = subprocess.run([*DFL, "explorer", "--port", str(busy.getsockname()[1])], env=env, capture_output=True, text=True, timeout=60)
+        taken = subprocess.run(
+            [*DFL, "explorer", "--port", str(busy.getsockname()[1])],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert taken.returncode == 1 and "cannot listen" in taken.stderr and "Traceback" not in taken.stderr

@@ -11,16 +11,16 @@ from pathlib import Path
 
 import pytest
 
+from explorer.conftest import ROUNDS, TRAINERS, VALIDATORS, Indexed
 from offchain.chain.accounts import anvil_account
 from offchain.chain.artifacts import load_deployment
 from offchain.chain.blocks import ChainReader
 from offchain.chain.deploy import deploy
 from offchain.chain.manager import TaskManager
-from offchain.devnet.tools import find_tool
 from offchain.devnet.services import anvil_answers
+from offchain.devnet.tools import find_tool
 from offchain.explorer.db import Database
 from offchain.explorer.indexer import Indexer
-from explorer.conftest import ROUNDS, TRAINERS, VALIDATORS, Indexed
 from support import BUILD_DIR, TOKEN, free_port
 
 
@@ -34,7 +34,9 @@ def test_restart_resumes_from_the_checkpoint_with_no_gap_and_no_duplicate(indexe
     conn = _db(indexed)
     start = load_deployment(indexed.deployments, 31337, BUILD_DIR).block
     checkpoint = int(conn.execute("SELECT value FROM meta WHERE key = 'checkpoint'").fetchone()[0])
-    assert start <= indexed.checkpoint_after_round0 < checkpoint, "the first indexer stopped mid-task, the second went on"
+    assert start <= indexed.checkpoint_after_round0 < checkpoint, (
+        "the first indexer stopped mid-task, the second went on"
+    )
     numbers = [r[0] for r in conn.execute("SELECT number FROM blocks ORDER BY number")]
     assert numbers == list(range(start, checkpoint + 1))
     counts = dict(conn.execute("SELECT name, COUNT(*) FROM events GROUP BY name").fetchall())
@@ -42,7 +44,9 @@ def test_restart_resumes_from_the_checkpoint_with_no_gap_and_no_duplicate(indexe
     assert counts["UpdateCommitted"] == TRAINERS * ROUNDS and counts["UpdateRevealed"] == TRAINERS * ROUNDS - 1
     assert counts["VoteRevealed"] == VALIDATORS * ROUNDS
     assert sum(counts.values()) > indexed.events_after_round0
-    dupes = conn.execute("SELECT tx_hash, log_index, COUNT(*) c FROM events GROUP BY tx_hash, log_index HAVING c > 1").fetchall()
+    dupes = conn.execute(
+        "SELECT tx_hash, log_index, COUNT(*) c FROM events GROUP BY tx_hash, log_index HAVING c > 1"
+    ).fetchall()
     assert dupes == []
 
 
@@ -50,12 +54,26 @@ def test_stored_events_transactions_and_balances_match_the_chain(indexed: Indexe
     conn = _db(indexed)
     chain = TaskManager(indexed.rpc_url, load_deployment(indexed.deployments, 31337, BUILD_DIR))
     t = indexed.task.task_id
-    for name in ("UpdateRevealed", "VoteRevealed", "TrainerRewardClaimed", "ValidatorRewardClaimed", "Slashed", "Staked"):
+    for name in (
+        "UpdateRevealed",
+        "VoteRevealed",
+        "TrainerRewardClaimed",
+        "ValidatorRewardClaimed",
+        "Slashed",
+        "Staked",
+    ):
         on_chain = [(e.tx_hash, e.log_index) for e in chain.events(name, taskId=t)]
-        stored = [(r[0], r[1]) for r in conn.execute("SELECT tx_hash, log_index FROM events WHERE name = ? AND task_id = ? "
-                                                      "ORDER BY block_number, log_index", (name, t))]
+        stored = [
+            (r[0], r[1])
+            for r in conn.execute(
+                "SELECT tx_hash, log_index FROM events WHERE name = ? AND task_id = ? ORDER BY block_number, log_index",
+                (name, t),
+            )
+        ]
         assert stored == on_chain, name
-    cids = {json.loads(r[0])["updateCid"] for r in conn.execute("SELECT args FROM events WHERE name = 'UpdateRevealed'")}
+    cids = {
+        json.loads(r[0])["updateCid"] for r in conn.execute("SELECT args FROM events WHERE name = 'UpdateRevealed'")
+    }
     assert cids == {e.args["updateCid"] for e in chain.events("UpdateRevealed", taskId=t)}
     # every claim transaction is stored with its decoded call
     for (round_id, trainer), tx_hash in indexed.task.claims.items():
@@ -65,7 +83,9 @@ def test_stored_events_transactions_and_balances_match_the_chain(indexed: Indexe
     for address in indexed.task.trainers + indexed.task.validators:
         stored = conn.execute("SELECT balance FROM balances WHERE address = ?", (address,)).fetchone()
         assert int(stored[0]) == chain.balance_of(address)
-    slashed = conn.execute("SELECT json_extract(args, '$.account'), round FROM events WHERE name = 'Slashed'").fetchall()
+    slashed = conn.execute(
+        "SELECT json_extract(args, '$.account'), round FROM events WHERE name = 'Slashed'"
+    ).fetchall()
     assert [(r[0], r[1]) for r in slashed] == [(indexed.task.trainers[-1], 0)]
 
 
@@ -75,15 +95,19 @@ def test_round_receipts_are_fetched_once_and_their_roots_match_the_chain(indexed
     assert [(r["round"], r["cid"]) for r in rows] == sorted(indexed.task.receipts.items())
     for r in rows:
         body = json.loads(r["body"])
-        root = conn.execute("SELECT json_extract(args, '$.rewardRoot') FROM events WHERE name = 'RoundFinalized' AND round = ?",
-                            (r["round"],)).fetchone()[0]
+        root = conn.execute(
+            "SELECT json_extract(args, '$.rewardRoot') FROM events WHERE name = 'RoundFinalized' AND round = ?",
+            (r["round"],),
+        ).fetchone()[0]
         assert r["error"] is None and body["reward_root"] == root
 
 
 @pytest.fixture
 def private_anvil(tmp_path: Path):  # automine, for a reorg made with evm_snapshot / evm_revert
     port = free_port()
-    process = subprocess.Popen([str(find_tool("anvil")), "--port", str(port), "--silent"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [str(find_tool("anvil")), "--port", str(port), "--silent"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 20
     while not anvil_answers(url):

@@ -8,9 +8,9 @@ import re
 import pytest
 import requests
 
+from explorer.conftest import ROUNDS, TRAINERS, VALIDATORS, Indexed
 from offchain.chain.artifacts import load_deployment
 from offchain.chain.manager import TaskManager
-from explorer.conftest import ROUNDS, TRAINERS, VALIDATORS, Indexed
 from support import BUILD_DIR
 
 
@@ -32,7 +32,10 @@ def test_home_lists_the_task_latest_blocks_and_totals(server: str, indexed: Inde
     html, data = _page(server, "/")
     assert [t["task"] for t in data["tasks"]] == [indexed.task.task_id]
     assert data["totals"]["tasks"] == 1 and data["totals"]["blocks"] >= 10 and data["latest_blocks"]
-    assert f'href="/tasks/{indexed.task.task_id}"' in html and f'href="/blocks/{data["latest_blocks"][0]["number"]}"' in html
+    assert (
+        f'href="/tasks/{indexed.task.task_id}"' in html
+        and f'href="/blocks/{data["latest_blocks"][0]["number"]}"' in html
+    )
     assert _get(server, "/api/tasks").json()["tasks"] == data["tasks"]
     assert "completed" in _get(server, "/tasks").text
 
@@ -56,7 +59,9 @@ def test_task_page_has_parameters_rounds_participants_claims_and_slashes(server:
         assert f'href="/tasks/{t.task_id}/rounds/{r}"' in html
 
 
-def test_round_page_shows_updates_with_cids_votes_outcome_and_the_receipt_per_participant(server: str, indexed: Indexed, ipfs_gateway: str) -> None:
+def test_round_page_shows_updates_with_cids_votes_outcome_and_the_receipt_per_participant(
+    server: str, indexed: Indexed, ipfs_gateway: str
+) -> None:
     t = indexed.task
     html, data = _page(server, f"/tasks/{t.task_id}/rounds/0")
     assert data["status"] == "accepted" and data["phase"] == "finalized"
@@ -96,7 +101,9 @@ def test_account_page_shows_balance_stakes_rewards_slashes_and_transactions(serv
     assert data["rewards"]["claimed"] == data["rewards"]["trainer_earned"] > 0
     assert {c["tx"] for c in data["claims"]} == {h for (r, a), h in t.claims.items() if a == trainer}
     assert [s["role"] for s in data["stakes"]] == ["trainer"]
-    assert {"commitUpdate", "revealUpdate", "claimTrainerReward", "stake"} <= {x["function"] for x in data["transactions"]}
+    assert {"commitUpdate", "revealUpdate", "claimTrainerReward", "stake"} <= {
+        x["function"] for x in data["transactions"]
+    }
     assert 'id="balance"' in html
     slashed = _get(server, f"/api/accounts/{t.trainers[-1]}").json()
     assert [s["reason"] for s in slashed["slashes"]] == ["trainer_non_reveal"]
@@ -110,7 +117,9 @@ def test_block_pages_list_blocks_and_their_project_transactions(server: str, ind
     assert f'href="/tx/{tx_hash}"' in html
     listing = _get(server, "/api/blocks").json()
     numbers = [b["number"] for b in listing["blocks"]]
-    assert numbers == sorted(numbers, reverse=True) and numbers == list(range(numbers[0], numbers[0] - len(numbers), -1))
+    assert numbers == sorted(numbers, reverse=True) and numbers == list(
+        range(numbers[0], numbers[0] - len(numbers), -1)
+    )
     assert len(numbers) == 50 or listing["next_before"] is None
     older = _get(server, f"/api/blocks?before={numbers[5]}").json()["blocks"]
     assert older[0]["number"] == numbers[6]
@@ -124,8 +133,12 @@ def test_search_finds_addresses_transactions_blocks_tasks_and_cids(server: str, 
     assert _get(server, f"/search?q={tx_hash}", 303).headers["location"] == f"/tx/{tx_hash}"
     assert _get(server, f"/search?q=%23{t.task_id}", 303).headers["location"] == f"/tasks/{t.task_id}"
     assert "task" in {r["kind"] for r in _get(server, f"/api/search?q={t.task_id}").json()["results"]}
-    block = _get(server, f"/api/tx/{tx_hash}").json()["block"]  # a number is a block number, and a task id if one exists
-    assert {"kind": "block", "label": f"block {block}", "url": f"/blocks/{block}"} in _get(server, f"/api/search?q={block}").json()["results"]
+    block = _get(server, f"/api/tx/{tx_hash}").json()[
+        "block"
+    ]  # a number is a block number, and a task id if one exists
+    assert {"kind": "block", "label": f"block {block}", "url": f"/blocks/{block}"} in _get(
+        server, f"/api/search?q={block}"
+    ).json()["results"]
     update_cid = _get(server, f"/api/tasks/{t.task_id}/rounds/1").json()["updates"][0]["cid"]
     assert _get(server, f"/search?q={update_cid}", 303).headers["location"] == f"/tasks/{t.task_id}/rounds/1"
     receipt_hits = _get(server, f"/api/search?q={t.receipts[1]}").json()["results"]
@@ -134,8 +147,17 @@ def test_search_finds_addresses_transactions_blocks_tasks_and_cids(server: str, 
     assert "Nothing indexed matches" in _get(server, "/search?q=nothing-like-this", 404).text
 
 
-@pytest.mark.parametrize("path", ["/tasks/999", "/tasks/1/rounds/99", "/accounts/0x" + "ab" * 20, "/accounts/not-an-address",
-                                  "/blocks/99999999", "/tx/0x" + "00" * 32])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/tasks/999",
+        "/tasks/1/rounds/99",
+        "/accounts/0x" + "ab" * 20,
+        "/accounts/not-an-address",
+        "/blocks/99999999",
+        "/tx/0x" + "00" * 32,
+    ],
+)
 def test_unknown_things_are_404_pages_and_json_errors(server: str, indexed: Indexed, path: str) -> None:
     assert "Not found" in _get(server, path, 404).text
     assert "error" in _get(server, "/api" + path, 404).json()
@@ -148,7 +170,11 @@ def test_status_reports_the_background_indexer_following_the_chain(server: str, 
     deadline = time.monotonic() + 15
     while True:
         now = _get(server, "/api/status").json()["indexer"]
-        if now["checkpoint"] is not None and first["checkpoint"] is not None and now["checkpoint"] > first["checkpoint"] + 1:
+        if (
+            now["checkpoint"] is not None
+            and first["checkpoint"] is not None
+            and now["checkpoint"] > first["checkpoint"] + 1
+        ):
             break
         assert time.monotonic() < deadline, f"the indexer did not follow new blocks: {first} -> {now}"
         time.sleep(0.5)

@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from support import Protocol
 from offchain.chain.accounts import anvil_account
 from offchain.chain.manager import TaskManager
 from offchain.chain.protocol import Phase, Role, RoundStatus, new_salt, update_commitment
@@ -20,6 +19,7 @@ from offchain.storage.cid import compute_cid
 from offchain.storage.ipfs import IpfsStore
 from offchain.workers.claims import round_receipt
 from offchain.workers.requester import TaskSettings, create_task, publish_model
+from support import Protocol
 
 HONEST = (1, 2)
 VALIDATORS = (5, 6)
@@ -50,16 +50,37 @@ def _bad_update(kind: str, store: IpfsStore, initial: bytes, spec_weights: dict[
 
 
 @pytest.mark.slow
-def test_bad_updates_are_excluded_with_reasons_and_the_round_still_finalizes(protocol: Protocol, ipfs_api: str, tmp_path: Path) -> None:
+def test_bad_updates_are_excluded_with_reasons_and_the_round_still_finalizes(
+    protocol: Protocol, ipfs_api: str, tmp_path: Path
+) -> None:
     from offchain.workers.context import TaskContext
 
     data = load_dataset("digits", seed=0)
     requester = protocol.manager(0)
     with IpfsStore(ipfs_api) as store:
-        published = publish_model(store, preset="mlp", spec_json=None, input_shape=data.input_shape, num_classes=data.num_classes,
-                                  seed=1, x_eval=data.x_test, y_eval=data.y_test)
-        task = create_task(requester, published, TaskSettings(num_rounds=1, registration=30, commit=180, reveal=120,
-                                                              vote_commit=180, vote_reveal=120, max_update_bytes=MAX_UPDATE_BYTES))
+        published = publish_model(
+            store,
+            preset="mlp",
+            spec_json=None,
+            input_shape=data.input_shape,
+            num_classes=data.num_classes,
+            seed=1,
+            x_eval=data.x_test,
+            y_eval=data.y_test,
+        )
+        task = create_task(
+            requester,
+            published,
+            TaskSettings(
+                num_rounds=1,
+                registration=30,
+                commit=180,
+                reveal=120,
+                vote_commit=180,
+                vote_reveal=120,
+                max_update_bytes=MAX_UPDATE_BYTES,
+            ),
+        )
         protocol.stake(task, HONEST, VALIDATORS)
         bad_chains = {a: protocol.manager(a) for a in BAD}
         for chain in bad_chains.values():
@@ -69,11 +90,38 @@ def test_bad_updates_are_excluded_with_reasons_and_the_round_still_finalizes(pro
         bad_cids = {a: _bad_update(kind, store, initial, ctx.model.decode(initial)) for a, kind in BAD.items()}
 
     logs = [open(tmp_path / f"w{i}.log", "ab") for i in range(len(HONEST) + len(VALIDATORS))]
-    procs = [protocol.dfl(["trainer", "--task", str(task), "--data", "digits", "--client-index", str(i), "--num-clients", "2",
-                           "--epochs", "2", "--learning-rate", "0.1", "--dev-account", str(a), "--poll", "0.5"], logs[i])
-             for i, a in enumerate(HONEST)]
-    procs += [protocol.dfl(["validator", "--task", str(task), "--eval-data", "digits", "--dev-account", str(a), "--poll", "0.5"],
-                           logs[len(HONEST) + i]) for i, a in enumerate(VALIDATORS)]
+    procs = [
+        protocol.dfl(
+            [
+                "trainer",
+                "--task",
+                str(task),
+                "--data",
+                "digits",
+                "--client-index",
+                str(i),
+                "--num-clients",
+                "2",
+                "--epochs",
+                "2",
+                "--learning-rate",
+                "0.1",
+                "--dev-account",
+                str(a),
+                "--poll",
+                "0.5",
+            ],
+            logs[i],
+        )
+        for i, a in enumerate(HONEST)
+    ]
+    procs += [
+        protocol.dfl(
+            ["validator", "--task", str(task), "--eval-data", "digits", "--dev-account", str(a), "--poll", "0.5"],
+            logs[len(HONEST) + i],
+        )
+        for i, a in enumerate(VALIDATORS)
+    ]
     try:
         _wait_phase(requester, task, Phase.COMMIT)
         salts = {a: new_salt() for a in BAD}

@@ -16,18 +16,38 @@ from support import BUILD_DIR
 BROWNIE = str(PROJECT_ROOT / ".venv" / "bin" / "brownie")
 
 
-def test_brownie_deploy_script_attaches_to_a_running_anvil_and_dfl_reads_its_record(rpc_url: str, tmp_path: Path) -> None:
+def test_brownie_deploy_script_attaches_to_a_running_anvil_and_dfl_reads_its_record(
+    rpc_url: str, tmp_path: Path
+) -> None:
     port = rpc_url.rsplit(":", 1)[1]
     name = f"dfl-test-{port}"
-    env = {**os.environ, "DFL_DEPLOYMENTS_DIR": str(tmp_path), "PATH": f"{PROJECT_ROOT / '.venv' / 'bin'}:{PROJECT_ROOT / 'node_modules' / '.bin'}:{os.environ['PATH']}"}
+    env = {
+        **os.environ,
+        "DFL_DEPLOYMENTS_DIR": str(tmp_path),
+        "PATH": f"{PROJECT_ROOT / '.venv' / 'bin'}:{PROJECT_ROOT / 'node_modules' / '.bin'}:{os.environ['PATH']}",
+    }
     # A development network at the suite's anvil: Brownie attaches to a node already listening there.
-    subprocess.run([BROWNIE, "networks", "add", "Development", name, "host=http://127.0.0.1", f"port={port}", "cmd=anvil"],
-                   cwd=PROJECT_ROOT, env=env, check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        [BROWNIE, "networks", "add", "Development", name, "host=http://127.0.0.1", f"port={port}", "cmd=anvil"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     try:
-        result = subprocess.run([BROWNIE, "run", "scripts/deploy.py", "--network", name], cwd=PROJECT_ROOT, env=env,
-                                capture_output=True, text=True, timeout=300)
+        result = subprocess.run(
+            [BROWNIE, "run", "scripts/deploy.py", "--network", name],
+            cwd=PROJECT_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
     finally:
-        subprocess.run([BROWNIE, "networks", "delete", name], cwd=PROJECT_ROOT, env=env, capture_output=True, timeout=60)
+        subprocess.run(
+            [BROWNIE, "networks", "delete", name], cwd=PROJECT_ROOT, env=env, capture_output=True, timeout=60
+        )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     record = json.loads((tmp_path / "31337.json").read_text())
     chain = TaskManager(rpc_url, load_deployment(tmp_path, 31337, BUILD_DIR))

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from support import Protocol
 from offchain.chain.accounts import anvil_account
 from offchain.chain.protocol import RoundStatus
 from offchain.ml.datasets import load_dataset
@@ -20,6 +19,7 @@ from offchain.workers.claims import round_receipt
 from offchain.workers.context import load_global_model
 from offchain.workers.local_model import LocalModel
 from offchain.workers.requester import TaskSettings, create_task, publish_model
+from support import Protocol
 
 TRAINERS = (1, 2, 3)  # anvil account indexes
 VALIDATORS = (5, 6)
@@ -43,26 +43,74 @@ def _committed(state_file: Path, round_id: int) -> bool:
 
 
 @pytest.mark.slow
-def test_two_rounds_finalize_accuracy_rises_rewards_are_claimed_and_a_killed_trainer_still_reveals(protocol: Protocol, ipfs_api: str, tmp_path: Path) -> None:
+def test_two_rounds_finalize_accuracy_rises_rewards_are_claimed_and_a_killed_trainer_still_reveals(
+    protocol: Protocol, ipfs_api: str, tmp_path: Path
+) -> None:
     data = load_dataset("digits", seed=0)
     requester = protocol.manager(0)
     with IpfsStore(ipfs_api) as store:
-        published = publish_model(store, preset="mlp", spec_json=None, input_shape=data.input_shape, num_classes=data.num_classes,
-                                  seed=0, x_eval=data.x_test, y_eval=data.y_test)
-        task = create_task(requester, published, TaskSettings(
-            num_rounds=ROUNDS, registration=25, commit=180, reveal=120, vote_commit=180, vote_reveal=120))
+        published = publish_model(
+            store,
+            preset="mlp",
+            spec_json=None,
+            input_shape=data.input_shape,
+            num_classes=data.num_classes,
+            seed=0,
+            x_eval=data.x_test,
+            y_eval=data.y_test,
+        )
+        task = create_task(
+            requester,
+            published,
+            TaskSettings(num_rounds=ROUNDS, registration=25, commit=180, reveal=120, vote_commit=180, vote_reveal=120),
+        )
     protocol.stake(task, TRAINERS, VALIDATORS)
     supply = requester.total_supply()
 
     def trainer(i: int, account: int) -> list[str]:
-        return ["trainer", "--task", str(task), "--data", "digits", "--client-index", str(i), "--num-clients", str(len(TRAINERS)),
-                "--partition", "iid", "--epochs", "3", "--learning-rate", "0.1", "--dev-account", str(account), "--poll", "0.5"]
+        return [
+            "trainer",
+            "--task",
+            str(task),
+            "--data",
+            "digits",
+            "--client-index",
+            str(i),
+            "--num-clients",
+            str(len(TRAINERS)),
+            "--partition",
+            "iid",
+            "--epochs",
+            "3",
+            "--learning-rate",
+            "0.1",
+            "--dev-account",
+            str(account),
+            "--poll",
+            "0.5",
+        ]
 
     def validator(i: int, account: int) -> list[str]:
-        return ["validator", "--task", str(task), "--eval-data", "digits", "--client-index", str(i), "--num-clients", str(len(VALIDATORS)),
-                "--dev-account", str(account), "--poll", "0.5"]
+        return [
+            "validator",
+            "--task",
+            str(task),
+            "--eval-data",
+            "digits",
+            "--client-index",
+            str(i),
+            "--num-clients",
+            str(len(VALIDATORS)),
+            "--dev-account",
+            str(account),
+            "--poll",
+            "0.5",
+        ]
 
-    logs = {name: open(tmp_path / f"{name}.log", "ab") for name in [f"t{a}" for a in TRAINERS] + [f"v{a}" for a in VALIDATORS]}
+    logs = {
+        name: open(tmp_path / f"{name}.log", "ab")
+        for name in [f"t{a}" for a in TRAINERS] + [f"v{a}" for a in VALIDATORS]
+    }
     procs = {f"t{a}": protocol.dfl(trainer(i, a), logs[f"t{a}"]) for i, a in enumerate(TRAINERS)}
     procs |= {f"v{a}": protocol.dfl(validator(i, a), logs[f"v{a}"]) for i, a in enumerate(VALIDATORS)}
     try:
@@ -99,7 +147,11 @@ def test_two_rounds_finalize_accuracy_rises_rewards_are_claimed_and_a_killed_tra
         accuracies = []
         receipts = [round_receipt(chain, store, task, r, 1 << 24) for r in range(ROUNDS)]
         for receipt in receipts:
-            assert receipt is not None and all(u.accepted for u in receipt.updates) and len(receipt.updates) == len(TRAINERS)
+            assert (
+                receipt is not None
+                and all(u.accepted for u in receipt.updates)
+                and len(receipt.updates) == len(TRAINERS)
+            )
             weights = load_global_model(store, receipt.model, 1 << 24).weights
             accuracies.append(model.evaluate(model.decode(weights), data.x_test, data.y_test).accuracy)
     print(f"accuracy: initial {initial:.4f}, per round {[round(a, 4) for a in accuracies]}")
@@ -107,19 +159,33 @@ def test_two_rounds_finalize_accuracy_rises_rewards_are_claimed_and_a_killed_tra
 
     # Every trainer reward allocated was claimed, exactly; validator claims stay within their pool.
     for r, (receipt, outcome) in enumerate(zip(receipts, outcomes)):
-        claimed = {e.args["trainer"].lower(): e.args["amount"] for e in chain.events("TrainerRewardClaimed", taskId=task, round=r)}
+        claimed = {
+            e.args["trainer"].lower(): e.args["amount"]
+            for e in chain.events("TrainerRewardClaimed", taskId=task, round=r)
+        }
         assert claimed == dict(receipt.rewards)
         assert outcome.trainer_claimed == sum(claimed.values()) <= outcome.trainer_pool
         paid = sum(e.args["amount"] for e in chain.events("ValidatorRewardClaimed", taskId=task, round=r))
-        assert outcome.validator_claimed == paid and outcome.validator_pool - len(VALIDATORS) <= paid <= outcome.validator_pool
+        assert (
+            outcome.validator_claimed == paid
+            and outcome.validator_pool - len(VALIDATORS) <= paid <= outcome.validator_pool
+        )
 
     # G_1 is the round-0 aggregate each validator already evaluated: it reuses that accuracy
     # (remembered by CID in its state) instead of evaluating the same model again.
     for account in VALIDATORS:
-        path = protocol.state_dir / "workers" / "31337" / f"task-{task}" / f"validator-{anvil_account(account).address.lower()}.json"
+        path = (
+            protocol.state_dir
+            / "workers"
+            / "31337"
+            / f"task-{task}"
+            / f"validator-{anvil_account(account).address.lower()}.json"
+        )
         rounds = json.loads(path.read_text())["rounds"]
         evaluations = [sum(1 for s in rounds[str(r)]["spans"] if s[0] == "evaluation") for r in range(ROUNDS)]
-        assert evaluations == [2] + [1] * (ROUNDS - 1), evaluations  # G_r on own data, then the aggregate (own + public)
+        assert evaluations == [2] + [1] * (ROUNDS - 1), (
+            evaluations
+        )  # G_r on own data, then the aggregate (own + public)
         assert rounds["1"]["global_accuracy"] == rounds["0"]["aggregate_accuracy"]
 
     # Tokens are conserved: every holder's balance plus what the manager holds is the supply.

@@ -14,8 +14,9 @@ import selectors
 import signal
 import subprocess
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -35,8 +36,20 @@ class DevNode:
         self._log = open(log_path, "ab")
         self.session = requests.Session()
         self.proc = subprocess.Popen(
-            [str(NODE22), str(SERVER), "--repo", str(repo), "--api", "127.0.0.1:0", "--gateway", "127.0.0.1:0", *extra_args],
-            stdout=subprocess.PIPE, stderr=self._log, stdin=subprocess.DEVNULL,
+            [
+                str(NODE22),
+                str(SERVER),
+                "--repo",
+                str(repo),
+                "--api",
+                "127.0.0.1:0",
+                "--gateway",
+                "127.0.0.1:0",
+                *extra_args,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            stdin=subprocess.DEVNULL,
         )
         self.api, self.gateway = self._wait_ready(timeout=20.0)
 

@@ -34,4 +34,5 @@ def raw_cid_v1(sha256_digest: bytes) -> str:
 def raw_cid_v1_sha512(data: bytes) -> str:
     """CIDv1, raw codec, sha2-512 multihash (a hash the dev node never stores)."""
     import hashlib
+
     return b32(b"\x01\x55\x13\x40" + hashlib.sha512(data).digest())

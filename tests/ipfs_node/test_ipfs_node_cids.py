@@ -19,8 +19,8 @@ SIZES = {
     "256KiB": CHUNK,
     "256KiB_plus_1": CHUNK + 1,
     "3MiB": 3 * 1024 * 1024,
-    "174chunks": 174 * CHUNK,          # exactly one full root node
-    "175chunks": 174 * CHUNK + 1,      # first size needing a second tree level
+    "174chunks": 174 * CHUNK,  # exactly one full root node
+    "175chunks": 174 * CHUNK + 1,  # first size needing a second tree level
     "176chunks": 176 * CHUNK,
 }
 
@@ -105,16 +105,19 @@ def test_chunker_size_n(node):
     assert same["Hash"] == plain["Hash"]
 
 
-@pytest.mark.parametrize("params,needle", [
-    ({"chunker": "rabin-100-200-300"}, "not supported"),
-    ({"chunker": "buzhash"}, "not supported"),
-    ({"chunker": "size-0"}, "greater than 0"),
-    ({"chunker": "size-2000000"}, "maximum chunk size"),
-    ({"hash": "blake2b-256"}, "only sha2-256"),
-    ({"cid-version": 2}, "unknown CID version"),
-    ({"trickle": "true"}, "not supported"),
-    ({"wrap-with-directory": "true"}, "not supported"),
-])
+@pytest.mark.parametrize(
+    "params,needle",
+    [
+        ({"chunker": "rabin-100-200-300"}, "not supported"),
+        ({"chunker": "buzhash"}, "not supported"),
+        ({"chunker": "size-0"}, "greater than 0"),
+        ({"chunker": "size-2000000"}, "maximum chunk size"),
+        ({"hash": "blake2b-256"}, "only sha2-256"),
+        ({"cid-version": 2}, "unknown CID version"),
+        ({"trickle": "true"}, "not supported"),
+        ({"wrap-with-directory": "true"}, "not supported"),
+    ],
+)
 def test_unsupported_add_options_are_rejected(node, kubo_error, params, needle):
     r = node.rpc("add", params, files={"file": ("x", b"data")})
     kubo_error(r, contains=needle)

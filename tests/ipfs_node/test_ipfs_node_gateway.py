@@ -24,14 +24,16 @@ def test_gateway_get_and_head(node):
     assert r.headers["Etag"] == f'"{cid}"'
     h = requests.head(f"{node.gateway}/ipfs/{cid}", timeout=10)
     assert h.status_code == 200 and h.content == b"" and h.headers["Content-Length"] == str(len(data))
-    assert requests.get(f"{node.gateway}/ipfs/{cid}", headers={"If-None-Match": f'"{cid}"'}, timeout=10).status_code == 304
+    assert (
+        requests.get(f"{node.gateway}/ipfs/{cid}", headers={"If-None-Match": f'"{cid}"'}, timeout=10).status_code == 304
+    )
 
 
 def test_gateway_range(node):
     data = random.Random(4).randbytes(CHUNK + 100)
     cid = node.add(data)["Hash"]
     r = requests.get(f"{node.gateway}/ipfs/{cid}", headers={"Range": f"bytes={CHUNK - 5}-{CHUNK + 4}"}, timeout=10)
-    assert r.status_code == 206 and r.content == data[CHUNK - 5:CHUNK + 5]
+    assert r.status_code == 206 and r.content == data[CHUNK - 5 : CHUNK + 5]
     assert r.headers["Content-Range"] == f"bytes {CHUNK - 5}-{CHUNK + 4}/{len(data)}"
     r = requests.get(f"{node.gateway}/ipfs/{cid}", headers={"Range": "bytes=-10"}, timeout=10)
     assert r.status_code == 206 and r.content == data[-10:]
@@ -61,6 +63,7 @@ def test_gateway_cidv1(node):
 
 # --- ipfshttpclient -----------------------------------------------------------
 
+
 @pytest.fixture
 def client(node):
     c = ipfshttpclient.Client(f"/ip4/127.0.0.1/tcp/{node.api_port}/http")
@@ -72,6 +75,7 @@ def test_ipfshttpclient_round_trip(client, node):
     data = random.Random(9).randbytes(CHUNK * 2 + 1)
     cid = client.add_bytes(data)
     import aleph_cid
+
     assert cid == aleph_cid.compute_cid(data)
     assert client.cat(cid) == data
     assert client.cat(cid, offset=5, length=10) == data[5:15]

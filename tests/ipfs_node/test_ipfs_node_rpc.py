@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import random
 import signal
@@ -11,7 +10,6 @@ import time
 
 import aleph_cid
 import pytest
-
 from ipfs_node_cidutil import b58decode, raw_cid_v1_sha512
 
 CHUNK = 262144
@@ -24,18 +22,19 @@ def blob(size: int, seed: int = 5) -> bytes:
 
 # --- cat ---------------------------------------------------------------------
 
+
 def test_cat_round_trip_and_ranges(node):
     data = blob(3 * CHUNK + 1234)
     cid = node.add(data)["Hash"]
     assert node.cat(cid) == data
     assert node.cat(f"/ipfs/{cid}") == data
-    assert node.cat(cid, offset=CHUNK - 10, length=20) == data[CHUNK - 10:CHUNK + 10]
+    assert node.cat(cid, offset=CHUNK - 10, length=20) == data[CHUNK - 10 : CHUNK + 10]
     assert node.cat(cid, offset=len(data) - 5) == data[-5:]
     assert node.cat(cid, length=0) == b""
     assert node.cat(cid, offset=len(data)) == b""
-    assert node.cat(cid, offset=10**15) == b""          # huge offset: empty, not an error
-    assert node.cat(cid, length=10**15) == data          # huge length: the whole file
-    assert node.cat(cid, offset=7, length=2 * CHUNK) == data[7:7 + 2 * CHUNK]
+    assert node.cat(cid, offset=10**15) == b""  # huge offset: empty, not an error
+    assert node.cat(cid, length=10**15) == data  # huge length: the whole file
+    assert node.cat(cid, offset=7, length=2 * CHUNK) == data[7 : 7 + 2 * CHUNK]
 
 
 def test_cat_several_args_concatenates(node):
@@ -60,9 +59,9 @@ def test_malformed_cid_answers_at_once(node, kubo_error, bad):
     r = node.rpc("cat", {"arg": bad})
     assert time.monotonic() - t0 < 1.0
     if bad == "":
-        body = kubo_error(r)
+        kubo_error(r)
     else:
-        body = kubo_error(r, contains=f"invalid path {json.dumps(bad)}")
+        kubo_error(r, contains=f"invalid path {json.dumps(bad)}")
 
 
 def test_unknown_cid_answers_quickly(node, kubo_error):
@@ -85,6 +84,7 @@ def test_cat_of_a_sub_path_that_does_not_exist(node, kubo_error):
 
 # --- pins --------------------------------------------------------------------
 
+
 def test_pin_add_ls_rm(node, kubo_error):
     data = blob(2 * CHUNK + 1, seed=11)
     cid = node.add(data, pin="false")["Hash"]
@@ -93,7 +93,9 @@ def test_pin_add_ls_rm(node, kubo_error):
 
     assert node.rpc("pin/add", {"arg": cid}).json() == {"Pins": [cid]}
     assert node.rpc("pin/ls", {"arg": cid}).json() == {"Keys": {cid: {"Type": "recursive"}}}
-    assert node.rpc("pin/ls", {"arg": f"/ipfs/{cid}", "type": "recursive"}).json() == {"Keys": {cid: {"Type": "recursive"}}}
+    assert node.rpc("pin/ls", {"arg": f"/ipfs/{cid}", "type": "recursive"}).json() == {
+        "Keys": {cid: {"Type": "recursive"}}
+    }
     assert node.rpc("pin/ls", {"type": "recursive"}).json()["Keys"][cid] == {"Type": "recursive"}
     everything = node.rpc("pin/ls").json()["Keys"]
     indirect = [k for k, v in everything.items() if v["Type"] == "indirect"]
@@ -137,6 +139,7 @@ def test_corrupt_block_is_detected(start_node, kubo_error):
 
 # --- gc ----------------------------------------------------------------------
 
+
 def test_gc_removes_unpinned_and_keeps_pinned(start_node, kubo_error):
     n = start_node()
     keep = blob(2 * CHUNK + 3, seed=21)
@@ -164,14 +167,15 @@ def test_gc_keeps_blocks_shared_with_a_pinned_dag(start_node):
     n = start_node()
     a = blob(CHUNK, seed=31)
     b = blob(CHUNK, seed=32)
-    big = n.add(a + b)["Hash"]                 # pinned, leaves a and b
-    small = n.add(a, pin="false")["Hash"]      # the same single leaf block as big's first leaf
+    big = n.add(a + b)["Hash"]  # pinned, leaves a and b
+    small = n.add(a, pin="false")["Hash"]  # the same single leaf block as big's first leaf
     n.rpc("repo/gc")
-    assert n.cat(small) == a                   # still there: reachable from the pin
+    assert n.cat(small) == a  # still there: reachable from the pin
     assert n.cat(big) == a + b
 
 
 # --- persistence, identity, version -------------------------------------------
+
 
 def test_state_survives_a_restart(start_node, tmp_path):
     repo = tmp_path / "persist"
@@ -226,6 +230,7 @@ def test_version(node):
 
 # --- HTTP-level behaviour and abuse -------------------------------------------
 
+
 def test_get_on_rpc_is_405_and_unknown_is_404(node):
     r = node.session.get(f"{node.api}/api/v0/version", timeout=5)
     assert r.status_code == 405
@@ -234,14 +239,20 @@ def test_get_on_rpc_is_405_and_unknown_is_404(node):
     assert node.session.get(f"{node.api}/", timeout=5).status_code == 404
 
 
-@pytest.mark.parametrize("body,ctype", [
-    (b"this is not multipart at all", "multipart/form-data; boundary=xyz"),
-    (b"--xyz\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a\"\r\n\r\nabc", "multipart/form-data; boundary=xyz"),
-    (b"\x00\xff" * 1000, "multipart/form-data"),
-    (b"--xyz--\r\n", "multipart/form-data; boundary=xyz"),
-    (b"hello", "text/plain"),
-    (b"", None),
-])
+@pytest.mark.parametrize(
+    "body,ctype",
+    [
+        (b"this is not multipart at all", "multipart/form-data; boundary=xyz"),
+        (
+            b'--xyz\r\nContent-Disposition: form-data; name="file"; filename="a"\r\n\r\nabc',
+            "multipart/form-data; boundary=xyz",
+        ),
+        (b"\x00\xff" * 1000, "multipart/form-data"),
+        (b"--xyz--\r\n", "multipart/form-data; boundary=xyz"),
+        (b"hello", "text/plain"),
+        (b"", None),
+    ],
+)
 def test_garbage_add_bodies_get_errors(node, body, ctype):
     headers = {"Content-Type": ctype} if ctype else {}
     r = node.rpc("add", data=body, headers=headers)
@@ -259,6 +270,7 @@ def test_directory_part_is_refused(node, kubo_error):
 
 def raw_request(node, payload: bytes, shutdown: bool = True, read: bool = True) -> bytes:
     import socket
+
     host, port = "127.0.0.1", node.api_port
     with socket.create_connection((host, port), timeout=5) as s:
         s.sendall(payload)
@@ -275,9 +287,11 @@ def raw_request(node, payload: bytes, shutdown: bool = True, read: bool = True) 
 
 
 def test_truncated_upload_leaves_node_healthy(node):
-    body = b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"t\"\r\n\r\n" + b"z" * 5000
-    head = (f"POST /api/v0/add HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
-            f"Content-Length: {len(body) + 100000}\r\n\r\n").encode()
+    body = b'--b\r\nContent-Disposition: form-data; name="file"; filename="t"\r\n\r\n' + b"z" * 5000
+    head = (
+        f"POST /api/v0/add HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+        f"Content-Length: {len(body) + 100000}\r\n\r\n"
+    ).encode()
     raw_request(node, head + body)
     assert node.alive()
     # the partial upload did not create a pin
@@ -286,9 +300,11 @@ def test_truncated_upload_leaves_node_healthy(node):
 
 
 def test_aborted_chunked_upload(node):
-    head = (b"POST /api/v0/add HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
-            b"Transfer-Encoding: chunked\r\n\r\n")
-    part = b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"t\"\r\n\r\n" + b"q" * 300000
+    head = (
+        b"POST /api/v0/add HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n"
+    )
+    part = b'--b\r\nContent-Disposition: form-data; name="file"; filename="t"\r\n\r\n' + b"q" * 300000
     raw_request(node, head + f"{len(part):x}\r\n".encode() + part + b"\r\n", read=False)
     assert node.alive()
 
@@ -316,6 +332,7 @@ def test_oversized_body_on_a_bodiless_endpoint(node):
 
 def test_concurrent_adds_and_gc(start_node):
     from concurrent.futures import ThreadPoolExecutor
+
     import requests
 
     n = start_node()
@@ -359,7 +376,13 @@ def test_cross_origin_browser_requests_are_refused(node):
 
 def test_exit_code_and_message_on_bad_arguments(tmp_path):
     import subprocess
+
     from conftest import NODE22, SERVER
-    p = subprocess.run([str(NODE22), str(SERVER), "--repo", str(tmp_path / "r"), "--api", "nonsense"],
-                       capture_output=True, text=True, timeout=20)
+
+    p = subprocess.run(
+        [str(NODE22), str(SERVER), "--repo", str(tmp_path / "r"), "--api", "nonsense"],
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
     assert p.returncode == 1 and "bad address" in p.stderr and p.stdout == ""

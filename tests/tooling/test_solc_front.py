@@ -58,7 +58,14 @@ const input = fs.readFileSync(0, 'utf8');
 const out = solc.compile(input, {import: (p) => { try { return {contents: fs.readFileSync(path.join(process.cwd(), p), 'utf8')}; } catch (e) { return {error: String(e)}; } }});
 process.stdout.write(out);
 """
-    result = subprocess.run([str(NODE), "-e", script], input=json.dumps(standard_input), capture_output=True, text=True, cwd=ROOT, check=True)
+    result = subprocess.run(
+        [str(NODE), "-e", script],
+        input=json.dumps(standard_input),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+    )
     return json.loads(result.stdout)
 
 
@@ -97,7 +104,9 @@ def test_missing_import_names_the_import() -> None:
 
 
 def test_malformed_json_input_gets_a_json_error_not_a_crash() -> None:
-    result = subprocess.run([str(_front()), "--standard-json"], input="{not json", capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [str(_front()), "--standard-json"], input="{not json", capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0
     errors = json.loads(result.stdout)["errors"]
     assert errors[0]["severity"] == "error" and "JSON" in errors[0]["message"]
@@ -115,10 +124,22 @@ def test_brownie_compile_works_offline(tmp_path: Path) -> None:
     (project / "contracts" / "T.sol").write_text(TOKEN)
     shutil.copy(ROOT / "brownie-config.yaml", project / "brownie-config.yaml")
     (project / "node_modules").symlink_to(ROOT / "node_modules")
-    env = {**os.environ, "SOLCX_BINARY_PATH": str(SOLCX_DIR), "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}",
-           # Any network access would fail loudly instead of hanging.
-           "http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9"}
-    result = subprocess.run([str(ROOT / ".venv" / "bin" / "brownie"), "compile"], cwd=project, env=env, capture_output=True, text=True, timeout=300)
+    env = {
+        **os.environ,
+        "SOLCX_BINARY_PATH": str(SOLCX_DIR),
+        "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}",
+        # Any network access would fail loudly instead of hanging.
+        "http_proxy": "http://127.0.0.1:9",
+        "https_proxy": "http://127.0.0.1:9",
+    }
+    result = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "brownie"), "compile"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     artifact = json.loads((project / "build" / "contracts" / "T.json").read_text())
     assert len(artifact["bytecode"]) > 5_000

@@ -19,12 +19,28 @@ from pathlib import Path
 
 from brownie import web3
 
-from contract_helpers import E18, MerkleTree, Phase, Role, as_tuple, default_params, salt, update_commitment, vote_commitment, proposal_hash
+from contract_helpers import (
+    E18,
+    MerkleTree,
+    Phase,
+    Role,
+    as_tuple,
+    default_params,
+    proposal_hash,
+    salt,
+    update_commitment,
+    vote_commitment,
+)
 
 ROOT = Path(__file__).resolve().parents[3]
 BUDGETS = {
-    "commitUpdate": 50_000, "revealUpdate": 75_000, "commitVote": 50_000, "revealVote": 75_000,
-    "claimTrainerReward": 80_000, "claimValidatorReward": 80_000, "finalizeRound": 100_000,
+    "commitUpdate": 50_000,
+    "revealUpdate": 75_000,
+    "commitVote": 50_000,
+    "revealVote": 75_000,
+    "claimTrainerReward": 80_000,
+    "claimValidatorReward": 80_000,
+    "finalizeRound": 100_000,
 }
 WHY = {
     "revealVote": "first reveal of a proposal in a round: a fresh storage slot for its stake tally",
@@ -45,8 +61,9 @@ class Bulk:
 
     def send(self, sender, contract, fn, *args):
         data = getattr(contract, fn).encode_input(*args)
-        h = web3.eth.send_transaction({"from": sender, "to": contract.address, "data": data, "gas": 2_000_000,
-                                       "gasPrice": 0})
+        h = web3.eth.send_transaction(
+            {"from": sender, "to": contract.address, "data": data, "gas": 2_000_000, "gasPrice": 0}
+        )
         r = web3.eth.wait_for_transaction_receipt(h, timeout=30, poll_latency=0.005)
         assert r.status == 1, f"{fn} reverted"
         return r.gasUsed
@@ -77,7 +94,9 @@ def _round(bulk, chain, m, task, trainers, validators, gas):
     for t in trainers:
         cid, s = f"QmUpdate{t[2:]}{rnd:03d}", salt()
         secrets[t] = (cid, s)
-        gas.setdefault("commitUpdate", []).append(bulk.send(t, m, "commitUpdate", task, update_commitment(task, rnd, t, cid, 100, s)))
+        gas.setdefault("commitUpdate", []).append(
+            bulk.send(t, m, "commitUpdate", task, update_commitment(task, rnd, t, cid, 100, s))
+        )
     _sleep_to(chain, m, task, Phase.REVEAL)
     for t in trainers:
         cid, s = secrets[t]
@@ -90,7 +109,8 @@ def _round(bulk, chain, m, task, trainers, validators, gas):
     for v in validators:
         salts[v] = salt()
         gas.setdefault("commitVote", []).append(
-            bulk.send(v, m, "commitVote", task, vote_commitment(task, rnd, v, proposal_hash(cid, tree.root), salts[v])))
+            bulk.send(v, m, "commitVote", task, vote_commitment(task, rnd, v, proposal_hash(cid, tree.root), salts[v]))
+        )
     _sleep_to(chain, m, task, Phase.VOTE_REVEAL)
     for v in validators:
         gas.setdefault("revealVote", []).append(bulk.send(v, m, "revealVote", task, cid, tree.root, salts[v], 9000))
@@ -124,13 +144,17 @@ def test_gas_report(manager, token, deployer, chain):
     rnd0, tree0 = _round(bulk, chain, manager, task, trainers[:10], validators, first)
     for t in trainers[:10]:
         amount = tree0.values[0][1]
-        first.setdefault("claimTrainerReward", []).append(bulk.send(t, manager, "claimTrainerReward", task, rnd0, amount, tree0.proof(t, amount)))
+        first.setdefault("claimTrainerReward", []).append(
+            bulk.send(t, manager, "claimTrainerReward", task, rnd0, amount, tree0.proof(t, amount))
+        )
     for v in validators[:2]:
         first.setdefault("claimValidatorReward", []).append(bulk.send(v, manager, "claimValidatorReward", task, rnd0))
     rnd1, tree1 = _round(bulk, chain, manager, task, trainers[:10], validators, steady)
     for t in trainers[:10]:
         amount = tree1.values[0][1]
-        steady.setdefault("claimTrainerReward", []).append(bulk.send(t, manager, "claimTrainerReward", task, rnd1, amount, tree1.proof(t, amount)))
+        steady.setdefault("claimTrainerReward", []).append(
+            bulk.send(t, manager, "claimTrainerReward", task, rnd1, amount, tree1.proof(t, amount))
+        )
     for v in validators:
         steady.setdefault("claimValidatorReward", []).append(bulk.send(v, manager, "claimValidatorReward", task, rnd1))
     _round(bulk, chain, manager, task, trainers[:10], validators, {})
@@ -149,13 +173,19 @@ def test_gas_report(manager, token, deployer, chain):
         by_trainers[str(n)] = g["finalizeRound"][0]
         if n == 1000:
             amount = tree.values[0][1]
-            claims_1000 = [bulk.send(t, manager, "claimTrainerReward", task_n, rnd, amount, tree.proof(t, amount)) for t in trainers[:3]]
+            claims_1000 = [
+                bulk.send(t, manager, "claimTrainerReward", task_n, rnd, amount, tree.proof(t, amount))
+                for t in trainers[:3]
+            ]
 
     steady["createTask"] = first["createTask"]
     steady["requestExit"] = [bulk.send(trainers[20], manager, "requestExit", task_n)]
     report = {fn: int(statistics.median(v)) for fn, v in sorted(steady.items()) if v}
     report["finalizeRound_by_trainers"] = by_trainers
-    report["claimTrainerReward_1000_leaves"] = {"first_in_round": claims_1000[0], "later": int(statistics.median(claims_1000[1:]))}
+    report["claimTrainerReward_1000_leaves"] = {
+        "first_in_round": claims_1000[0],
+        "later": int(statistics.median(claims_1000[1:])),
+    }
     everything = {fn: steady.get(fn, []) + first.get(fn, []) for fn in set(steady) | set(first)}
     report["worst_case"] = {fn: {"gas": max(v), "why": WHY.get(fn, "")} for fn, v in sorted(everything.items()) if v}
 
@@ -168,7 +198,9 @@ def test_gas_report(manager, token, deployer, chain):
     print("\n{:<34}{:>12}{:>12}{:>10}".format("function", "gas", "worst", "budget"))
     for fn in sorted(steady):
         if steady[fn]:
-            print("{:<34}{:>12}{:>12}{:>10}".format(fn, report[fn], report["worst_case"][fn]["gas"], BUDGETS.get(fn, "-")))
+            print(
+                "{:<34}{:>12}{:>12}{:>10}".format(fn, report[fn], report["worst_case"][fn]["gas"], BUDGETS.get(fn, "-"))
+            )
     for n, g in by_trainers.items():
         print("{:<34}{:>12}{:>12}{:>10}".format(f"finalizeRound ({n} trainers)", g, "", 100_000))
     for k, g in report["claimTrainerReward_1000_leaves"].items():
@@ -177,7 +209,8 @@ def test_gas_report(manager, token, deployer, chain):
     if first_1000 > BUDGETS["claimTrainerReward"]:
         over["claimTrainerReward_1000_leaves_first_in_round"] = first_1000 - BUDGETS["claimTrainerReward"]
         WHY["claimTrainerReward_1000_leaves_first_in_round"] = (
-            "first claim of a round (fresh claim-totals slot) plus a 10-element proof in calldata")
+            "first claim of a round (fresh claim-totals slot) plus a 10-element proof in calldata"
+        )
     for fn, extra in over.items():
         print(f"note: worst-case {fn} is {extra} over budget: {WHY.get(fn, '')}")
     out = ROOT / "reports" / "gas.json"

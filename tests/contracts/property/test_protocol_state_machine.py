@@ -10,12 +10,21 @@ several accounts (Brownie's hypothesis state machine). After every step:
 """
 
 import brownie
-import pytest
 from brownie.test import strategy
 
 from contract_helpers import (
-    E18, ZERO, MerkleTree, Phase, Role, Status, as_tuple, default_params, salt, update_commitment,
-    vote_commitment, proposal_hash,
+    E18,
+    ZERO,
+    MerkleTree,
+    Phase,
+    Role,
+    Status,
+    as_tuple,
+    default_params,
+    proposal_hash,
+    salt,
+    update_commitment,
+    vote_commitment,
 )
 
 SUPPLY = 10**9 * E18
@@ -37,16 +46,26 @@ class ProtocolMachine:
         self.holders = [deployer, requester, *trainers, *validators]
 
     def setup(self):
-        p = default_params(numRounds=N_ROUNDS, registrationDuration=20, commitDuration=60, revealDuration=60,
-                           voteCommitDuration=60, voteRevealDuration=60, exitCooldown=40,
-                           rewardPool=999 * E18, minTrainerStake=50 * E18, minValidatorStake=50 * E18,
-                           trainerNonRevealSlashBps=2500, validatorNonRevealSlashBps=5000,
-                           validatorLosingSlashBps=10000)
+        p = default_params(
+            numRounds=N_ROUNDS,
+            registrationDuration=20,
+            commitDuration=60,
+            revealDuration=60,
+            voteCommitDuration=60,
+            voteRevealDuration=60,
+            exitCooldown=40,
+            rewardPool=999 * E18,
+            minTrainerStake=50 * E18,
+            minValidatorStake=50 * E18,
+            trainerNonRevealSlashBps=2500,
+            validatorNonRevealSlashBps=5000,
+            validatorLosingSlashBps=10000,
+        )
         self.task = self.m.createTask(as_tuple(p), {"from": self.requester}).return_value
-        self.secrets = {}          # (round, account) -> reveal args
-        self.finalized = {}        # round -> outcome snapshot
-        self.claimed = set()       # (kind, round, account) paid out by a claim
-        self.trees = {}            # round -> MerkleTree of its accepted proposal
+        self.secrets = {}  # (round, account) -> reveal args
+        self.finalized = {}  # round -> outcome snapshot
+        self.claimed = set()  # (kind, round, account) paid out by a claim
+        self.trees = {}  # round -> MerkleTree of its accepted proposal
         for a in self.trainers:
             self.m.stake(self.task, Role.TRAINER, 100 * E18, {"from": a})
         for a in self.validators:
@@ -66,15 +85,14 @@ class ProtocolMachine:
             return None
         name = getattr(fn, "_name", str(fn))
         STATS[name] = STATS.get(name, 0) + 1
-        for ev in tx.events["Slashed"] if "Slashed" in tx.events else []:
+        for ev in tx.events["Slashed"] if "Slashed" in tx.events else []:  # noqa: SIM401 (brownie EventDict has no .get)
             before = stakes[str(ev["account"])]
             assert ev["amount"] <= before, "slash above the stake"
             assert ev["remainingStake"] >= 0
         return tx
 
     def _tree(self, rnd):
-        revealers = [t for t in self.trainers if (rnd, str(t)) in self.secrets
-                     and self.secrets[(rnd, str(t))][-1]]
+        revealers = [t for t in self.trainers if (rnd, str(t)) in self.secrets and self.secrets[(rnd, str(t))][-1]]
         if not revealers:
             return None
         pool = self.m.roundOutcome(self.task, rnd)["trainerPool"]
@@ -237,7 +255,12 @@ def _python_state_machine():
 
 
 def test_protocol_invariants(manager, token, trainers, validators, requester, deployer):
-    settings = {"max_examples": int(__import__("os").environ.get("DFL_SM_EXAMPLES", 40)),
-                "stateful_step_count": int(__import__("os").environ.get("DFL_SM_STEPS", 60)), "database": None}
-    _python_state_machine()(ProtocolMachine, manager, token, trainers, validators, requester, deployer, settings=settings)
+    settings = {
+        "max_examples": int(__import__("os").environ.get("DFL_SM_EXAMPLES", 40)),
+        "stateful_step_count": int(__import__("os").environ.get("DFL_SM_STEPS", 60)),
+        "database": None,
+    }
+    _python_state_machine()(
+        ProtocolMachine, manager, token, trainers, validators, requester, deployer, settings=settings
+    )
     print("successful calls:", dict(sorted(STATS.items())))

@@ -76,9 +76,19 @@ def test_createTask_RevertWhen_parameter_invalid(manager, requester, override, e
 
 
 def test_createTask_accepts_edge_values(manager, requester):
-    p = default_params(quorumBps=10000, ruleId=4, ruleParams=list(range(8)), trainerShareBps=10000,
-                       trainerNonRevealSlashBps=10000, validatorNonRevealSlashBps=0, validatorLosingSlashBps=0,
-                       registrationDuration=0, exitCooldown=0, numRounds=65535, rewardPool=1)
+    p = default_params(
+        quorumBps=10000,
+        ruleId=4,
+        ruleParams=list(range(8)),
+        trainerShareBps=10000,
+        trainerNonRevealSlashBps=10000,
+        validatorNonRevealSlashBps=0,
+        validatorLosingSlashBps=0,
+        registrationDuration=0,
+        exitCooldown=0,
+        numRounds=65535,
+        rewardPool=1,
+    )
     manager.createTask(as_tuple(p), {"from": requester})
 
 
@@ -101,8 +111,8 @@ def test_params_store_only_answers_its_manager(manager, requester, FLTaskParamsS
 
 def _params_store_address(manager):
     # The store is the first contract the manager created (CREATE nonce 1).
-    from eth_utils import keccak, to_checksum_address
     import rlp
+    from eth_utils import keccak, to_checksum_address
 
     return to_checksum_address(keccak(rlp.encode([bytes.fromhex(manager.address[2:]), 1]))[12:])
 
@@ -111,19 +121,28 @@ def _permit_signature(token, owner_key, owner, spender, value, deadline, chain_i
     data = {
         "types": {
             "EIP712Domain": [
-                {"name": "name", "type": "string"}, {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"}, {"name": "verifyingContract", "type": "address"},
+                {"name": "name", "type": "string"},
+                {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"},
+                {"name": "verifyingContract", "type": "address"},
             ],
             "Permit": [
-                {"name": "owner", "type": "address"}, {"name": "spender", "type": "address"},
-                {"name": "value", "type": "uint256"}, {"name": "nonce", "type": "uint256"},
+                {"name": "owner", "type": "address"},
+                {"name": "spender", "type": "address"},
+                {"name": "value", "type": "uint256"},
+                {"name": "nonce", "type": "uint256"},
                 {"name": "deadline", "type": "uint256"},
             ],
         },
         "primaryType": "Permit",
         "domain": {"name": token.name(), "version": "1", "chainId": chain_id, "verifyingContract": token.address},
-        "message": {"owner": owner, "spender": spender, "value": value, "nonce": token.nonces(owner),
-                    "deadline": deadline},
+        "message": {
+            "owner": owner,
+            "spender": spender,
+            "value": value,
+            "nonce": token.nonces(owner),
+            "deadline": deadline,
+        },
     }
     signed = Account.sign_message(encode_typed_data(full_message=data), owner_key)
     return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
@@ -140,8 +159,9 @@ def signer(accounts, token, deployer):
 def test_createTaskWithPermit_pulls_pool_without_prior_approve(manager, token, signer, chain):
     p = default_params()
     deadline = chain.time() + 3600
-    v, r, s = _permit_signature(token, signer.private_key, signer.address, manager.address, p["rewardPool"],
-                                deadline, chain.id)
+    v, r, s = _permit_signature(
+        token, signer.private_key, signer.address, manager.address, p["rewardPool"], deadline, chain.id
+    )
     tx = manager.createTaskWithPermit(as_tuple(p), deadline, v, r, s, {"from": signer})
     assert "TaskCreated" in tx.events and token.balanceOf(manager) == p["rewardPool"]
 
@@ -161,8 +181,7 @@ def test_stakeWithPermit(manager, token, signer, requester, chain):
     task = manager.createTask(as_tuple(default_params()), {"from": requester}).return_value
     amount = 150 * E18
     deadline = chain.time() + 3600
-    v, r, s = _permit_signature(token, signer.private_key, signer.address, manager.address, amount, deadline,
-                                chain.id)
+    v, r, s = _permit_signature(token, signer.private_key, signer.address, manager.address, amount, deadline, chain.id)
     tx = manager.stakeWithPermit(task, 1, amount, deadline, v, r, s, {"from": signer})
     assert tx.events["Staked"]["stake"] == amount
 
@@ -174,8 +193,14 @@ def test_pure_helpers_match_offchain_hashes(manager):
     assert manager.rejectProposal() == "0x" + REJECT.hex()
     assert manager.proposalHash("", b"\0" * 32) == "0x" + REJECT.hex()
     assert manager.proposalHash("QmX", b"\3" * 32) == "0x" + proposal_hash("QmX", b"\3" * 32).hex()
-    assert manager.updateCommitment(1, 2, a, "QmU", 5, b"\4" * 32) == "0x" + update_commitment(1, 2, a, "QmU", 5, b"\4" * 32).hex()
-    assert manager.voteCommitment(1, 2, a, b"\5" * 32, b"\6" * 32) == "0x" + vote_commitment(1, 2, a, b"\5" * 32, b"\6" * 32).hex()
+    assert (
+        manager.updateCommitment(1, 2, a, "QmU", 5, b"\4" * 32)
+        == "0x" + update_commitment(1, 2, a, "QmU", 5, b"\4" * 32).hex()
+    )
+    assert (
+        manager.voteCommitment(1, 2, a, b"\5" * 32, b"\6" * 32)
+        == "0x" + vote_commitment(1, 2, a, b"\5" * 32, b"\6" * 32).hex()
+    )
 
 
 def test_views_RevertWhen_unknown_task(manager):

@@ -27,8 +27,13 @@ def test_root_and_proofs_match_openzeppelin(n):
     rng = random.Random(n)
     values = [("0x" + rng.randbytes(20).hex(), rng.randrange(10**24)) for _ in range(n)]
     node = str(NODE) if NODE.exists() else shutil.which("node")
-    out = subprocess.run([node, "-e", JS, json.dumps([[a, str(v)] for a, v in values])], cwd=ROOT,
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [node, "-e", JS, json.dumps([[a, str(v)] for a, v in values])],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     expected = json.loads(out.stdout)
     tree = MerkleTree(values)
     assert "0x" + tree.root.hex() == expected["root"]

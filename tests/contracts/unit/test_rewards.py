@@ -80,7 +80,9 @@ def test_claimValidatorReward(manager, token, proto, task_id, validators):
 
 def test_claimValidatorReward_on_rejected_round(manager, proto, task_id, validators):
     proto.run_round(task_id, reject=True)
-    assert manager.claimValidatorReward(task_id, 0, {"from": validators[0]}).events["ValidatorRewardClaimed"]["amount"] > 0
+    assert (
+        manager.claimValidatorReward(task_id, 0, {"from": validators[0]}).events["ValidatorRewardClaimed"]["amount"] > 0
+    )
 
 
 def test_claimValidatorReward_RevertWhen(manager, proto, task_id, trainers, validators):
@@ -181,7 +183,7 @@ def test_returnUnspentPool(manager, token, proto, requester, trainers):
     proto.stake_all(task)
     with reverts(f"FLTaskManagerTaskNotCompleted: {task}"):
         manager.returnUnspentPool(task, {"from": trainers[0]})
-    proto.to_phase(task, Phase.AWAITING_FINALIZATION)   # nobody acts: round 0 fails
+    proto.to_phase(task, Phase.AWAITING_FINALIZATION)  # nobody acts: round 0 fails
     manager.finalizeRound(task, {"from": trainers[0]})
     proto.to_phase(task, Phase.AWAITING_FINALIZATION)
     manager.finalizeRound(task, {"from": trainers[0]})

@@ -1,7 +1,16 @@
 """commitUpdate / revealUpdate / commitVote / revealVote / finalizeRound and the phase clock."""
 
 from contract_helpers import (
-    E18, REJECT, ZERO, Participation, Phase, Role, Status, proposal_hash, reverts, update_commitment,
+    E18,
+    REJECT,
+    ZERO,
+    Participation,
+    Phase,
+    Role,
+    Status,
+    proposal_hash,
+    reverts,
+    update_commitment,
     vote_commitment,
 )
 
@@ -18,6 +27,7 @@ def _lower(a):
 
 
 # --- phases -------------------------------------------------------------------------------
+
 
 def test_phases_follow_deadlines_when_nobody_acts(manager, proto, task_id, chain):
     tx_time = chain[-1].timestamp
@@ -40,7 +50,7 @@ def test_phases_end_early_when_everyone_acted(manager, proto, task_id, trainers,
     assert proto.phase(task_id)[1] == Phase.COMMIT
     tx = proto.commit_update(task_id, trainers[-1])
     now = chain[tx.block_number].timestamp
-    r, phase, deadline = proto.phase(task_id)
+    _, phase, deadline = proto.phase(task_id)
     assert phase == Phase.REVEAL and deadline == now + 100
     for t in trainers:
         tx = proto.reveal_update(task_id, t)
@@ -74,6 +84,7 @@ def test_exit_of_last_uncommitted_trainer_ends_commit_phase(manager, proto, task
 
 
 # --- commitUpdate ---------------------------------------------------------------------------
+
 
 def test_commitUpdate(manager, proto, task_id, trainers):
     proto.to_phase(task_id, Phase.COMMIT)
@@ -143,6 +154,7 @@ def test_commitUpdate_RevertWhen_slashed_below_minimum(manager, proto, trainers)
 
 # --- revealUpdate ---------------------------------------------------------------------------
 
+
 def test_revealUpdate(manager, proto, task_id, trainers):
     t = trainers[0]
     proto.to_phase(task_id, Phase.COMMIT)
@@ -150,8 +162,15 @@ def test_revealUpdate(manager, proto, task_id, trainers):
     proto.to_phase(task_id, Phase.REVEAL)
     tx = proto.reveal_update(task_id, t)
     ev = tx.events["UpdateRevealed"]
-    assert (ev["taskId"], ev["round"], ev["trainer"], ev["updateCid"], ev["numSamples"]) == (task_id, 0, t, "QmUpdateX", 321)
+    assert (ev["taskId"], ev["round"], ev["trainer"], ev["updateCid"], ev["numSamples"]) == (
+        task_id,
+        0,
+        t,
+        "QmUpdateX",
+        321,
+    )
     from eth_utils import keccak
+
     assert _status(manager, task_id, 0, t) == (Participation.REVEALED, "0x" + keccak(b"QmUpdateX").hex())
     assert manager.taskState(task_id)["reveals"] == 1
 
@@ -186,6 +205,7 @@ def test_revealUpdate_RevertWhen(manager, proto, task_id, trainers, validators):
 
 # --- votes ------------------------------------------------------------------------------
 
+
 def _to_votes(proto, task_id, trainers):
     proto.to_phase(task_id, Phase.COMMIT)
     for t in trainers:
@@ -211,7 +231,12 @@ def test_commitVote_and_revealVote(manager, proto, task_id, trainers, validators
     tx = proto.reveal_vote(task_id, v, metric=8765)
     ev = tx.events["VoteRevealed"]
     assert ev["proposalHash"] == "0x" + proposal_hash(CID, root).hex()
-    assert (ev["aggregateCid"], ev["rewardRoot"], ev["weight"], ev["metric"]) == (CID, "0x" + root.hex(), 200 * E18, 8765)
+    assert (ev["aggregateCid"], ev["rewardRoot"], ev["weight"], ev["metric"]) == (
+        CID,
+        "0x" + root.hex(),
+        200 * E18,
+        8765,
+    )
     assert _status(manager, task_id, 0, v) == (Participation.REVEALED, "0x" + proposal_hash(CID, root).hex())
     assert manager.proposalStake(task_id, 0, proposal_hash(CID, root)) == 200 * E18
     state = manager.taskState(task_id)
@@ -268,6 +293,7 @@ def test_revealVote_RevertWhen(manager, proto, task_id, trainers, validators):
 
 
 # --- finalizeRound ----------------------------------------------------------------------------
+
 
 def test_finalizeRound_accepted_moves_to_next_round(manager, proto, task_id, chain, accounts):
     tree = proto.run_round(task_id, finalize=False)

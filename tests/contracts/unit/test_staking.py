@@ -8,7 +8,13 @@ def test_stake_registers_and_tops_up(manager, token, proto, trainers, validators
     t, v = trainers[0], validators[0]
     tx = manager.stake(task, Role.TRAINER, 100 * E18, {"from": t})
     ev = tx.events["Staked"]
-    assert (ev["taskId"], ev["account"], ev["role"], ev["amount"], ev["stake"]) == (task, t, Role.TRAINER, 100 * E18, 100 * E18)
+    assert (ev["taskId"], ev["account"], ev["role"], ev["amount"], ev["stake"]) == (
+        task,
+        t,
+        Role.TRAINER,
+        100 * E18,
+        100 * E18,
+    )
     tx = manager.stake(task, Role.TRAINER, 5 * E18, {"from": t})
     assert tx.events["Staked"]["stake"] == 105 * E18
     manager.stake(task, Role.VALIDATOR, 300 * E18, {"from": v})
@@ -61,7 +67,6 @@ def test_validator_stake_frozen_during_votes(manager, proto, task_id, validators
     proto.to_phase(task_id, Phase.REVEAL)
     proto.reveal_update(task_id, proto.trainers[0])
     proto.to_phase(task_id, Phase.VOTE_COMMIT)
-    newcomer = accounts[3]
     with reverts(f"FLTaskManagerValidatorStakeFrozen: {task_id}, {Phase.VOTE_COMMIT}"):
         manager.stake(task_id, Role.VALIDATOR, E18, {"from": validators[0]})
     with reverts("FLTaskManagerValidatorStakeFrozen"):

@@ -17,12 +17,31 @@ from support import BUILD_DIR, TOKEN, Protocol, free_port
 
 
 def _params(**overrides: object) -> TaskParams:
-    base = dict(model_spec_cid="QmSpec", initial_model_cid="QmInit", eval_dataset_cid="QmEval", eval_dataset_hash=b"\x01" * 32,
-                rule_id=0, rule_params=(0,), num_rounds=2, registration_duration=60, commit_duration=60, reveal_duration=60,
-                vote_commit_duration=60, vote_reveal_duration=60, exit_cooldown=60, min_trainer_stake=TOKEN,
-                min_validator_stake=TOKEN, max_trainers_per_round=10, max_update_bytes=1 << 20, quorum_bps=6000,
-                trainer_non_reveal_slash_bps=1000, validator_non_reveal_slash_bps=1000, validator_losing_slash_bps=500,
-                trainer_share_bps=7000, reward_pool=10 * TOKEN)
+    base = dict(
+        model_spec_cid="QmSpec",
+        initial_model_cid="QmInit",
+        eval_dataset_cid="QmEval",
+        eval_dataset_hash=b"\x01" * 32,
+        rule_id=0,
+        rule_params=(0,),
+        num_rounds=2,
+        registration_duration=60,
+        commit_duration=60,
+        reveal_duration=60,
+        vote_commit_duration=60,
+        vote_reveal_duration=60,
+        exit_cooldown=60,
+        min_trainer_stake=TOKEN,
+        min_validator_stake=TOKEN,
+        max_trainers_per_round=10,
+        max_update_bytes=1 << 20,
+        quorum_bps=6000,
+        trainer_non_reveal_slash_bps=1000,
+        validator_non_reveal_slash_bps=1000,
+        validator_losing_slash_bps=500,
+        trainer_share_bps=7000,
+        reward_pool=10 * TOKEN,
+    )
     return TaskParams(**(base | overrides))  # type: ignore[arg-type]
 
 
@@ -64,15 +83,21 @@ def test_local_commitments_equal_the_contracts(protocol: Protocol) -> None:
     chain = protocol.manager(1)
     salt = b"\x07" * 32
     fn = chain.manager.functions
-    assert bytes(fn.updateCommitment(3, 1, chain.address, "QmX", 42, salt).call()) == update_commitment(3, 1, chain.address, "QmX", 42, salt)
+    assert bytes(fn.updateCommitment(3, 1, chain.address, "QmX", 42, salt).call()) == update_commitment(
+        3, 1, chain.address, "QmX", 42, salt
+    )
     proposal = proposal_hash("QmR", b"\x09" * 32)
     assert bytes(fn.proposalHash("QmR", b"\x09" * 32).call()) == proposal
-    assert bytes(fn.voteCommitment(3, 1, chain.address, proposal, salt).call()) == vote_commitment(3, 1, chain.address, proposal, salt)
+    assert bytes(fn.voteCommitment(3, 1, chain.address, proposal, salt).call()) == vote_commitment(
+        3, 1, chain.address, proposal, salt
+    )
 
 
 def test_a_dead_rpc_is_retried_then_reported_with_what_to_do(protocol: Protocol) -> None:
     url = f"http://127.0.0.1:{free_port()}"
-    chain = TaskManager(url, load_deployment(protocol.deployments, 31337, BUILD_DIR), backoff=Backoff(attempts=2, first_delay=0.05))
+    chain = TaskManager(
+        url, load_deployment(protocol.deployments, 31337, BUILD_DIR), backoff=Backoff(attempts=2, first_delay=0.05)
+    )
     with pytest.raises(RpcUnavailable) as raised:
         chain.task_count()
     assert url in str(raised.value) and "dfl node up" in str(raised.value)

@@ -32,7 +32,12 @@ def test_a_negative_thread_count_is_refused_before_anything_starts() -> None:
 
 def test_a_worker_with_a_negative_thread_setting_says_so_and_exits_1() -> None:
     env = {**os.environ, "DFL_TF_THREADS": "-1"}
-    run = subprocess.run([sys.executable, "-m", "offchain.cli.main", "trainer", "--task", "1", "--data", "digits", "--dev-account", "1"],
-                         capture_output=True, text=True, env=env, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-m", "offchain.cli.main", "trainer", "--task", "1", "--data", "digits", "--dev-account", "1"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert run.returncode == 1, run.stdout + run.stderr
     assert "DFL_TF_THREADS" in run.stderr + run.stdout and "Traceback" not in run.stderr

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from support import free_ports
 from offchain.devnet.services import ANVIL, IPFS, DevServices, anvil_answers, ipfs_answers
 from offchain.errors import ServiceError
+from support import free_ports
 
 
 def _by_name(services: DevServices) -> dict:
@@ -72,7 +72,11 @@ def test_a_port_taken_by_someone_else_is_reported_not_ignored(tmp_path: Path) ->
 def _running_in_group(pgid: int) -> list[str]:
     """Live (non-zombie) processes of a process group."""
     pids = subprocess.run(["pgrep", "-g", str(pgid)], capture_output=True, text=True).stdout.split()
-    return [p for p in pids if Path(f"/proc/{p}/stat").exists() and Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"]
+    return [
+        p
+        for p in pids
+        if Path(f"/proc/{p}/stat").exists() and Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    ]
 
 
 def test_down_leaves_no_process_of_the_service_behind(tmp_path: Path) -> None:

@@ -17,18 +17,31 @@ from numpy._core._multiarray_umath import __cpu_features__
 from offchain.fl import rules
 from offchain.fl.aggregate import aggregate
 from offchain.fl.codec import encode_weights
+from offchain.fl.merkle import build_tree
 from offchain.fl.records import Update
 from offchain.fl.rewards import allocate
-from offchain.fl.merkle import build_tree
 from offchain.fl.ruleconfig import parse_rule
 from offchain.types import NamedWeights
 
-SHAPES = {"0000/dense/kernel": (784, 1024), "0001/dense/bias": (1024,), "0002/out/kernel": (1024, 190), "0003/out/bias": (190,)}
-RULES = {"fedavg": (0, [50]), "median": (1, []), "trimmed_mean": (2, [2000]), "multi_krum": (3, [1, 3]), "norm_clipped_fedavg": (4, [3_000_000, 50])}
+SHAPES = {
+    "0000/dense/kernel": (784, 1024),
+    "0001/dense/bias": (1024,),
+    "0002/out/kernel": (1024, 190),
+    "0003/out/bias": (190,),
+}
+RULES = {
+    "fedavg": (0, [50]),
+    "median": (1, []),
+    "trimmed_mean": (2, [2000]),
+    "multi_krum": (3, [1, 3]),
+    "norm_clipped_fedavg": (4, [3_000_000, 50]),
+}
 
 
 def _model(seed: int, *, scale: float = 1.0) -> NamedWeights:
-    return {n: (scale * pseudo_random(int(np.prod(s)), seed=seed + i)).reshape(s) for i, (n, s) in enumerate(SHAPES.items())}
+    return {
+        n: (scale * pseudo_random(int(np.prod(s)), seed=seed + i)).reshape(s) for i, (n, s) in enumerate(SHAPES.items())
+    }
 
 
 def _updates(glob: NamedWeights) -> list[Update]:

@@ -10,7 +10,13 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
+THREAD_VARS = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+)
 # Turns off numpy's AVX2/AVX-512 kernels so the baseline (SSE) loops run instead.
 NO_WIDE_SIMD = "X86_V3 X86_V4 AVX512_ICL AVX512_SPR"
 
@@ -23,7 +29,12 @@ def _run(threads: int, *, disable_simd: bool, small_chunks: bool = False) -> dic
         env["NPY_DISABLE_CPU_FEATURES"] = NO_WIDE_SIMD
     run = subprocess.run(
         [sys.executable, str(HERE / "fl_determinism_job.py"), *(["--small-chunks"] if small_chunks else [])],
-        env=env, cwd=ROOT, capture_output=True, text=True, check=True, timeout=120,
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
     )
     return json.loads(run.stdout)
 

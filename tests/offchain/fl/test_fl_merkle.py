@@ -19,7 +19,10 @@ ORACLE = Path(__file__).with_name("oz_merkle.js")
 
 def _leaves(n: int) -> list[tuple[str, int]]:
     # Mixed-case input addresses and amounts up to 2**255 exercise encoding.
-    return [(_mixed_case(address(i * 7919), upper=i % 2 == 1), (i * 10**18 + 1) * (3 if i % 2 else 2**180)) for i in range(n)]
+    return [
+        (_mixed_case(address(i * 7919), upper=i % 2 == 1), (i * 10**18 + 1) * (3 if i % 2 else 2**180))
+        for i in range(n)
+    ]
 
 
 def _mixed_case(account: str, *, upper: bool) -> str:
@@ -28,7 +31,9 @@ def _mixed_case(account: str, *, upper: bool) -> str:
 
 def _oracle(values: list[tuple[str, int]], dump: dict[str, object]) -> dict[str, object]:
     payload = json.dumps({"values": [[a, str(x)] for a, x in values], "dump": dump})
-    run = subprocess.run([str(NODE), str(ORACLE)], input=payload, capture_output=True, text=True, check=True, timeout=60)
+    run = subprocess.run(
+        [str(NODE), str(ORACLE)], input=payload, capture_output=True, text=True, check=True, timeout=60
+    )
     return json.loads(run.stdout)
 
 

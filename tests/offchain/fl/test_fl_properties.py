@@ -32,7 +32,9 @@ def _updates(rows: list[list[float]], samples: list[int]) -> list[Update]:
 
 @PROPERTY
 @given(glob=vectors, rows=st.lists(vectors, min_size=1, max_size=7), rule=st.sampled_from([(1, []), (2, [2500])]))
-def test_median_and_trimmed_mean_stay_within_the_inputs(glob: list[float], rows: list[list[float]], rule: tuple) -> None:
+def test_median_and_trimmed_mean_stay_within_the_inputs(
+    glob: list[float], rows: list[list[float]], rule: tuple
+) -> None:
     global_weights = {"0000/w": np.array(glob, dtype=np.float32)}
     result = aggregate(global_weights, _updates(rows, [1]), parse_rule(*rule))
     accepted = np.array([r for r, v in zip(rows, result.verdicts) if v.accepted], dtype=np.float32)

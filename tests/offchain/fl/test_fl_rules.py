@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import numpy as np
-import pytest
 import math
 import random
 
+import numpy as np
+import pytest
 from fl_helpers import address, scalar_updates, upper_hex, weights
 
 from offchain.fl import rules
@@ -86,7 +86,9 @@ def test_no_accepted_update_keeps_the_global_model() -> None:
     assert result.trainer_weights == {} and result.accepted == ()
 
 
-@pytest.mark.parametrize("trainers", [[address(0xBEEF), address(0xBEEF)], [address(0xBEEF), upper_hex(address(0xBEEF))]])
+@pytest.mark.parametrize(
+    "trainers", [[address(0xBEEF), address(0xBEEF)], [address(0xBEEF), upper_hex(address(0xBEEF))]]
+)
 def test_duplicate_trainer_is_an_input_error(trainers: list[str]) -> None:
     updates = [Update(t, 1, weights(w=[1.0])) for t in trainers]
     with pytest.raises(AggregationInputError, match="more than once"):

@@ -20,10 +20,10 @@ def _assert_well_formed(dataset, *, train: int, test: int, input_shape: tuple[in
     assert dataset.input_shape == input_shape
     for x in (dataset.x_train, dataset.x_test):
         assert x.dtype == np.float32
-        assert 0.0 <= float(x.min()) and float(x.max()) <= 1.0
+        assert float(x.min()) >= 0.0 and float(x.max()) <= 1.0
     for y in (dataset.y_train, dataset.y_test):
         assert y.dtype == np.int64
-        assert 0 <= int(y.min()) and int(y.max()) < dataset.num_classes
+        assert int(y.min()) >= 0 and int(y.max()) < dataset.num_classes
 
 
 def test_fashion_mnist_loads_full_train_and_test_sets() -> None:

@@ -87,7 +87,10 @@ def test_spec_referring_to_code_outside_keras_is_refused() -> None:
     config = json.loads(model_to_spec(build_model("mlp", input_shape=(64,))))
     dense = next(layer for layer in config["config"]["layers"] if layer["class_name"] == "Dense")
     dense["config"]["activation"] = {
-        "module": "os", "class_name": "function", "config": "system", "registered_name": "function"
+        "module": "os",
+        "class_name": "function",
+        "config": "system",
+        "registered_name": "function",
     }
     with pytest.raises(ModelSpecError, match=r"module 'os'"):
         model_from_spec(json.dumps(config))

@@ -54,7 +54,11 @@ def test_cidv1_single_chunk_is_a_raw_block_of_the_bytes() -> None:
 @pytest.mark.parametrize("size", [0, 1, CHUNK_SIZE + 1, 175 * CHUNK_SIZE])
 def test_matches_accepts_the_right_bytes_and_rejects_one_flipped_bit(size: int) -> None:
     data = _data(size)
-    for cid in (compute_cid(data), compute_cid(data, cid_version=1), compute_cid(data, cid_version=1, raw_leaves=False)):
+    for cid in (
+        compute_cid(data),
+        compute_cid(data, cid_version=1),
+        compute_cid(data, cid_version=1, raw_leaves=False),
+    ):
         assert matches(data, cid)
         if size:
             flipped = bytearray(data)
@@ -70,6 +74,9 @@ def test_malformed_cids_are_rejected_with_a_message(text: str) -> None:
 
 
 def test_parse_round_trips_v0_and_v1() -> None:
-    for cid in ("QmbFMke1KXqnYyBBWxB74N4c5SBnJMVAiMNRcGu6x1AwQH", "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"):
+    for cid in (
+        "QmbFMke1KXqnYyBBWxB74N4c5SBnJMVAiMNRcGu6x1AwQH",
+        "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku",
+    ):
         assert str(parse_cid(cid)) == cid
         assert str(parse_cid("/ipfs/" + cid)) == cid

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from support import free_port
 from offchain.devnet.services import DevServices
 from offchain.errors import CidMismatchError, InvalidCidError, IpfsError
 from offchain.storage.cid import CHUNK_SIZE, compute_cid
 from offchain.storage.ipfs import IpfsStore, RetryPolicy, url_to_multiaddr
+from support import free_port
 
 
 @pytest.fixture
@@ -92,7 +92,7 @@ def test_bytes_corrupted_on_the_node_are_never_returned(store: IpfsStore, dev_se
 class _LyingNode(http.server.BaseHTTPRequestHandler):
     """Answers every `cat` with the wrong bytes."""
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_POST(self) -> None:
         body = b"not the bytes you asked for"
         self.send_response(200)
         self.send_header("Content-Type", "application/octet-stream")
