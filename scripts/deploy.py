@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import brownie
-from brownie import FLTaskManager, RewardToken, accounts, network, web3
+from brownie import FLTaskManager, RewardToken, TaskLifecycle, TaskViews, accounts, network, web3
 from brownie.project import get_loaded_projects
 
 LOCAL_CHAIN_IDS = {31337, 1337}
@@ -65,6 +65,9 @@ def main() -> dict:
     # it did not launch itself (e.g. `dfl node up`) and of every public network.
     tx = {"from": deployer, "gas_price": web3.eth.gas_price}
     token = RewardToken.deploy("DFL Reward", "DFL", supply, deployer, tx)
+    # FLTaskManager links its external libraries (Brownie links the deployed ones in).
+    TaskViews.deploy(tx)
+    TaskLifecycle.deploy(tx)
     manager = FLTaskManager.deploy(token, tx)
     first_block = token.tx.block_number
 

@@ -4,34 +4,66 @@ pragma solidity 0.8.37;
 /// @title IFLTaskManager
 /// @notice Federated-learning tasks on chain: a requester escrows a reward pool in the reward token;
 ///         trainers and validators stake per task; each round trainers commit/reveal the IPFS CID of
-///         their model update, validators commit/reveal a vote on the aggregate (a proposal), anyone
-///         finalizes, and rewards are claimed (trainers by Merkle proof, validators pro rata to stake).
+///         their model update, validators attest which updates they hold, then commit/reveal a vote on
+///         the aggregate (a proposal), anyone finalizes, rewards are claimed (trainers by Merkle proof,
+///         validators pro rata to stake) and provably bad updates are penalized (by Merkle proof).
 /// @dev This interface is the specification. Conventions:
 ///      - Amounts are token base units. Stakes, pools and rewards are stored as uint96; any amount
 ///        above `type(uint96).max` reverts with {FLTaskManagerAmountTooLarge}.
 ///      - Every action works on the task's *current* round; `round` is 0-based.
-///      - Phases: a round goes Commit -> Reveal -> VoteCommit -> VoteReveal -> AwaitingFinalization.
-///        Round 0 is preceded by Registration. Each timed phase ends at its deadline
-///        (`block.timestamp >= deadline`) or as soon as everyone who can act in it has acted:
+///      - Phases: a round goes Commit -> Reveal -> Attest -> VoteCommit -> VoteReveal ->
+///        AwaitingFinalization. Round 0 is preceded by Registration. Each timed phase ends at its
+///        deadline (`block.timestamp >= deadline`) or as soon as everyone who can act in it has acted:
 ///          Commit:     commits > 0 and commits >= min(active trainers, maxTrainersPerRound);
 ///          Reveal:     reveals >= commits;
+///          Attest:     no update revealed in the round, or attests > 0 and attests >= active validators;
 ///          VoteCommit: no update revealed in the round, or
 ///                      voteCommits > 0 and voteCommits >= active validators;
 ///          VoteReveal: voteReveals >= voteCommits.
+///        A trainer that committed in the current round cannot request exit until the round is
+///        finalized, and a penalty that would deactivate it waits for the Commit phase to end, so no
+///        exit or penalty can end the Commit phase while an active trainer has not committed.
 ///        A phase that ends early ends at the timestamp of the transaction that completed it; a
 ///        phase whose condition already holds when it starts ends when it starts. The next phase's
 ///        deadline is the previous phase's end plus its duration. Phase transitions are computed
 ///        lazily (O(1)): views always report the phase as of `block.timestamp`.
 ///      - Round reward: when round r starts, `reward_r = pool / (numRounds - r)` moves out of the
 ///        task's unallocated pool; `trainerPool = reward_r * trainerShareBps / 10_000`,
-///        `validatorPool = reward_r - trainerPool`. Failed rounds return reward_r to the pool,
-///        rejected rounds return the trainer pool, slashes add to the pool; all of it is spread over
+///        `validatorPool = reward_r - trainerPool`. Failed rounds return reward_r to the pool;
+///        rejected rounds, and accepted rounds whose proposal pays no trainer (zero reward root),
+///        return the trainer pool; slashes and penalties add to the pool; all of it is spread over
 ///        the later rounds, and what is left after the last round goes back to the requester via
-///        {returnUnspentPool}.
+///        {reclaim}. Rewards of Accepted/Rejected rounds not claimed within `claimWindow` seconds
+///        of the task's completion (unclaimed rewards and rounding dust) also go back via {reclaim},
+///        which then closes every claim of the task: no token stays in the manager for ever.
+///      - Declared samples are collateral-backed: a trainer may reveal at most
+///        `weight / stakePerSample` samples (weight = its stake when it committed), so a sample
+///        count is never worth more than the stake behind it (no limit when `stakePerSample` is 0).
+///      - Availability (Attest phase): each active validator attests, once per round, to the revealed
+///        updates it holds (fetched, checked against the CID, pinned) as a bitmap over reveal indexes
+///        (bit i of byte i / 8, least significant first; `index` of {UpdateRevealed}). The contract
+///        only counts attestations; validators decide the round's update set off-chain from the
+///        {AvailabilityAttested} events, the same way on every machine: with T the
+///        `totalValidatorStake` of the round's first attestation and att(i) the summed weight of the
+///        validators attesting update i, update i is aggregated if att(i) * 10_000 >= quorumBps * T
+///        (some honest validator holds it: colluders hold less than quorum), penalized as unavailable
+///        if att(i) * 10_000 <= (10_000 - quorumBps) * T (even the honest validators did not get it),
+///        and left out unpenalized in between. If all attesters together hold less than quorum of T,
+///        no update is aggregated or penalized for availability. The rule needs honest validators
+///        online in the Attest phase; its limits are documented in docs/protocol.md.
 ///      - Commitments (all `abi.encode`):
 ///          update:   keccak256(taskId, round, trainer, updateCid, numSamples, salt)
-///          proposal: keccak256(aggregateCid, rewardRoot); reject = keccak256("", bytes32(0))
+///          proposal: keccak256(aggregateCid, rewardRoot, penaltyRoot);
+///                    reject = keccak256("", bytes32(0), bytes32(0))
 ///          vote:     keccak256(taskId, round, validator, proposalHash, salt)
+///      - Penalties: a proposal's `penaltyRoot` is the Merkle root of the trainers whose update the
+///        round receipt rejects for a reason only a broken or dishonest client produces (or that a
+///        quorum could not fetch). Once the round is Accepted, anyone applies a penalty with a proof
+///        (leaf keccak256(bytes.concat(keccak256(abi.encode(trainer)))), OpenZeppelin
+///        StandardMerkleTree with leaf type ["address"]), once per trainer and round, O(1) gas:
+///        `trainerPenaltyBps` of the trainer's current stake goes to the task's pool. A trainer's stake
+///        unlocks no earlier than `exitCooldown` after its last committed round was finalized, so
+///        penalties can be applied before it can withdraw.
 ///      - Finalize (anyone, O(1)): the proposal with the most revealed stake wins if its stake
 ///        reaches `quorumBps` of the total active validator stake; quorum must be a strict
 ///        majority, so at most one proposal can reach it. Winner = a real aggregate: Accepted.
@@ -40,17 +72,24 @@ pragma solidity 0.8.37;
 ///      - Slashing is lazy and O(1): an account has at most one unsettled round (the last round it
 ///        committed in). That round is settled, once finalized, by {slash} (anyone), or automatically
 ///        when the account next commits, changes its stake, withdraws or claims its validator reward.
-///        Settlement applies the due slash (trainer: committed, not revealed; validator: committed,
-///        not revealed, or revealed a proposal other than the winner of an Accepted/Rejected round)
-///        or, for a validator on the winning side that has not claimed, adds the reward to its stake.
+///        Settlement applies the due slash or, for a validator on the winning side that has not
+///        claimed, adds the reward to its stake (unless the task's claims are closed). What is due:
+///          trainer:   committed, not revealed -> trainerNonRevealSlashBps;
+///          validator: committed, not revealed -> validatorNonRevealSlashBps;
+///                     revealed the winner -> its reward;
+///                     revealed another aggregate in an Accepted round -> validatorLosingSlashBps
+///                     (its computation disagrees with the quorum's: a bug or a lie);
+///                     revealed reject in an Accepted round, or anything in a Rejected round ->
+///                     nothing (a judgement of model quality on its own data, not a fault).
 ///        Slash = bps * weight / 10_000, where weight is the stake when the account committed in
-///        that round, capped at the current stake. Stakes never unlock while a round is unsettled.
-///      - Validators cannot stake, top up or request exit during VoteCommit, VoteReveal and
+///        that round, capped at the current stake. An account whose stake falls below its role's
+///        minimum is deactivated. Stakes never unlock while a round is unsettled.
+///      - Validators cannot stake, top up or request exit during Attest, VoteCommit, VoteReveal and
 ///        AwaitingFinalization, so the quorum denominator (total active validator stake) only
 ///        changes then by settlement of earlier rounds (slashes, restaked rewards), which never
 ///        touches a stake already committed as a vote weight in the current round.
-///      - Trainer claims use a per-(task, account) bitmap of rounds; validator rewards not claimed
-///        before the validator's next vote commitment (or withdrawal) are restaked.
+///      - Trainer claims and penalties use per-(task, account) bitmaps of rounds; validator rewards
+///        not claimed before the validator's next round (or withdrawal) are restaked.
 interface IFLTaskManager {
     /*//////////////////////////////////////////////////////////////
                                  TYPES
@@ -65,6 +104,7 @@ interface IFLTaskManager {
         Registration,
         Commit,
         Reveal,
+        Attest,
         VoteCommit,
         VoteReveal,
         AwaitingFinalization,
@@ -90,12 +130,14 @@ interface IFLTaskManager {
     enum SlashReason {
         TrainerNonReveal,
         ValidatorNonReveal,
-        ValidatorLosingVote
+        ValidatorLosingVote,
+        TrainerRejectedUpdate
     }
 
-    /// @notice What the chain keeps about an account in a round.
-    /// @dev Only the account's latest committed round is kept in storage (O(1) per account);
-    ///      for an earlier round the status is Unrecorded and the events hold the history.
+    /// @notice What the chain keeps about an account's commitment in a round.
+    /// @dev Only the account's latest round is kept in storage (O(1) per account); for an earlier
+    ///      round the status is Unrecorded and the events hold the history. None also covers a
+    ///      validator that only attested availability in the round.
     enum ParticipationStatus {
         None,
         Committed,
@@ -115,15 +157,25 @@ interface IFLTaskManager {
     /// @param registrationDuration Seconds of staking before round 0's commit phase (may be 0).
     /// @param commitDuration Seconds of the update-commit phase (> 0).
     /// @param revealDuration Seconds of the update-reveal phase (> 0).
+    /// @param attestDuration Seconds of the availability-attestation phase (> 0).
     /// @param voteCommitDuration Seconds of the vote-commit phase (> 0).
     /// @param voteRevealDuration Seconds of the vote-reveal phase (> 0).
-    /// @param exitCooldown Seconds between {requestExit} and the earliest {withdraw}.
+    /// @param exitCooldown Seconds between {requestExit} and the earliest {withdraw}; also the least
+    ///        time between the finalization of a trainer's last committed round and its {withdraw}
+    ///        (the window in which penalties of that round can still be applied).
+    /// @param claimWindow Seconds after the task's completion during which rewards can be claimed;
+    ///        then {reclaim} returns what is unclaimed to the requester (> 0).
     /// @param minTrainerStake Minimum stake of an active trainer (> 0).
     /// @param minValidatorStake Minimum stake of an active validator (> 0).
+    /// @param stakePerSample Stake (base units) that must back each declared sample: a reveal may
+    ///        declare at most `weight / stakePerSample` samples (0: no limit).
     /// @param maxTrainersPerRound Maximum update commitments per round (1..65535).
     /// @param maxUpdateBytes Maximum size of an update in bytes; enforced off-chain (> 0).
+    /// @param maxDeltaNormMicro Bound on the L2 norm of an update's change from the global model, in
+    ///        millionths; enforced off-chain, an update above it is rejected and penalized (0: none).
     /// @param quorumBps Winning stake needed, in bps of total active validator stake (5001..10000).
     /// @param trainerNonRevealSlashBps Slash of a trainer that committed and did not reveal (<= 10000).
+    /// @param trainerPenaltyBps Penalty of a trainer whose update was provably bad (<= 10000).
     /// @param validatorNonRevealSlashBps Slash of a validator that committed and did not reveal (<= 10000).
     /// @param validatorLosingSlashBps Slash of a validator that revealed a losing proposal (<= 10000).
     /// @param trainerShareBps Share of each round's reward for trainers; the rest is for validators.
@@ -139,15 +191,20 @@ interface IFLTaskManager {
         uint32 registrationDuration;
         uint32 commitDuration;
         uint32 revealDuration;
+        uint32 attestDuration;
         uint32 voteCommitDuration;
         uint32 voteRevealDuration;
         uint32 exitCooldown;
+        uint32 claimWindow;
         uint256 minTrainerStake;
         uint256 minValidatorStake;
+        uint256 stakePerSample;
         uint16 maxTrainersPerRound;
         uint64 maxUpdateBytes;
+        uint64 maxDeltaNormMicro;
         uint16 quorumBps;
         uint16 trainerNonRevealSlashBps;
+        uint16 trainerPenaltyBps;
         uint16 validatorNonRevealSlashBps;
         uint16 validatorLosingSlashBps;
         uint16 trainerShareBps;
@@ -163,6 +220,7 @@ interface IFLTaskManager {
     ///        vote reveal ended; 0 when Completed.
     /// @param commits Update commitments in the current round.
     /// @param reveals Update reveals in the current round.
+    /// @param attests Availability attestations in the current round.
     /// @param voteCommits Vote commitments in the current round.
     /// @param voteReveals Vote reveals in the current round.
     /// @param activeTrainers Trainers with stake >= minimum that have not requested exit.
@@ -172,6 +230,9 @@ interface IFLTaskManager {
     /// @param unallocatedPool Pool not yet assigned to a round (plus returns and slashes).
     /// @param leadingProposal Proposal with the most revealed stake in the current round.
     /// @param leadingStake Revealed stake behind `leadingProposal`.
+    /// @param unclaimedRewards Rewards of finalized rounds not yet claimed or restaked (with
+    ///        rounding dust), returned to the requester by {reclaim} after the claim window.
+    /// @param claimsClosed Whether {reclaim} closed the task's claims.
     struct TaskState {
         address requester;
         uint256 createdAt;
@@ -180,6 +241,7 @@ interface IFLTaskManager {
         uint256 phaseDeadline;
         uint256 commits;
         uint256 reveals;
+        uint256 attests;
         uint256 voteCommits;
         uint256 voteReveals;
         uint256 activeTrainers;
@@ -189,6 +251,8 @@ interface IFLTaskManager {
         uint256 unallocatedPool;
         bytes32 leadingProposal;
         uint256 leadingStake;
+        uint256 unclaimedRewards;
+        bool claimsClosed;
     }
 
     /// @notice An account's standing in a task.
@@ -197,10 +261,12 @@ interface IFLTaskManager {
     /// @param active Whether the account counts as an active trainer/validator.
     /// @param exiting Whether the account requested exit.
     /// @param unlockAt Earliest withdrawal time after an exit request (0 if not exiting).
-    /// @param lastRound Last round the account committed in (valid if `hasRound`).
-    /// @param hasRound Whether the account ever committed in this task.
+    /// @param lastRound Last round the account took part in (valid if `hasRound`).
+    /// @param hasRound Whether the account ever took part in a round of this task.
     /// @param unsettled Whether `lastRound` still awaits settlement (slash or reward).
-    /// @param weight Stake when the account committed in `lastRound`.
+    /// @param weight Stake when the account took part in `lastRound` (first attest or commit).
+    /// @param attested Whether the account (a validator) attested availability in `lastRound`.
+    /// @param committed Whether the account committed (an update or a vote) in `lastRound`.
     struct Participant {
         Role role;
         uint256 stake;
@@ -211,11 +277,14 @@ interface IFLTaskManager {
         bool hasRound;
         bool unsettled;
         uint256 weight;
+        bool attested;
+        bool committed;
     }
 
     /// @notice Outcome of one round.
     /// @param status Open until finalized, then Accepted, Rejected or Failed.
-    /// @param rewardRoot Merkle root of trainer rewards (Accepted rounds only).
+    /// @param rewardRoot Merkle root of trainer rewards (Accepted rounds only; zero if none).
+    /// @param penaltyRoot Merkle root of penalized trainers (Accepted rounds only; zero if none).
     /// @param winningStake Revealed stake behind the winning proposal (0 if Failed).
     /// @param roundReward Reward assigned to the round when it started.
     /// @param trainerPool Trainer share of `roundReward`.
@@ -226,6 +295,7 @@ interface IFLTaskManager {
     struct RoundOutcome {
         RoundStatus status;
         bytes32 rewardRoot;
+        bytes32 penaltyRoot;
         uint256 winningStake;
         uint256 roundReward;
         uint256 trainerPool;
@@ -269,9 +339,27 @@ interface IFLTaskManager {
     /// @notice A trainer committed to an update.
     event UpdateCommitted(uint256 indexed taskId, uint256 indexed round, address indexed trainer, bytes32 commitment);
 
-    /// @notice A trainer revealed its update; the update is at `updateCid` on IPFS.
+    /// @notice A trainer revealed its update; the update is at `updateCid` on IPFS. `index` (0-based,
+    ///         in reveal order) is the update's bit in availability attestations.
     event UpdateRevealed(
-        uint256 indexed taskId, uint256 indexed round, address indexed trainer, string updateCid, uint256 numSamples
+        uint256 indexed taskId,
+        uint256 indexed round,
+        address indexed trainer,
+        string updateCid,
+        uint256 numSamples,
+        uint256 index
+    );
+
+    /// @notice A validator attested to the revealed updates it holds (`held`: bit i of byte i / 8,
+    ///         least significant bit first, for the update of reveal index i) with `weight` (its
+    ///         stake); `totalValidatorStake` is the quorum denominator at that moment.
+    event AvailabilityAttested(
+        uint256 indexed taskId,
+        uint256 indexed round,
+        address indexed validator,
+        bytes held,
+        uint256 weight,
+        uint256 totalValidatorStake
     );
 
     /// @notice A validator committed to a vote with `weight` (its stake).
@@ -280,8 +368,9 @@ interface IFLTaskManager {
     );
 
     /// @notice A validator revealed its vote for `proposalHash` = keccak256(abi.encode(aggregateCid,
-    ///         rewardRoot)) with `weight`, and its evaluation `metric` (not part of the commitment;
-    ///         e.g. accuracy in basis points on its own data). Empty CID and zero root = reject.
+    ///         rewardRoot, penaltyRoot)) with `weight`, and its evaluation `metric` (not part of the
+    ///         commitment; e.g. accuracy in basis points on its own data). Empty CID and zero roots =
+    ///         reject.
     event VoteRevealed(
         uint256 indexed taskId,
         uint256 indexed round,
@@ -289,6 +378,7 @@ interface IFLTaskManager {
         bytes32 proposalHash,
         string aggregateCid,
         bytes32 rewardRoot,
+        bytes32 penaltyRoot,
         uint256 weight,
         uint32 metric
     );
@@ -302,6 +392,7 @@ interface IFLTaskManager {
         RoundStatus status,
         bytes32 winningProposal,
         bytes32 rewardRoot,
+        bytes32 penaltyRoot,
         uint256 winningStake,
         uint256 totalValidatorStake,
         uint256 returnedToPool
@@ -310,8 +401,9 @@ interface IFLTaskManager {
     /// @notice The last round of `taskId` was finalized.
     event TaskCompleted(uint256 indexed taskId, uint256 unallocatedPool);
 
-    /// @notice The unallocated pool of a completed task went back to its requester.
-    event UnspentPoolReturned(uint256 indexed taskId, address indexed requester, uint256 amount);
+    /// @notice A completed task's unallocated pool (`unallocated`) and, once its claim window passed,
+    ///         its unclaimed rewards (`unclaimed`) went back to its requester.
+    event Reclaimed(uint256 indexed taskId, address indexed requester, uint256 unallocated, uint256 unclaimed);
 
     /// @notice A trainer claimed its Merkle-proven reward for a round.
     event TrainerRewardClaimed(uint256 indexed taskId, uint256 indexed round, address indexed trainer, uint256 amount);
@@ -366,6 +458,10 @@ interface IFLTaskManager {
     error FLTaskManagerInvalidQuorum(uint256 quorumBps);
     /// @notice `trainerNonRevealSlashBps` exceeds 10000.
     error FLTaskManagerInvalidTrainerNonRevealSlash(uint256 bps);
+    /// @notice `trainerPenaltyBps` exceeds 10000.
+    error FLTaskManagerInvalidTrainerPenalty(uint256 bps);
+    /// @notice `claimWindow` is zero.
+    error FLTaskManagerZeroClaimWindow();
     /// @notice `validatorNonRevealSlashBps` exceeds 10000.
     error FLTaskManagerInvalidValidatorNonRevealSlash(uint256 bps);
     /// @notice `validatorLosingSlashBps` exceeds 10000.
@@ -427,8 +523,14 @@ interface IFLTaskManager {
     error FLTaskManagerEmptyUpdateCid();
     /// @notice An update reveal with zero samples.
     error FLTaskManagerZeroSamples();
-    /// @notice A proposal with a CID but zero root, or a zero CID with a non-zero root.
-    error FLTaskManagerMalformedProposal(uint256 cidLength, bytes32 rewardRoot);
+    /// @notice `numSamples` exceeds `maxSamples`, what the trainer's committed stake backs.
+    error FLTaskManagerSamplesNotBacked(uint256 taskId, uint256 numSamples, uint256 maxSamples);
+    /// @notice `account` already attested availability in `round`.
+    error FLTaskManagerAlreadyAttested(uint256 taskId, uint256 round, address account);
+    /// @notice An attestation bitmap of `length` bytes; the round's reveals need `expected`.
+    error FLTaskManagerBadAttestation(uint256 length, uint256 expected);
+    /// @notice A reject vote (empty CID) with a non-zero root.
+    error FLTaskManagerMalformedProposal(uint256 cidLength, bytes32 rewardRoot, bytes32 penaltyRoot);
 
     // ---- finalize / claims / slashing ----
 
@@ -447,10 +549,20 @@ interface IFLTaskManager {
     error FLTaskManagerNoValidatorReward(uint256 taskId, uint256 round, address account);
     /// @notice `account` owes no slash for `round` (did nothing slashable, or already settled).
     error FLTaskManagerNotSlashable(uint256 taskId, uint256 round, address account);
+    /// @notice `account` was already penalized for `round`.
+    error FLTaskManagerAlreadyPenalized(uint256 taskId, uint256 round, address account);
+    /// @notice `proof` does not show `account` under the round's penalty root.
+    error FLTaskManagerInvalidPenaltyProof(uint256 taskId, uint256 round, address account);
+    /// @notice `account` committed in the current round, whose Commit phase is still open: deactivating
+    ///         it now could end that phase early. Apply the penalty once the phase is over.
+    error FLTaskManagerPenaltyDeferred(uint256 taskId, address account, uint256 round);
+    /// @notice {reclaim} closed the task's claims after its claim window.
+    error FLTaskManagerClaimsClosed(uint256 taskId);
     /// @notice The task is not completed.
     error FLTaskManagerTaskNotCompleted(uint256 taskId);
-    /// @notice The completed task has no unallocated pool left.
-    error FLTaskManagerNothingToReturn(uint256 taskId);
+    /// @notice Nothing to return: no unallocated pool, and no unclaimed rewards or the claim window
+    ///         is still open (it closes at `claimWindowEnd`).
+    error FLTaskManagerNothingToReturn(uint256 taskId, uint256 claimWindowEnd);
 
     /*//////////////////////////////////////////////////////////////
                               TASK LIFECYCLE
@@ -467,8 +579,9 @@ interface IFLTaskManager {
         external
         returns (uint256 taskId);
 
-    /// @notice Return a completed task's unallocated pool to its requester. Anyone may call.
-    function returnUnspentPool(uint256 taskId) external;
+    /// @notice Return a completed task's unallocated pool to its requester, and, once `claimWindow`
+    ///         has passed since completion, its unclaimed rewards too (closing all claims). Anyone may call.
+    function reclaim(uint256 taskId) external;
 
     /*//////////////////////////////////////////////////////////////
                                  STAKING
@@ -485,11 +598,13 @@ interface IFLTaskManager {
         external;
 
     /// @notice Leave the active set; the stake can be withdrawn after `exitCooldown` once the
-    ///         caller's last round is finalized. An exiting account may still reveal what it committed.
+    ///         caller's last round is finalized. Reverts while the caller has a commitment in the
+    ///         current, unfinalized round (it must reveal and settle first).
     function requestExit(uint256 taskId) external;
 
     /// @notice Withdraw the whole stake (after settling the last round): allowed once the task is
-    ///         Completed, or after {requestExit} and its cooldown.
+    ///         Completed, or after {requestExit} and its cooldown; for a trainer, no earlier than
+    ///         `exitCooldown` after its last committed round was finalized.
     function withdraw(uint256 taskId) external;
 
     /*//////////////////////////////////////////////////////////////
@@ -500,19 +615,30 @@ interface IFLTaskManager {
     /// @param commitment keccak256(abi.encode(taskId, round, msg.sender, updateCid, numSamples, salt)).
     function commitUpdate(uint256 taskId, bytes32 commitment) external;
 
-    /// @notice Reveal the committed update (phase Reveal).
+    /// @notice Reveal the committed update (phase Reveal). `numSamples` must be backed by the stake
+    ///         committed: at most `weight / stakePerSample`.
     function revealUpdate(uint256 taskId, string calldata updateCid, uint256 numSamples, bytes32 salt) external;
+
+    /// @notice Attest to the revealed updates the caller holds (phase Attest, active validator, once
+    ///         per round). `held` has one bit per reveal: `ceil(reveals / 8)` bytes.
+    function attestAvailability(uint256 taskId, bytes calldata held) external;
 
     /// @notice Commit to a vote in the current round (phase VoteCommit, active validator).
     ///         The vote's weight is the caller's stake.
     /// @param commitment keccak256(abi.encode(taskId, round, msg.sender, proposalHash, salt)).
     function commitVote(uint256 taskId, bytes32 commitment) external;
 
-    /// @notice Reveal the committed vote (phase VoteReveal). Empty `aggregateCid` and zero
-    ///         `rewardRoot` is the reject vote.
+    /// @notice Reveal the committed vote (phase VoteReveal). Empty `aggregateCid` and zero roots is
+    ///         the reject vote.
     /// @param metric The validator's evaluation of the aggregate (e.g. accuracy in bps); emitted only.
-    function revealVote(uint256 taskId, string calldata aggregateCid, bytes32 rewardRoot, bytes32 salt, uint32 metric)
-        external;
+    function revealVote(
+        uint256 taskId,
+        string calldata aggregateCid,
+        bytes32 rewardRoot,
+        bytes32 penaltyRoot,
+        bytes32 salt,
+        uint32 metric
+    ) external;
 
     /// @notice Finalize the current round (phase AwaitingFinalization). Anyone may call; O(1).
     ///         Starts the next round, or completes the task after the last round.
@@ -534,6 +660,12 @@ interface IFLTaskManager {
     /// @notice Apply the slash `account` owes for `round` (its last committed round, finalized).
     ///         Anyone may call.
     function slash(uint256 taskId, uint256 round, address account) external;
+
+    /// @notice Penalize `trainer` for `round` (Accepted) with a proof for the leaf
+    ///         keccak256(bytes.concat(keccak256(abi.encode(trainer)))) under the round's penalty root:
+    ///         `trainerPenaltyBps` of its stake goes to the task's pool. Anyone may call; once per
+    ///         trainer and round.
+    function penalizeTrainer(uint256 taskId, uint256 round, address trainer, bytes32[] calldata proof) external;
 
     /*//////////////////////////////////////////////////////////////
                                   VIEWS
@@ -574,6 +706,9 @@ interface IFLTaskManager {
     /// @notice Whether `account` claimed its trainer reward for `round`.
     function trainerRewardClaimed(uint256 taskId, uint256 round, address account) external view returns (bool);
 
+    /// @notice Whether `account` was penalized for `round`.
+    function trainerPenalized(uint256 taskId, uint256 round, address account) external view returns (bool);
+
     /// @notice The validator reward `account` can claim for `round` now (0 if none).
     function validatorReward(uint256 taskId, uint256 round, address account) external view returns (uint256);
 
@@ -587,8 +722,11 @@ interface IFLTaskManager {
         bytes32 salt
     ) external pure returns (bytes32);
 
-    /// @notice keccak256(abi.encode(aggregateCid, rewardRoot)).
-    function proposalHash(string calldata aggregateCid, bytes32 rewardRoot) external pure returns (bytes32);
+    /// @notice keccak256(abi.encode(aggregateCid, rewardRoot, penaltyRoot)).
+    function proposalHash(string calldata aggregateCid, bytes32 rewardRoot, bytes32 penaltyRoot)
+        external
+        pure
+        returns (bytes32);
 
     /// @notice keccak256(abi.encode(taskId, round, validator, proposalHash, salt)).
     function voteCommitment(uint256 taskId, uint256 round, address validator, bytes32 proposal, bytes32 salt)
@@ -596,6 +734,6 @@ interface IFLTaskManager {
         pure
         returns (bytes32);
 
-    /// @notice The reject proposal: keccak256(abi.encode("", bytes32(0))).
+    /// @notice The reject proposal: keccak256(abi.encode("", bytes32(0), bytes32(0))).
     function rejectProposal() external pure returns (bytes32);
 }

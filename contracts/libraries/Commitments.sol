@@ -5,8 +5,9 @@ pragma solidity 0.8.37;
 /// @notice The hashes of the commit/reveal protocol. Each commitment binds task, round and sender,
 ///         so a commitment seen in the mempool cannot be reused by another account or round.
 library Commitments {
-    /// @notice keccak256(abi.encode("", bytes32(0))): the proposal that rejects the round's aggregate.
-    bytes32 internal constant REJECT_PROPOSAL = 0x50b1e1d93206f9e64bb37f928df3e46868a2689412e68ef78ca339a22a2bac70;
+    /// @notice keccak256(abi.encode("", bytes32(0), bytes32(0))): the proposal that rejects the round's
+    ///         aggregate (a test checks the constant against the formula).
+    bytes32 internal constant REJECT_PROPOSAL = 0xa78f2d3c48464b4fc48d0351e1e6071baf8f0dcff79a7c7e69dbe466b00d13e4;
 
     /// @notice Commitment to a model update.
     function update(
@@ -20,9 +21,13 @@ library Commitments {
         return keccak256(abi.encode(taskId, round, trainer, updateCid, numSamples, salt));
     }
 
-    /// @notice Hash of a proposal: an aggregate model CID with its trainer-reward Merkle root.
-    function proposal(string calldata aggregateCid, bytes32 rewardRoot) internal pure returns (bytes32) {
-        return keccak256(abi.encode(aggregateCid, rewardRoot));
+    /// @notice Hash of a proposal: a round receipt CID with its trainer-reward and penalty Merkle roots.
+    function proposal(string calldata aggregateCid, bytes32 rewardRoot, bytes32 penaltyRoot)
+        internal
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(aggregateCid, rewardRoot, penaltyRoot));
     }
 
     /// @notice Commitment to a vote for `proposalHash`.

@@ -18,17 +18,18 @@ library PhaseClock {
         uint40 phaseEnd;
         uint16 commits;
         uint16 reveals;
+        uint16 attests;
         uint16 voteCommits;
         uint16 voteReveals;
         uint16 activeTrainers;
         uint16 activeValidators;
-        uint96 leadingStake;
     }
 
     /// @notice The task parameters read on every action, packed in one storage slot.
     struct Schedule {
         uint32 commitDuration;
         uint32 revealDuration;
+        uint32 attestDuration;
         uint32 voteCommitDuration;
         uint32 voteRevealDuration;
         uint32 exitCooldown;
@@ -51,6 +52,9 @@ library PhaseClock {
             return c.commits != 0 && c.commits >= expected;
         }
         if (p == IFLTaskManager.Phase.Reveal) return c.reveals >= c.commits;
+        if (p == IFLTaskManager.Phase.Attest) {
+            return c.reveals == 0 || (c.attests != 0 && c.attests >= c.activeValidators);
+        }
         if (p == IFLTaskManager.Phase.VoteCommit) {
             return c.reveals == 0 || (c.voteCommits != 0 && c.voteCommits >= c.activeValidators);
         }
@@ -62,6 +66,7 @@ library PhaseClock {
     function duration(IFLTaskManager.Phase phase, Schedule memory s) internal pure returns (uint256) {
         if (phase == IFLTaskManager.Phase.Commit) return s.commitDuration;
         if (phase == IFLTaskManager.Phase.Reveal) return s.revealDuration;
+        if (phase == IFLTaskManager.Phase.Attest) return s.attestDuration;
         if (phase == IFLTaskManager.Phase.VoteCommit) return s.voteCommitDuration;
         return s.voteRevealDuration;
     }

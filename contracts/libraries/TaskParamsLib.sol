@@ -25,12 +25,15 @@ library TaskParamsLib {
         if (p.numRounds == 0) revert IFLTaskManager.FLTaskManagerZeroRounds();
         if (p.commitDuration == 0) revert IFLTaskManager.FLTaskManagerZeroPhaseDuration(IFLTaskManager.Phase.Commit);
         if (p.revealDuration == 0) revert IFLTaskManager.FLTaskManagerZeroPhaseDuration(IFLTaskManager.Phase.Reveal);
+        if (p.attestDuration == 0) revert IFLTaskManager.FLTaskManagerZeroPhaseDuration(IFLTaskManager.Phase.Attest);
         if (p.voteCommitDuration == 0) revert IFLTaskManager.FLTaskManagerZeroPhaseDuration(IFLTaskManager.Phase.VoteCommit);
         if (p.voteRevealDuration == 0) revert IFLTaskManager.FLTaskManagerZeroPhaseDuration(IFLTaskManager.Phase.VoteReveal);
+        if (p.claimWindow == 0) revert IFLTaskManager.FLTaskManagerZeroClaimWindow();
         if (p.minTrainerStake == 0) revert IFLTaskManager.FLTaskManagerZeroMinTrainerStake();
         if (p.minTrainerStake > type(uint96).max) revert IFLTaskManager.FLTaskManagerAmountTooLarge(p.minTrainerStake);
         if (p.minValidatorStake == 0) revert IFLTaskManager.FLTaskManagerZeroMinValidatorStake();
         if (p.minValidatorStake > type(uint96).max) revert IFLTaskManager.FLTaskManagerAmountTooLarge(p.minValidatorStake);
+        if (p.stakePerSample > type(uint96).max) revert IFLTaskManager.FLTaskManagerAmountTooLarge(p.stakePerSample);
         if (p.maxTrainersPerRound == 0) revert IFLTaskManager.FLTaskManagerZeroMaxTrainers();
         if (p.maxUpdateBytes == 0) revert IFLTaskManager.FLTaskManagerZeroMaxUpdateBytes();
         if (p.quorumBps <= RewardMath.BPS / 2 || p.quorumBps > RewardMath.BPS) {
@@ -38,6 +41,9 @@ library TaskParamsLib {
         }
         if (p.trainerNonRevealSlashBps > RewardMath.BPS) {
             revert IFLTaskManager.FLTaskManagerInvalidTrainerNonRevealSlash(p.trainerNonRevealSlashBps);
+        }
+        if (p.trainerPenaltyBps > RewardMath.BPS) {
+            revert IFLTaskManager.FLTaskManagerInvalidTrainerPenalty(p.trainerPenaltyBps);
         }
         if (p.validatorNonRevealSlashBps > RewardMath.BPS) {
             revert IFLTaskManager.FLTaskManagerInvalidValidatorNonRevealSlash(p.validatorNonRevealSlashBps);

@@ -333,7 +333,7 @@ class ChainReader:
 
     def task_state(self, task_id: int, block: int | None = None) -> TaskState:
         s = tuple(self._call("taskState", self.chain.manager.functions.taskState(task_id), block))
-        return TaskState(s[0], s[1], s[2], Phase(s[3]), *s[4:14], bytes(s[14]), s[15])
+        return TaskState(s[0], s[1], s[2], Phase(s[3]), *s[4:15], bytes(s[15]), s[16], s[17], bool(s[18]))
 
     def participant(self, task_id: int, account: str, block: int | None = None) -> Participant:
         p = tuple(

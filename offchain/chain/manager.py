@@ -111,7 +111,7 @@ class TaskManager:
 
     def task_state(self, task_id: int) -> TaskState:
         s = tuple(self._view("taskState", self.manager.functions.taskState(task_id)))
-        return TaskState(s[0], s[1], s[2], Phase(s[3]), *s[4:14], bytes(s[14]), s[15])
+        return TaskState(s[0], s[1], s[2], Phase(s[3]), *s[4:15], bytes(s[15]), s[16], s[17], bool(s[18]))
 
     def current_round(self, task_id: int) -> tuple[int, Phase, int]:
         r, phase, deadline = self._view("currentRound", self.manager.functions.currentRound(task_id))
@@ -132,7 +132,7 @@ class TaskManager:
 
     def round_outcome(self, task_id: int, round_id: int) -> RoundOutcome:
         o = tuple(self._view("roundOutcome", self.manager.functions.roundOutcome(task_id, round_id)))
-        return RoundOutcome(RoundStatus(o[0]), bytes(o[1]), *o[2:])
+        return RoundOutcome(RoundStatus(o[0]), bytes(o[1]), bytes(o[2]), *o[3:])
 
     def proposal_stake(self, task_id: int, round_id: int, proposal: bytes) -> int:
         return int(self._view("proposalStake", self.manager.functions.proposalStake(task_id, round_id, proposal)))
@@ -189,13 +189,17 @@ class TaskManager:
     def reveal_update(self, task_id: int, cid: str, num_samples: int, salt: bytes) -> TxReceipt:
         return self._send("revealUpdate", self.manager.functions.revealUpdate(task_id, cid, num_samples, salt))
 
+    def attest_availability(self, task_id: int, held: bytes) -> TxReceipt:
+        return self._send("attestAvailability", self.manager.functions.attestAvailability(task_id, held))
+
     def commit_vote(self, task_id: int, commitment: bytes) -> TxReceipt:
         return self._send("commitVote", self.manager.functions.commitVote(task_id, commitment))
 
-    def reveal_vote(self, task_id: int, aggregate_cid: str, reward_root: bytes, salt: bytes, metric: int) -> TxReceipt:
-        return self._send(
-            "revealVote", self.manager.functions.revealVote(task_id, aggregate_cid, reward_root, salt, metric)
-        )
+    def reveal_vote(
+        self, task_id: int, aggregate_cid: str, reward_root: bytes, penalty_root: bytes, salt: bytes, metric: int
+    ) -> TxReceipt:
+        fn = self.manager.functions.revealVote(task_id, aggregate_cid, reward_root, penalty_root, salt, metric)
+        return self._send("revealVote", fn)
 
     def finalize_round(self, task_id: int) -> TxReceipt:
         return self._send("finalizeRound", self.manager.functions.finalizeRound(task_id))
@@ -211,8 +215,16 @@ class TaskManager:
     def slash(self, task_id: int, round_id: int, account: str) -> TxReceipt:
         return self._send("slash", self.manager.functions.slash(task_id, round_id, Web3.to_checksum_address(account)))
 
-    def return_unspent_pool(self, task_id: int) -> TxReceipt:
-        return self._send("returnUnspentPool", self.manager.functions.returnUnspentPool(task_id))
+    def penalize_trainer(self, task_id: int, round_id: int, trainer: str, proof: list[bytes]) -> TxReceipt:
+        fn = self.manager.functions.penalizeTrainer(task_id, round_id, Web3.to_checksum_address(trainer), proof)
+        return self._send("penalizeTrainer", fn)
+
+    def trainer_penalized(self, task_id: int, round_id: int, account: str) -> bool:
+        fn = self.manager.functions.trainerPenalized(task_id, round_id, Web3.to_checksum_address(account))
+        return bool(self._view("trainerPenalized", fn))
+
+    def reclaim(self, task_id: int) -> TxReceipt:
+        return self._send("reclaim", self.manager.functions.reclaim(task_id))
 
     def transfer(self, to: str, amount: int) -> TxReceipt:
         return self._send("transfer", self.token.functions.transfer(Web3.to_checksum_address(to), amount))

@@ -20,10 +20,11 @@ class Phase(IntEnum):
     REGISTRATION = 1
     COMMIT = 2
     REVEAL = 3
-    VOTE_COMMIT = 4
-    VOTE_REVEAL = 5
-    AWAITING_FINALIZATION = 6
-    COMPLETED = 7
+    ATTEST = 4
+    VOTE_COMMIT = 5
+    VOTE_REVEAL = 6
+    AWAITING_FINALIZATION = 7
+    COMPLETED = 8
 
 
 class Role(IntEnum):
@@ -43,6 +44,7 @@ class SlashReason(IntEnum):
     TRAINER_NON_REVEAL = 0
     VALIDATOR_NON_REVEAL = 1
     VALIDATOR_LOSING_VOTE = 2
+    TRAINER_REJECTED_UPDATE = 3
 
 
 class ParticipationStatus(IntEnum):
@@ -69,15 +71,20 @@ class TaskParams:
     registration_duration: int
     commit_duration: int
     reveal_duration: int
+    attest_duration: int
     vote_commit_duration: int
     vote_reveal_duration: int
     exit_cooldown: int
+    claim_window: int
     min_trainer_stake: int
     min_validator_stake: int
+    stake_per_sample: int
     max_trainers_per_round: int
     max_update_bytes: int
+    max_delta_norm_micro: int
     quorum_bps: int
     trainer_non_reveal_slash_bps: int
+    trainer_penalty_bps: int
     validator_non_reveal_slash_bps: int
     validator_losing_slash_bps: int
     trainer_share_bps: int
@@ -106,6 +113,7 @@ class TaskState:
     phase_deadline: int
     commits: int
     reveals: int
+    attests: int
     vote_commits: int
     vote_reveals: int
     active_trainers: int
@@ -115,6 +123,8 @@ class TaskState:
     unallocated_pool: int
     leading_proposal: bytes
     leading_stake: int
+    unclaimed_rewards: int
+    claims_closed: bool
 
 
 @dataclass(frozen=True)
@@ -128,12 +138,15 @@ class Participant:
     has_round: bool
     unsettled: bool
     weight: int
+    attested: bool
+    committed: bool
 
 
 @dataclass(frozen=True)
 class RoundOutcome:
     status: RoundStatus
     reward_root: bytes
+    penalty_root: bytes
     winning_stake: int
     round_reward: int
     trainer_pool: int
@@ -158,11 +171,11 @@ def update_commitment(
     )
 
 
-def proposal_hash(aggregate_cid: str, reward_root: bytes) -> bytes:
-    return keccak(encode(["string", "bytes32"], [aggregate_cid, reward_root]))
+def proposal_hash(aggregate_cid: str, reward_root: bytes, penalty_root: bytes) -> bytes:
+    return keccak(encode(["string", "bytes32", "bytes32"], [aggregate_cid, reward_root, penalty_root]))
 
 
-REJECT_PROPOSAL = proposal_hash("", ZERO_ROOT)
+REJECT_PROPOSAL = proposal_hash("", ZERO_ROOT, ZERO_ROOT)
 
 
 def vote_commitment(task_id: int, round_id: int, validator: str, proposal: bytes, salt: bytes) -> bytes:

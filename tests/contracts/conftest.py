@@ -54,7 +54,10 @@ def token(RewardToken, deployer):
 
 
 @pytest.fixture(scope="module")
-def manager(FLTaskManager, token, deployer):
+def manager(FLTaskManager, TaskViews, TaskLifecycle, token, deployer):
+    # The manager's external libraries, linked in by Brownie when the manager deploys.
+    TaskViews.deploy({"from": deployer})
+    TaskLifecycle.deploy({"from": deployer})
     return FLTaskManager.deploy(token, {"from": deployer})
 
 

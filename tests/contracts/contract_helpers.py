@@ -43,15 +43,20 @@ PARAM_FIELDS = [
     "registrationDuration",
     "commitDuration",
     "revealDuration",
+    "attestDuration",
     "voteCommitDuration",
     "voteRevealDuration",
     "exitCooldown",
+    "claimWindow",
     "minTrainerStake",
     "minValidatorStake",
+    "stakePerSample",
     "maxTrainersPerRound",
     "maxUpdateBytes",
+    "maxDeltaNormMicro",
     "quorumBps",
     "trainerNonRevealSlashBps",
+    "trainerPenaltyBps",
     "validatorNonRevealSlashBps",
     "validatorLosingSlashBps",
     "trainerShareBps",
@@ -71,15 +76,20 @@ def default_params(**overrides) -> dict:
         "registrationDuration": 50,
         "commitDuration": 100,
         "revealDuration": 100,
+        "attestDuration": 100,
         "voteCommitDuration": 100,
         "voteRevealDuration": 100,
         "exitCooldown": 30,
+        "claimWindow": 1000,
         "minTrainerStake": 100 * E18,
         "minValidatorStake": 100 * E18,
+        "stakePerSample": 0,
         "maxTrainersPerRound": 10,
         "maxUpdateBytes": 50_000_000,
+        "maxDeltaNormMicro": 0,
         "quorumBps": 6000,
         "trainerNonRevealSlashBps": 1000,
+        "trainerPenaltyBps": 2500,
         "validatorNonRevealSlashBps": 2000,
         "validatorLosingSlashBps": 3000,
         "trainerShareBps": 7000,
@@ -151,10 +161,19 @@ class Vote:
     cid: str
     root: bytes
     salt: bytes
+    penalty_root: bytes = ZERO
 
     @property
     def proposal(self) -> bytes:
-        return proposal_hash(self.cid, self.root)
+        return proposal_hash(self.cid, self.root, self.penalty_root)
+
+
+def all_held(reveals: int) -> bytes:
+    """An availability bitmap with every one of `reveals` updates held."""
+    bits = bytearray((reveals + 7) // 8)
+    for i in range(reveals):
+        bits[i // 8] |= 1 << (i % 8)
+    return bytes(bits)
 
 
 class Protocol:
@@ -217,9 +236,13 @@ class Protocol:
         cid, samples, s = self.salts[(task_id, rnd, str(trainer))]
         return self.m.revealUpdate(task_id, cid, samples, s, {"from": trainer})
 
-    def commit_vote(self, task_id, validator, cid: str, root: bytes):
+    def attest(self, task_id, validator, held: bytes | None = None):
+        reveals = self.m.taskState(task_id)["reveals"]
+        return self.m.attestAvailability(task_id, all_held(reveals) if held is None else held, {"from": validator})
+
+    def commit_vote(self, task_id, validator, cid: str, root: bytes, penalty_root: bytes = ZERO):
         rnd = self.m.currentRound(task_id)[0]
-        vote = Vote(cid, root, salt())
+        vote = Vote(cid, root, salt(), penalty_root)
         self.salts[(task_id, rnd, str(validator))] = vote
         return self.m.commitVote(
             task_id, vote_commitment(task_id, rnd, validator, vote.proposal, vote.salt), {"from": validator}
@@ -228,7 +251,9 @@ class Protocol:
     def reveal_vote(self, task_id, validator, metric=9000):
         rnd = self.m.currentRound(task_id)[0]
         vote = self.salts[(task_id, rnd, str(validator))]
-        return self.m.revealVote(task_id, vote.cid, vote.root, vote.salt, metric, {"from": validator})
+        return self.m.revealVote(
+            task_id, vote.cid, vote.root, vote.penalty_root, vote.salt, metric, {"from": validator}
+        )
 
     def rewards_tree(self, task_id, trainers=None) -> MerkleTree:
         """Split the current round's trainer pool evenly over `trainers` (integer division)."""
@@ -254,6 +279,9 @@ class Protocol:
         rnd = self.m.currentRound(task_id)[0]
         vote_cid, root = ("", ZERO) if reject or tree is None else (cid or f"QmAggregate{rnd:04d}", tree.root)
         if trainers:
+            self.to_phase(task_id, Phase.ATTEST)
+            for v in validators:
+                self.attest(task_id, v)
             self.to_phase(task_id, Phase.VOTE_COMMIT)
             for v in validators:
                 self.commit_vote(task_id, v, vote_cid, root)

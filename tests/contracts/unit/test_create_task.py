@@ -48,19 +48,23 @@ BAD = [
     ({"ruleId": 5}, "FLTaskManagerUnknownAggregationRule: 5"),
     ({"ruleParams": list(range(9))}, "FLTaskManagerTooManyRuleParams: 9, 8"),
     ({"numRounds": 0}, "FLTaskManagerZeroRounds"),
-    ({"commitDuration": 0}, "FLTaskManagerZeroPhaseDuration: 2"),
-    ({"revealDuration": 0}, "FLTaskManagerZeroPhaseDuration: 3"),
-    ({"voteCommitDuration": 0}, "FLTaskManagerZeroPhaseDuration: 4"),
-    ({"voteRevealDuration": 0}, "FLTaskManagerZeroPhaseDuration: 5"),
+    ({"commitDuration": 0}, f"FLTaskManagerZeroPhaseDuration: {int(Phase.COMMIT)}"),
+    ({"revealDuration": 0}, f"FLTaskManagerZeroPhaseDuration: {int(Phase.REVEAL)}"),
+    ({"attestDuration": 0}, f"FLTaskManagerZeroPhaseDuration: {int(Phase.ATTEST)}"),
+    ({"voteCommitDuration": 0}, f"FLTaskManagerZeroPhaseDuration: {int(Phase.VOTE_COMMIT)}"),
+    ({"voteRevealDuration": 0}, f"FLTaskManagerZeroPhaseDuration: {int(Phase.VOTE_REVEAL)}"),
+    ({"claimWindow": 0}, "FLTaskManagerZeroClaimWindow"),
     ({"minTrainerStake": 0}, "FLTaskManagerZeroMinTrainerStake"),
     ({"minTrainerStake": 2**96}, "FLTaskManagerAmountTooLarge: 79228162514264337593543950336"),
     ({"minValidatorStake": 0}, "FLTaskManagerZeroMinValidatorStake"),
     ({"minValidatorStake": 2**96}, "FLTaskManagerAmountTooLarge: 79228162514264337593543950336"),
+    ({"stakePerSample": 2**96}, "FLTaskManagerAmountTooLarge: 79228162514264337593543950336"),
     ({"maxTrainersPerRound": 0}, "FLTaskManagerZeroMaxTrainers"),
     ({"maxUpdateBytes": 0}, "FLTaskManagerZeroMaxUpdateBytes"),
     ({"quorumBps": 5000}, "FLTaskManagerInvalidQuorum: 5000"),
     ({"quorumBps": 10001}, "FLTaskManagerInvalidQuorum: 10001"),
     ({"trainerNonRevealSlashBps": 10001}, "FLTaskManagerInvalidTrainerNonRevealSlash: 10001"),
+    ({"trainerPenaltyBps": 10001}, "FLTaskManagerInvalidTrainerPenalty: 10001"),
     ({"validatorNonRevealSlashBps": 10001}, "FLTaskManagerInvalidValidatorNonRevealSlash: 10001"),
     ({"validatorLosingSlashBps": 10001}, "FLTaskManagerInvalidValidatorLosingSlash: 10001"),
     ({"trainerShareBps": 10001}, "FLTaskManagerInvalidTrainerShare: 10001"),
@@ -191,8 +195,9 @@ def test_pure_helpers_match_offchain_hashes(manager):
 
     a = "0x" + "11" * 20
     assert manager.rejectProposal() == "0x" + REJECT.hex()
-    assert manager.proposalHash("", b"\0" * 32) == "0x" + REJECT.hex()
-    assert manager.proposalHash("QmX", b"\3" * 32) == "0x" + proposal_hash("QmX", b"\3" * 32).hex()
+    assert manager.proposalHash("", b"\0" * 32, b"\0" * 32) == "0x" + REJECT.hex()
+    got = manager.proposalHash("QmX", b"\3" * 32, b"\7" * 32)
+    assert got == "0x" + proposal_hash("QmX", b"\3" * 32, b"\7" * 32).hex()
     assert (
         manager.updateCommitment(1, 2, a, "QmU", 5, b"\4" * 32)
         == "0x" + update_commitment(1, 2, a, "QmU", 5, b"\4" * 32).hex()

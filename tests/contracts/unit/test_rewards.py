@@ -96,7 +96,9 @@ def test_claimValidatorReward_RevertWhen(manager, proto, task_id, trainers, vali
         manager.claimValidatorReward(task_id, 0, {"from": trainers[0]})
 
 
-def test_losing_validator_has_no_reward_and_is_slashed(manager, proto, task_id, trainers, validators, accounts):
+def _vote_split(proto, task_id, trainers, validators, minority_cid: str):
+    """All trainers submit; three validators vote for the aggregate QmGood, the fourth for `minority_cid`
+    ("" = reject). Returns the reward tree."""
     proto.to_phase(task_id, Phase.COMMIT)
     for t in trainers:
         proto.commit_update(task_id, t)
@@ -107,10 +109,17 @@ def test_losing_validator_has_no_reward_and_is_slashed(manager, proto, task_id, 
     proto.to_phase(task_id, Phase.VOTE_COMMIT)
     for v in validators[:3]:
         proto.commit_vote(task_id, v, "QmGood", tree.root)
-    proto.commit_vote(task_id, validators[3], "", ZERO)
+    proto.commit_vote(task_id, validators[3], minority_cid, tree.root if minority_cid else ZERO)
     proto.to_phase(task_id, Phase.VOTE_REVEAL)
     for v in validators:
         proto.reveal_vote(task_id, v)
+    return tree
+
+
+def test_validator_voting_another_aggregate_has_no_reward_and_is_slashed(
+    manager, proto, task_id, trainers, validators, accounts
+):
+    _vote_split(proto, task_id, trainers, validators, "QmOther")
     manager.finalizeRound(task_id, {"from": accounts[0]})
     loser = validators[3]
     assert manager.validatorReward(task_id, 0, loser) == 0
@@ -127,6 +136,50 @@ def test_losing_validator_has_no_reward_and_is_slashed(manager, proto, task_id, 
     assert manager.taskState(task_id)["totalValidatorStake"] == 800 * E18 - 60 * E18
     with reverts(f"FLTaskManagerNotSlashable: {task_id}, 0, {_lower(loser)}"):
         manager.slash(task_id, 0, loser, {"from": accounts[0]})
+
+
+def test_reject_vote_in_an_accepted_round_is_neither_paid_nor_slashed(
+    manager, proto, task_id, trainers, validators, accounts
+):
+    """A validator whose own data says the aggregate is worse votes reject in good faith: losing that
+    judgement costs it the round's reward, not stake, and it stays active."""
+    _vote_split(proto, task_id, trainers, validators, "")
+    manager.finalizeRound(task_id, {"from": accounts[0]})
+    dissenter = validators[3]
+    assert manager.validatorReward(task_id, 0, dissenter) == 0
+    with reverts(f"FLTaskManagerNotSlashable: {task_id}, 0, {_lower(dissenter)}"):
+        manager.slash(task_id, 0, dissenter, {"from": accounts[0]})
+    proto.to_phase(task_id, Phase.COMMIT)
+    proto.commit_update(task_id, trainers[0])
+    proto.to_phase(task_id, Phase.REVEAL)
+    proto.reveal_update(task_id, trainers[0])
+    proto.to_phase(task_id, Phase.VOTE_COMMIT)
+    tx = proto.commit_vote(task_id, dissenter, "QmNext", b"\1" * 32)  # settles round 0: nothing due
+    assert "Slashed" not in tx.events and "ValidatorRewardClaimed" not in tx.events
+    p = manager.participant(task_id, dissenter)
+    assert p["stake"] == 200 * E18 and p["active"]
+
+
+def test_minimum_stake_validator_outvoted_on_quality_stays_active(manager, proto, trainers, validators, accounts):
+    """Attack 4 of the soundness issue: a minimum-stake validator in the losing minority used to be slashed
+    below the minimum, deactivated and locked out. A reject vote outvoted on quality no longer costs stake."""
+    task = proto.create(minValidatorStake=100 * E18, validatorLosingSlashBps=500)
+    for t in trainers:
+        manager.stake(task, 1, 100 * E18, {"from": t})
+    for v in validators:
+        manager.stake(task, 2, 100 * E18, {"from": v})
+    _vote_split(proto, task, trainers, validators, "")
+    manager.finalizeRound(task, {"from": accounts[0]})
+    proto.to_phase(task, Phase.COMMIT)
+    proto.commit_update(task, trainers[0])
+    proto.to_phase(task, Phase.REVEAL)
+    proto.reveal_update(task, trainers[0])
+    proto.to_phase(task, Phase.ATTEST)
+    proto.attest(task, validators[3])
+    proto.to_phase(task, Phase.VOTE_COMMIT)
+    proto.commit_vote(task, validators[3], "QmNext", b"\1" * 32)
+    p = manager.participant(task, validators[3])
+    assert p["active"] and p["stake"] == 100 * E18 and manager.taskState(task)["activeValidators"] == 4
 
 
 def test_slash_non_revealers(manager, proto, task_id, trainers, validators, accounts):
@@ -178,24 +231,63 @@ def test_unclaimed_validator_reward_is_restaked_at_next_vote(manager, proto, tas
     assert int(manager.participantStatus(task_id, 0, v)[0]) == Participation.UNRECORDED
 
 
-def test_returnUnspentPool(manager, token, proto, requester, trainers):
+def test_reclaim_returns_the_unallocated_pool_at_completion(manager, token, proto, requester, trainers):
     task = proto.create(numRounds=2)
     proto.stake_all(task)
     with reverts(f"FLTaskManagerTaskNotCompleted: {task}"):
-        manager.returnUnspentPool(task, {"from": trainers[0]})
+        manager.reclaim(task, {"from": trainers[0]})
     proto.to_phase(task, Phase.AWAITING_FINALIZATION)  # nobody acts: round 0 fails
     manager.finalizeRound(task, {"from": trainers[0]})
     proto.to_phase(task, Phase.AWAITING_FINALIZATION)
-    manager.finalizeRound(task, {"from": trainers[0]})
+    last = manager.finalizeRound(task, {"from": trainers[0]})
     before = token.balanceOf(requester)
-    tx = manager.returnUnspentPool(task, {"from": trainers[0]})
-    ev = tx.events["UnspentPoolReturned"]
-    assert (ev["taskId"], ev["requester"], ev["amount"]) == (task, requester, 3000 * E18)
+    tx = manager.reclaim(task, {"from": trainers[0]})
+    ev = tx.events["Reclaimed"]
+    assert (ev["taskId"], ev["requester"], ev["unallocated"], ev["unclaimed"]) == (task, requester, 3000 * E18, 0)
     assert token.balanceOf(requester) == before + 3000 * E18
-    with reverts(f"FLTaskManagerNothingToReturn: {task}"):
-        manager.returnUnspentPool(task, {"from": trainers[0]})
+    window_end = last.timestamp + 1000
+    with reverts(f"FLTaskManagerNothingToReturn: {task}, {window_end}"):
+        manager.reclaim(task, {"from": trainers[0]})
     with reverts("FLTaskManagerUnknownTask: 404"):
-        manager.returnUnspentPool(404, {"from": trainers[0]})
+        manager.reclaim(404, {"from": trainers[0]})
+
+
+def test_reclaim_after_the_claim_window_returns_unclaimed_rewards_and_dust_and_closes_claims(
+    manager, token, proto, requester, trainers, validators, chain
+):
+    """Attack 6 of the soundness issue: unclaimed rewards and rounding dust used to stay in the manager for
+    ever. After the claim window they go back to the requester, and the manager keeps exactly the stakes."""
+    held_before = token.balanceOf(manager)  # other tasks' tokens
+    task = proto.create(numRounds=1, claimWindow=500)
+    proto.stake_all(task)
+    tree = proto.run_round(task)  # Accepted; nobody claims
+    state = manager.taskState(task)
+    reward = 3000 * E18
+    assert state["unclaimedRewards"] == reward and state["unallocatedPool"] == 0
+    trainer = trainers[0]
+    amount = tree.values[0][1]
+    manager.claimTrainerReward(task, 0, amount, tree.proof(trainer, amount), {"from": trainer})
+    assert manager.taskState(task)["unclaimedRewards"] == reward - amount
+    with reverts(f"FLTaskManagerNothingToReturn: {task}"):
+        manager.reclaim(task, {"from": trainers[1]})  # the window is open
+    chain.sleep(501)
+    chain.mine()
+    before = token.balanceOf(requester)
+    tx = manager.reclaim(task, {"from": trainers[1]})
+    assert tx.events["Reclaimed"]["unclaimed"] == reward - amount
+    assert token.balanceOf(requester) == before + reward - amount
+    state = manager.taskState(task)
+    assert state["unclaimedRewards"] == 0 and state["claimsClosed"]
+    with reverts(f"FLTaskManagerClaimsClosed: {task}"):
+        manager.claimTrainerReward(task, 0, amount, tree.proof(trainers[1], amount), {"from": trainers[1]})
+    with reverts(f"FLTaskManagerClaimsClosed: {task}"):
+        manager.claimValidatorReward(task, 0, {"from": validators[0]})
+    assert manager.validatorReward(task, 0, validators[0]) == 0
+    stakes = sum(manager.participant(task, a)["stake"] for a in [*trainers, *validators])
+    assert token.balanceOf(manager) == held_before + stakes  # only the stakes are left, to the wei
+    for a in [*trainers, *validators]:  # settlement after closing restakes nothing
+        manager.withdraw(task, {"from": a})
+    assert token.balanceOf(manager) == held_before
 
 
 def test_roundOutcome_of_current_and_future_rounds(manager, task_id):

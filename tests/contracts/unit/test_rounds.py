@@ -55,6 +55,12 @@ def test_phases_end_early_when_everyone_acted(manager, proto, task_id, trainers,
     for t in trainers:
         tx = proto.reveal_update(task_id, t)
     now = chain[tx.block_number].timestamp
+    assert proto.phase(task_id)[1:] == (Phase.ATTEST, now + 100)
+    for v in validators[:-1]:
+        proto.attest(task_id, v)
+    assert proto.phase(task_id)[1] == Phase.ATTEST
+    tx = proto.attest(task_id, validators[-1])
+    now = chain[tx.block_number].timestamp
     assert proto.phase(task_id)[1:] == (Phase.VOTE_COMMIT, now + 100)
     for v in validators:
         tx = proto.commit_vote(task_id, v, "", ZERO)
@@ -81,6 +87,88 @@ def test_exit_of_last_uncommitted_trainer_ends_commit_phase(manager, proto, task
         proto.commit_update(task_id, t)
     manager.requestExit(task_id, {"from": trainers[-1]})
     assert proto.phase(task_id)[1] == Phase.REVEAL
+
+
+def test_a_committed_trainer_cannot_exit_to_end_the_commit_phase_early(manager, proto, task_id, trainers):
+    """Attack 3 of the soundness issue: a trainer commits, then exits, so that the commits reach the
+    shrunken active count and the phase closes before an honest trainer committed. The exit now waits
+    for the round to be finalized, and the honest trainer still commits."""
+    proto.to_phase(task_id, Phase.COMMIT)
+    for t in trainers[:-2]:
+        proto.commit_update(task_id, t)
+    attacker, honest = trainers[-2], trainers[-1]
+    proto.commit_update(task_id, attacker)
+    with reverts(f"FLTaskManagerRoundUnsettled: {task_id}, {str(attacker).lower()}, 0"):
+        manager.requestExit(task_id, {"from": attacker})
+    assert proto.phase(task_id)[1] == Phase.COMMIT
+    proto.commit_update(task_id, honest)
+    assert proto.phase(task_id)[1] == Phase.REVEAL
+
+
+def test_a_committed_trainer_may_exit_once_its_round_is_finalized(manager, proto, task_id, trainers):
+    proto.run_round(task_id)
+    tx = manager.requestExit(task_id, {"from": trainers[0]})
+    assert "ExitRequested" in tx.events
+
+
+# --- attestAvailability ---------------------------------------------------------------------
+
+
+def test_attestAvailability_emits_the_bitmap_with_weight_and_total(manager, proto, task_id, trainers, validators):
+    proto.to_phase(task_id, Phase.COMMIT)
+    for t in trainers[:3]:
+        proto.commit_update(task_id, t)
+    proto.to_phase(task_id, Phase.REVEAL)
+    tx = proto.reveal_update(task_id, trainers[2])
+    assert tx.events["UpdateRevealed"]["index"] == 0
+    tx = proto.reveal_update(task_id, trainers[0])
+    assert tx.events["UpdateRevealed"]["index"] == 1
+    proto.to_phase(task_id, Phase.ATTEST)  # trainers[1] never revealed: the phase ran out
+    tx = proto.attest(task_id, validators[0], b"\x02")
+    ev = tx.events["AvailabilityAttested"]
+    assert (ev["taskId"], ev["round"], ev["validator"], ev["held"]) == (task_id, 0, validators[0], "0x02")
+    assert ev["weight"] == 200 * E18 and ev["totalValidatorStake"] == 800 * E18
+    assert manager.taskState(task_id)["attests"] == 1
+    p = manager.participant(task_id, validators[0])
+    assert p["attested"] and not p["committed"] and not p["unsettled"]
+    assert manager.participantStatus(task_id, 0, validators[0])[0] == Participation.NONE
+
+
+def test_attestAvailability_RevertWhen(manager, proto, task_id, trainers, validators):
+    proto.to_phase(task_id, Phase.COMMIT)
+    proto.commit_update(task_id, trainers[0])
+    with reverts(f"FLTaskManagerWrongPhase: {task_id}, {int(Phase.ATTEST)}, {int(Phase.COMMIT)}"):
+        manager.attestAvailability(task_id, b"\x01", {"from": validators[0]})
+    proto.to_phase(task_id, Phase.REVEAL)
+    proto.reveal_update(task_id, trainers[0])
+    proto.to_phase(task_id, Phase.ATTEST)
+    with reverts("FLTaskManagerBadAttestation: 2, 1"):
+        manager.attestAvailability(task_id, b"\x01\x00", {"from": validators[0]})
+    with reverts("FLTaskManagerBadAttestation: 0, 1"):
+        manager.attestAvailability(task_id, b"", {"from": validators[0]})
+    with reverts("FLTaskManagerRoleMismatch"):
+        manager.attestAvailability(task_id, b"\x01", {"from": trainers[1]})
+    proto.attest(task_id, validators[0])
+    with reverts(f"FLTaskManagerAlreadyAttested: {task_id}, 0, {str(validators[0]).lower()}"):
+        proto.attest(task_id, validators[0])
+
+
+def test_validators_cannot_stake_or_exit_during_attest(manager, proto, task_id, trainers, validators):
+    proto.to_phase(task_id, Phase.COMMIT)
+    proto.commit_update(task_id, trainers[0])
+    proto.to_phase(task_id, Phase.REVEAL)
+    proto.reveal_update(task_id, trainers[0])
+    proto.to_phase(task_id, Phase.ATTEST)
+    with reverts(f"FLTaskManagerValidatorStakeFrozen: {task_id}, {int(Phase.ATTEST)}"):
+        manager.stake(task_id, 2, E18, {"from": validators[0]})
+    with reverts(f"FLTaskManagerValidatorStakeFrozen: {task_id}, {int(Phase.ATTEST)}"):
+        manager.requestExit(task_id, {"from": validators[0]})
+
+
+def test_attest_phase_is_skipped_when_nothing_was_revealed(manager, proto, task_id, trainers):
+    proto.to_phase(task_id, Phase.COMMIT)
+    proto.commit_update(task_id, trainers[0])
+    proto.to_phase(task_id, Phase.AWAITING_FINALIZATION)  # never revealed: no attest or vote phases
 
 
 # --- commitUpdate ---------------------------------------------------------------------------
@@ -230,17 +318,19 @@ def test_commitVote_and_revealVote(manager, proto, task_id, trainers, validators
     proto.to_phase(task_id, Phase.VOTE_REVEAL)
     tx = proto.reveal_vote(task_id, v, metric=8765)
     ev = tx.events["VoteRevealed"]
-    assert ev["proposalHash"] == "0x" + proposal_hash(CID, root).hex()
-    assert (ev["aggregateCid"], ev["rewardRoot"], ev["weight"], ev["metric"]) == (
+    proposal = proposal_hash(CID, root, ZERO)
+    assert ev["proposalHash"] == "0x" + proposal.hex()
+    assert (ev["aggregateCid"], ev["rewardRoot"], ev["penaltyRoot"], ev["weight"], ev["metric"]) == (
         CID,
         "0x" + root.hex(),
+        "0x" + ZERO.hex(),
         200 * E18,
         8765,
     )
-    assert _status(manager, task_id, 0, v) == (Participation.REVEALED, "0x" + proposal_hash(CID, root).hex())
-    assert manager.proposalStake(task_id, 0, proposal_hash(CID, root)) == 200 * E18
+    assert _status(manager, task_id, 0, v) == (Participation.REVEALED, "0x" + proposal.hex())
+    assert manager.proposalStake(task_id, 0, proposal) == 200 * E18
     state = manager.taskState(task_id)
-    assert state["leadingProposal"] == "0x" + proposal_hash(CID, root).hex() and state["leadingStake"] == 200 * E18
+    assert state["leadingProposal"] == "0x" + proposal.hex() and state["leadingStake"] == 200 * E18
     proto.reveal_vote(task_id, validators[1])
     proto.reveal_vote(task_id, validators[2])
     state = manager.taskState(task_id)
@@ -274,22 +364,30 @@ def test_revealVote_RevertWhen(manager, proto, task_id, trainers, validators):
     proto.commit_vote(task_id, v, CID, b"\1" * 32)
     proto.commit_vote(task_id, validators[2], "", ZERO)  # keeps the reveal phase open
     vote = proto.salts[(task_id, 0, str(v))]
+
+    def reveal(sender, cid=vote.cid, root=vote.root, penalty=ZERO):
+        return manager.revealVote(task_id, cid, root, penalty, vote.salt, 1, {"from": sender})
+
     with reverts(f"FLTaskManagerWrongPhase: {task_id}, {Phase.VOTE_REVEAL}, {Phase.VOTE_COMMIT}"):
-        manager.revealVote(task_id, vote.cid, vote.root, vote.salt, 1, {"from": v})
+        reveal(v)
     proto.to_phase(task_id, Phase.VOTE_REVEAL)
     with reverts("FLTaskManagerRoleMismatch"):
-        manager.revealVote(task_id, vote.cid, vote.root, vote.salt, 1, {"from": trainers[0]})
+        reveal(trainers[0])
     with reverts(f"FLTaskManagerNotCommitted: {task_id}, 0, {_lower(validators[1])}"):
-        manager.revealVote(task_id, vote.cid, vote.root, vote.salt, 1, {"from": validators[1]})
-    with reverts(f"FLTaskManagerMalformedProposal: {len(CID)}, "):
-        manager.revealVote(task_id, CID, ZERO, vote.salt, 1, {"from": v})
+        reveal(validators[1])
     with reverts("FLTaskManagerMalformedProposal: 0, "):
-        manager.revealVote(task_id, "", b"\1" * 32, vote.salt, 1, {"from": v})
+        reveal(v, cid="", root=b"\1" * 32)
+    with reverts("FLTaskManagerMalformedProposal: 0, "):
+        reveal(v, cid="", root=ZERO, penalty=b"\1" * 32)
     with reverts("FLTaskManagerCommitmentMismatch"):
-        manager.revealVote(task_id, CID + "x", vote.root, vote.salt, 1, {"from": v})
-    manager.revealVote(task_id, vote.cid, vote.root, vote.salt, 1, {"from": v})
+        reveal(v, cid=CID, root=ZERO)  # a receipt that pays no trainer is well-formed, but not this vote
+    with reverts("FLTaskManagerCommitmentMismatch"):
+        reveal(v, cid=CID + "x")
+    with reverts("FLTaskManagerCommitmentMismatch"):
+        reveal(v, penalty=b"\2" * 32)
+    reveal(v)
     with reverts(f"FLTaskManagerAlreadyRevealed: {task_id}, 0, {_lower(v)}"):
-        manager.revealVote(task_id, vote.cid, vote.root, vote.salt, 1, {"from": v})
+        reveal(v)
 
 
 # --- finalizeRound ----------------------------------------------------------------------------
@@ -302,7 +400,7 @@ def test_finalizeRound_accepted_moves_to_next_round(manager, proto, task_id, cha
     pool_before = manager.taskState(task_id)["unallocatedPool"]
     tx = manager.finalizeRound(task_id, {"from": stranger})
     ev = tx.events["RoundFinalized"]
-    proposal = proposal_hash("QmAggregate0000", tree.root)
+    proposal = proposal_hash("QmAggregate0000", tree.root, ZERO)
     assert ev["status"] == Status.ACCEPTED and ev["winningProposal"] == "0x" + proposal.hex()
     assert ev["rewardRoot"] == "0x" + tree.root.hex() and ev["winningStake"] == 800 * E18
     assert ev["totalValidatorStake"] == 800 * E18 and ev["returnedToPool"] == 0

@@ -121,34 +121,41 @@ def test_withdraw_after_cooldown(manager, token, task_id, trainers, chain):
         manager.withdraw(task_id, {"from": t})
 
 
-def test_withdraw_RevertWhen_round_unsettled(manager, proto, task_id, trainers, chain):
+def test_requestExit_RevertWhen_committed_in_the_open_round(manager, proto, task_id, trainers):
     t = trainers[0]
     proto.to_phase(task_id, Phase.COMMIT)
     proto.commit_update(task_id, t)
-    manager.requestExit(task_id, {"from": t})
-    chain.sleep(31)
     with reverts(f"FLTaskManagerRoundUnsettled: {task_id}, {t.address.lower()}, 0"):
-        manager.withdraw(task_id, {"from": t})
+        manager.requestExit(task_id, {"from": t})
 
 
-def test_withdraw_settles_slash_first(manager, proto, token, task_id, trainers):
+def test_withdraw_settles_slash_first(manager, proto, token, task_id, trainers, chain):
     t = trainers[0]
     proto.to_phase(task_id, Phase.COMMIT)
     proto.commit_update(task_id, t)
-    manager.requestExit(task_id, {"from": t})
     proto.to_phase(task_id, Phase.AWAITING_FINALIZATION)  # never revealed
     manager.finalizeRound(task_id, {"from": t})
+    manager.requestExit(task_id, {"from": t})
+    chain.sleep(31)
     tx = manager.withdraw(task_id, {"from": t})
     slash = tx.events["Slashed"]
     assert slash["reason"] == 0 and slash["amount"] == 20 * E18 and slash["round"] == 0
     assert tx.events["Withdrawn"]["amount"] == 180 * E18
 
 
-def test_withdraw_after_completion_without_exit(manager, proto, trainers):
+def test_withdraw_after_completion_waits_the_penalty_window(manager, proto, trainers, validators, chain):
+    """A trainer's stake unlocks `exitCooldown` after its last round was finalized, so a penalty for that
+    round can still be applied; validators, who owe no penalties, withdraw at once."""
     task = proto.create(numRounds=1)
     proto.stake_all(task)
     proto.run_round(task)
+    finalized = manager.roundOutcome(task, 0)["finalizedAt"]
     assert manager.currentRound(task)[1] == Phase.COMPLETED
+    with reverts(f"FLTaskManagerStakeLocked: {task}, {trainers[0].address.lower()}, {finalized + 30}"):
+        manager.withdraw(task, {"from": trainers[0]})
+    for v in validators:
+        assert "Withdrawn" in manager.withdraw(task, {"from": v}).events
+    chain.sleep(31)
     for t in trainers:
         assert manager.withdraw(task, {"from": t}).events["Withdrawn"]["amount"] == 200 * E18
     assert manager.taskState(task)["activeTrainers"] == 0

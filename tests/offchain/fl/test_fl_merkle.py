@@ -10,7 +10,7 @@ import pytest
 from fl_helpers import address
 
 from offchain.fl.errors import MerkleError
-from offchain.fl.merkle import build_tree, leaf_hash, process_proof, verify
+from offchain.fl.merkle import build_penalty_tree, build_tree, leaf_hash, penalty_leaf_hash, process_proof, verify
 
 ROOT = Path(__file__).resolve().parents[3]
 NODE = ROOT / "node_modules" / ".bin" / "node"
@@ -29,8 +29,8 @@ def _mixed_case(account: str, *, upper: bool) -> str:
     return "0x" + (account[2:].upper() if upper else account[2:])
 
 
-def _oracle(values: list[tuple[str, int]], dump: dict[str, object]) -> dict[str, object]:
-    payload = json.dumps({"values": [[a, str(x)] for a, x in values], "dump": dump})
+def _oracle(values: list[tuple], dump: dict[str, object], encoding: list[str] | None = None) -> dict[str, object]:
+    payload = json.dumps({"values": [[str(x) for x in v] for v in values], "dump": dump, "encoding": encoding})
     run = subprocess.run(
         [str(NODE), str(ORACLE)], input=payload, capture_output=True, text=True, check=True, timeout=60
     )
@@ -46,6 +46,16 @@ def test_root_and_proofs_match_openzeppelin(n: int) -> None:
     assert expected["loadedRoot"] == expected["root"]  # our dump loads and validates in OZ
     ours = [["0x" + p.hex() for p in tree.proof(i)] for i in range(n)]
     assert ours == expected["proofs"]
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 300])
+def test_penalty_tree_matches_openzeppelin_with_address_leaves(n: int) -> None:
+    accounts = [_mixed_case(address(i * 104_729 + 3), upper=i % 3 == 0) for i in range(n)]
+    tree = build_penalty_tree(accounts)
+    expected = _oracle([(a,) for a in accounts], tree.dump(), ["address"])
+    assert "0x" + tree.root.hex() == expected["root"] and expected["loadedRoot"] == expected["root"]
+    assert [["0x" + p.hex() for p in tree.proof(i)] for i in range(n)] == expected["proofs"]
+    assert process_proof(penalty_leaf_hash(accounts[-1]), tree.proof_for(accounts[-1])) == tree.root
 
 
 def test_every_proof_verifies_and_a_wrong_amount_does_not() -> None:
