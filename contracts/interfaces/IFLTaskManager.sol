@@ -151,7 +151,7 @@ interface IFLTaskManager {
     /// @param evalDatasetCid IPFS CID of the public evaluation dataset.
     /// @param evalDatasetHash Content hash of the evaluation dataset (non-zero).
     /// @param ruleId Aggregation rule: 0 fedavg, 1 median, 2 trimmed_mean, 3 multi_krum,
-    ///        4 norm_clipped_fedavg.
+    ///        4 norm_clipped_fedavg, 5 consensus_fedavg (the registry: offchain/fl/rules.py).
     /// @param ruleParams Parameters of the rule, interpreted off-chain (at most 8).
     /// @param numRounds Number of rounds (1..65535).
     /// @param registrationDuration Seconds of staking before round 0's commit phase (may be 0).

@@ -8,7 +8,7 @@ import {RewardMath} from "./RewardMath.sol";
 /// @notice Validation of task parameters: each invalid parameter reverts with its own error.
 library TaskParamsLib {
     /// @notice Number of known aggregation rules (ids 0..RULE_COUNT-1).
-    uint8 internal constant RULE_COUNT = 5;
+    uint8 internal constant RULE_COUNT = 6;
     /// @notice Maximum number of aggregation rule parameters.
     uint256 internal constant MAX_RULE_PARAMS = 8;
 

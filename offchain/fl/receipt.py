@@ -1,13 +1,15 @@
 """The round receipt: the object validators agree on, byte for byte.
 
-A validator's proposal is `keccak256(abi.encode(receiptCid, rewardRoot))`. The
-receipt names the new model's CID and its parent, every update of the round
-with its verdict, aggregation weight and reward, and the reward leaves whose
-Merkle root is on-chain; so one CID on-chain gives the model, its lineage and
-the proof material for every trainer's claim. Serialization is canonical
-(sorted keys, no spaces, big integers as decimal strings): honest validators
-that computed the same result pin the same bytes and get the same CID.
-Nothing here depends on one validator's view (its metrics stay out).
+A validator's proposal is `keccak256(abi.encode(receiptCid, rewardRoot, penaltyRoot))`. The receipt
+names the new model's CID and its parent, every update of the round (in trainer address order) with
+its availability, verdict, score, weight and reward, the reward leaves and the penalized trainers
+whose Merkle roots are on-chain; so one CID on-chain gives the model, its lineage and the proof
+material for every claim and penalty. Serialization is canonical (sorted keys, no spaces, big integers
+as decimal strings, no floats): honest validators that computed the same result pin the same bytes
+and get the same CID. Everything in it is a pure function of on-chain data and content-addressed
+bytes (never a library's message, a timing, or one validator's metric), and its size is bounded by
+the task's parameters: at most maxTrainersPerRound entries of bounded size (a revealed CID that is
+not a valid CID of at most MAX_CID_CHARS characters is recorded as null).
 """
 
 from __future__ import annotations
@@ -16,19 +18,30 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from offchain.fl.errors import FlError
+
 KIND = "dfl-round-receipt"
-VERSION = 1
+VERSION = 2
+MAX_CID_CHARS = 128
+
+
+class ReceiptError(FlError):
+    """Bytes that are not a round receipt of this version."""
 
 
 @dataclass(frozen=True)
 class UpdateEntry:
+    index: int  # reveal index (its bit in availability attestations)
     trainer: str
-    cid: str
-    num_samples: int
+    cid: str | None  # None: the revealed string is not a CID of at most MAX_CID_CHARS characters
+    num_samples: int  # as revealed
+    attested_bps: int  # validator stake holding it, in bps of the round's total
     accepted: bool
-    reason: str | None
-    message: str
-    weight: int
+    reason: str | None  # why it was left out (offchain.fl.reasons.Reason)
+    penalized: bool  # in the penalty tree
+    detail: str
+    score_ppm: int  # agreement with the consensus direction, parts per million
+    weight: int  # reward weight: score_ppm x the samples it counts for
     reward: int
 
 
@@ -39,17 +52,26 @@ class RoundReceipt:
     parent: str  # CID of G_r (initial weights, or the previous round's receipt)
     model: str  # CID of the aggregated weights (safetensors)
     rule: str
-    rule_params: dict[str, int | float]
+    rule_id: int
+    rule_params: tuple[int, ...]  # as on-chain
     trainer_pool: int
+    void: bool  # no attestation quorum: nothing could be decided (validators vote reject)
     updates: tuple[UpdateEntry, ...]
     rewards: tuple[tuple[str, int], ...]
-    reward_root: str  # 0x-prefixed hex
+    reward_root: str  # 0x-prefixed hex, zero if no reward
+    penalties: tuple[str, ...]
+    penalty_root: str  # 0x-prefixed hex, zero if no penalty
 
     def to_bytes(self) -> bytes:
         body = asdict(self)
         body["trainer_pool"] = str(self.trainer_pool)
+        body["rule_params"] = [str(v) for v in self.rule_params]
         body["rewards"] = [[account, str(amount)] for account, amount in self.rewards]
-        body["updates"] = [{**u, "reward": str(u["reward"])} for u in body["updates"]]
+        body["penalties"] = list(self.penalties)
+        body["updates"] = [
+            {**u, "num_samples": str(u["num_samples"]), "weight": str(u["weight"]), "reward": str(u["reward"])}
+            for u in body["updates"]
+        ]
         return json.dumps({"kind": KIND, "version": VERSION, **body}, sort_keys=True, separators=(",", ":")).encode()
 
     @classmethod
@@ -57,13 +79,25 @@ class RoundReceipt:
         try:
             body: dict[str, Any] = json.loads(data)
             if body.pop("kind") != KIND or body.pop("version") != VERSION:
-                raise ValueError("not a dfl round receipt of version 1")
+                raise ValueError(f"not a {KIND} of version {VERSION}")
             body["trainer_pool"] = int(body["trainer_pool"])
+            body["rule_params"] = tuple(int(v) for v in body["rule_params"])
             body["rewards"] = tuple((a, int(v)) for a, v in body["rewards"])
-            body["updates"] = tuple(UpdateEntry(**{**u, "reward": int(u["reward"])}) for u in body["updates"])
+            body["penalties"] = tuple(body["penalties"])
+            body["updates"] = tuple(
+                UpdateEntry(
+                    **{
+                        **u,
+                        "num_samples": int(u["num_samples"]),
+                        "weight": int(u["weight"]),
+                        "reward": int(u["reward"]),
+                    }
+                )
+                for u in body["updates"]
+            )
             return cls(**body)
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ValueError(f"malformed round receipt: {exc}") from exc
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ReceiptError(f"malformed round receipt: {exc}") from None
 
     def reward_of(self, account: str) -> int:
         return dict(self.rewards).get(account.lower(), 0)

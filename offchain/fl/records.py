@@ -1,4 +1,4 @@
-"""Records passed into and out of an aggregation."""
+"""Records passed into and out of a round's computation."""
 
 from __future__ import annotations
 
@@ -19,34 +19,32 @@ class Update:
 
 @dataclass(frozen=True)
 class Verdict:
-    """Whether a trainer's update entered the aggregate, and if not, why."""
+    """Whether a trainer's update entered the aggregate, and if not, why (`detail` is derived by the
+    project from the task's specs and integers only: it is consensus data)."""
 
     trainer: str
     accepted: bool
     reason: Reason | None = None
-    message: str = ""
+    detail: str = ""
 
     @classmethod
-    def accept(cls, trainer: str, *, message: str = "") -> Verdict:
-        return cls(trainer=trainer, accepted=True, reason=None, message=message)
+    def accept(cls, trainer: str, *, detail: str = "") -> Verdict:
+        return cls(trainer=trainer, accepted=True, reason=None, detail=detail)
 
     @classmethod
-    def reject(cls, trainer: str, reason: Reason, message: str) -> Verdict:
-        return cls(trainer=trainer, accepted=False, reason=reason, message=message)
+    def reject(cls, trainer: str, reason: Reason, detail: str) -> Verdict:
+        return cls(trainer=trainer, accepted=False, reason=reason, detail=detail)
 
 
 @dataclass(frozen=True)
 class AggregationResult:
-    """New global weights, each accepted trainer's rule weight, and every verdict.
+    """New global weights and every verdict (sorted by trainer address).
 
-    `trainer_weights` holds accepted trainers only (lowercase addresses) and is
-    what `rewards.allocate` splits the trainer pool by. `verdicts` covers every
-    trainer, sorted by address. With no accepted update, `weights` is a copy of
-    the global model.
+    `accepted` lists the trainers whose updates entered the aggregate. With no accepted update,
+    `weights` is a copy of the global model.
     """
 
     weights: NamedWeights
-    trainer_weights: dict[str, int]
     verdicts: tuple[Verdict, ...]
 
     @property

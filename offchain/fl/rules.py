@@ -1,178 +1,278 @@
-"""Aggregation arithmetic: pure, bit-exact numpy kernels over float64 arrays.
+"""The aggregation rules: one registry, read by aggregation, task creation, the CLI and the explorer.
 
-Bit-exactness across machines, thread counts and SIMD builds comes from three
-choices, used everywhere here:
-- Only elementwise ufuncs (+, -, *, /, sort, compare) touch whole arrays. Each
-  output element is one correctly rounded IEEE operation on the same inputs,
-  so vector width and threading cannot change it (numpy never fuses a*b+c).
-- Sums across updates are accumulated one update at a time, in the order the
-  caller gives (sorted by trainer address), in float64.
-- Sums within a vector (norms, distances) use `np.cumsum`, whose running sum
-  is strictly sequential by definition; `np.sum`/`np.dot`/`np.linalg.norm`
-  use pairwise or blocked orders that differ between builds.
-Callers cast the float64 results to float32 once, at the end.
+A task names its rule on-chain as (ruleId, uint256[] params); `RULES` maps each id to its name, its
+parameter parser and its aggregation. The arithmetic lives in `offchain.fl.kernels`; a rule decides
+who takes part and with what weight. Rules get the accepted updates in ascending order of trainer
+address, so input order never changes the output bytes.
 
-Memory stays bounded at any number of updates: coordinate-wise rules work on
-`chunk_length(n)` coordinates at a time (same bits as whole tensors, since each
-coordinate is computed on its own), means accumulate one update at a time, and
-pairwise distances reuse two scratch buffers.
+  id  name                 params                  aggregate
+  0   fedavg               [cap]                   weights min(numSamples, cap); cap 0 = no cap
+  1   median               []                      coordinate-wise median of changes
+  2   trimmed_mean         [beta_bps]              drop floor(n*beta_bps/10000) per side; < 5000
+  3   multi_krum           [f, m]                  uniform mean of the m updates Krum scores lowest
+  4   norm_clipped_fedavg  [bound_micro(, cap)]    clip each change to bound_micro/1e6, then fedavg
+  5   consensus_fedavg     [] or [cap]             changes clipped to the median change norm, weighted
+                                                   by score x min(numSamples, cap): updates that do
+                                                   not agree with the consensus direction weigh 0
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
-Tensors = Sequence[np.ndarray]  # one model's tensors (or deltas) in name order
+from offchain.fl import kernels
+from offchain.fl.errors import RuleConfigError
+from offchain.fl.reasons import Reason
+from offchain.fl.records import Update, Verdict
+from offchain.types import NamedWeights
 
-# float64 values of one coordinate chunk across all updates (64 MiB): the stack,
-# its sorted copy and the deltas it is built from stay a few hundred MiB at any N.
-CHUNK_VALUES = 1 << 23
+BPS = 10_000
+MICRO = 1_000_000
+# Sanity bound on a declared sample count used as a weight (about 4e9 samples): keeps weights exact
+# in float64 products whatever a task without collateral lets trainers declare.
+MAX_SAMPLES = 2**32
+_UINT256_MAX = 2**256 - 1
+
+Params = dict[str, int | float]
 
 
-def chunk_length(count: int) -> int:
-    """Coordinates per chunk when `count` updates are combined coordinate-wise."""
-    return max(1024, CHUNK_VALUES // max(count, 1))
+@dataclass(frozen=True)
+class Contribution:
+    """An accepted update with what rules weigh it by: the squared norm of its change, its
+    contribution score (parts per million, `offchain.fl.scoring`) and its effective sample count."""
+
+    update: Update
+    sq_delta_norm: float
+    score_ppm: int
+    samples: int
+
+    @property
+    def trainer(self) -> str:
+        return self.update.trainer
 
 
-class RunningMean:
-    """sum(w_i * a_i) / sum(w_i) in float64, fed one array at a time in a fixed order.
+@dataclass(frozen=True)
+class RuleOutcome:
+    weights: NamedWeights
+    excluded: dict[str, Verdict] = field(default_factory=dict)  # accepted by the checks, left out by the rule
+    notes: dict[str, str] = field(default_factory=dict)  # details for accepted updates (clipping)
 
-    Holds one accumulator, so a mean over N updates needs the memory of one.
+
+Aggregate = Callable[[NamedWeights, list[Contribution], Params], RuleOutcome]
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: int
+    name: str
+    layout: str  # its on-chain params, for messages and help
+    parse: Callable[[list[int]], Params]
+    aggregate: Aggregate
+    capped: bool  # whether params carry a sample cap ("cap")
+
+
+@dataclass(frozen=True)
+class RuleConfig:
+    """A task's rule with its decoded parameters (and the raw on-chain values, for receipts)."""
+
+    rule: str
+    params: Params = field(default_factory=dict)
+    rule_id: int = -1
+    raw: tuple[int, ...] = ()
+
+
+def parse_rule(rule_id: int, params: Sequence[int]) -> RuleConfig:
+    """Decode the on-chain rule id and params; raises RuleConfigError if invalid."""
+    rule = RULES.get(rule_id) if isinstance(rule_id, int) and not isinstance(rule_id, bool) else None
+    if rule is None:
+        raise RuleConfigError(f"unknown aggregation rule id {rule_id!r}; known: {sorted(RULES)}")
+    values = [_uint256(rule.name, i, v) for i, v in enumerate(params)]
+    return RuleConfig(rule=rule.name, params=rule.parse(values), rule_id=rule.id, raw=tuple(values))
+
+
+def rule_named(name: str) -> Rule:
+    """The rule called `name`; a RuleConfigError lists the known names otherwise."""
+    for rule in RULES.values():
+        if rule.name == name:
+            return rule
+    raise RuleConfigError(f"unknown rule {name!r}; choose one of {', '.join(r.name for r in RULES.values())}")
+
+
+def sample_weight(config: RuleConfig, num_samples: int) -> int:
+    """The samples an update counts for under `config`: capped by the rule's cap, if any, and by
+    MAX_SAMPLES."""
+    cap = int(config.params.get("cap", 0)) if RULES[config.rule_id].capped else 0
+    return min(num_samples, cap or MAX_SAMPLES, MAX_SAMPLES)
+
+
+def aggregate(global_weights: NamedWeights, accepted: list[Contribution], config: RuleConfig) -> RuleOutcome:
+    """New global weights from the accepted contributions (in address order) under `config`."""
+    if not accepted:
+        copy = {name: np.array(global_weights[name], dtype=np.float32) for name in sorted(global_weights)}
+        return RuleOutcome(copy)
+    return RULES[config.rule_id].aggregate(global_weights, accepted, config.params)
+
+
+# --- parameters -------------------------------------------------------------------------------
+
+
+def _uint256(rule: str, index: int, value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _UINT256_MAX:
+        raise RuleConfigError(f"{rule}: param {index} must be a uint256, got {value!r}")
+    return value
+
+
+def _arity(rule: str, values: list[int], *, allowed: tuple[int, ...], layout: str) -> None:
+    if len(values) not in allowed:
+        raise RuleConfigError(f"{rule}: expected params {layout}, got {len(values)} values {values}")
+
+
+def _parse_fedavg(values: list[int]) -> Params:
+    _arity("fedavg", values, allowed=(1,), layout="[cap]")
+    return {"cap": values[0]}
+
+
+def _parse_median(values: list[int]) -> Params:
+    _arity("median", values, allowed=(0,), layout="[]")
+    return {}
+
+
+def _parse_trimmed_mean(values: list[int]) -> Params:
+    _arity("trimmed_mean", values, allowed=(1,), layout="[beta_bps]")
+    if values[0] >= BPS // 2:
+        raise RuleConfigError(f"trimmed_mean: beta_bps must be below {BPS // 2}, got {values[0]}")
+    return {"beta_bps": values[0]}
+
+
+def _parse_multi_krum(values: list[int]) -> Params:
+    _arity("multi_krum", values, allowed=(2,), layout="[f, m]")
+    if values[1] < 1:
+        raise RuleConfigError("multi_krum: m (updates to select) must be at least 1")
+    return {"f": values[0], "m": values[1]}
+
+
+def _parse_norm_clipped_fedavg(values: list[int]) -> Params:
+    _arity("norm_clipped_fedavg", values, allowed=(1, 2), layout="[bound_micro] or [bound_micro, cap]")
+    if values[0] < 1:
+        raise RuleConfigError("norm_clipped_fedavg: bound_micro must be at least 1")
+    cap = values[1] if len(values) == 2 else 0
+    return {"bound": values[0] / MICRO, "cap": cap}  # int/int division is correctly rounded
+
+
+def _parse_consensus_fedavg(values: list[int]) -> Params:
+    _arity("consensus_fedavg", values, allowed=(0, 1), layout="[] or [cap]")
+    return {"cap": values[0] if values else 0}
+
+
+# --- aggregations: each gets the accepted contributions in address order ------------------------
+
+
+def _fedavg(global_weights: NamedWeights, accepted: list[Contribution], params: Params) -> RuleOutcome:
+    weights = [c.samples for c in accepted]
+    new = {
+        name: kernels.weighted_mean([c.update.weights[name] for c in accepted], weights).astype(np.float32)
+        for name in sorted(global_weights)
+    }
+    return RuleOutcome(new)
+
+
+def _coordinatewise(
+    combine: Callable[[list[np.ndarray]], np.ndarray],
+) -> Callable[[NamedWeights, list[Contribution], Params], RuleOutcome]:
+    """A coordinate-wise rule applied to changes, every accepted update weighing 1.
+
+    Works on `kernels.chunk_length(n)` coordinates at a time: the same bits as whole tensors, with
+    float64 working memory bounded at any number of updates.
     """
 
-    def __init__(self, shape: tuple[int, ...]) -> None:
-        self._acc = np.zeros(shape, dtype=np.float64)
-        self._weights: list[float] = []
+    def rule(global_weights: NamedWeights, accepted: list[Contribution], params: Params) -> RuleOutcome:
+        return RuleOutcome(coordinatewise_change(global_weights, [c.update for c in accepted], combine))
 
-    def add(self, array: np.ndarray, weight: float) -> None:
-        self._acc += np.float64(weight) * array.astype(np.float64, copy=False)
-        self._weights.append(weight)
-
-    def result(self) -> np.ndarray:
-        if not self._weights:
-            raise ValueError("a mean needs at least one array")
-        total = math.fsum(self._weights)  # exact, order-independent
-        if not total > 0:
-            raise ValueError("a weighted mean needs a positive total weight")
-        return self._acc / total
+    return rule
 
 
-def weighted_mean(arrays: Sequence[np.ndarray], weights: Sequence[float]) -> np.ndarray:
-    """sum(w_i * a_i) / sum(w_i), accumulated in the given order, in float64."""
-    if not arrays or len(arrays) != len(weights):
-        raise ValueError("weighted_mean needs one weight per array and at least one array")
-    mean = RunningMean(arrays[0].shape)
-    for array, weight in zip(arrays, weights):
-        mean.add(array, weight)
-    return mean.result()
+def coordinatewise_change(
+    global_weights: NamedWeights, updates: Sequence[Update], combine: Callable[[list[np.ndarray]], np.ndarray]
+) -> NamedWeights:
+    """G + combine(changes), coordinate chunk by coordinate chunk (float32 result)."""
+    new = {}
+    step = kernels.chunk_length(len(updates))
+    for name in sorted(global_weights):
+        base = global_weights[name].astype(np.float64).reshape(-1)
+        flats = [u.weights[name].reshape(-1) for u in updates]
+        out = np.empty_like(base)
+        for lo in range(0, base.size, step):
+            part = slice(lo, min(lo + step, base.size))
+            out[part] = base[part] + combine([f[part].astype(np.float64) - base[part] for f in flats])
+        new[name] = out.reshape(global_weights[name].shape).astype(np.float32)
+    return new
 
 
-def coordinate_median(arrays: Sequence[np.ndarray]) -> np.ndarray:
-    """Coordinate-wise median; with an even count, the mean of the two middle values."""
-    ordered = _sorted_stack(arrays)
-    n = ordered.shape[0]
-    if n % 2:
-        return ordered[n // 2].copy()
-    return (ordered[n // 2 - 1] + ordered[n // 2]) / 2.0
+def _trimmed_mean(global_weights: NamedWeights, accepted: list[Contribution], params: Params) -> RuleOutcome:
+    trim = len(accepted) * int(params["beta_bps"]) // BPS
+    updates = [c.update for c in accepted]
+    return RuleOutcome(coordinatewise_change(global_weights, updates, lambda d: kernels.trimmed_mean(d, trim=trim)))
 
 
-def trimmed_mean(arrays: Sequence[np.ndarray], *, trim: int) -> np.ndarray:
-    """Coordinate-wise mean after dropping the `trim` smallest and largest values."""
-    ordered = _sorted_stack(arrays)
-    n = ordered.shape[0]
-    if trim < 0 or n - 2 * trim < 1:
-        raise ValueError(f"cannot trim {trim} from each side of {n} values")
-    acc = np.zeros(ordered.shape[1:], dtype=np.float64)
-    for row in range(trim, n - trim):  # ascending rows: a fixed order
-        acc += ordered[row]
-    return acc / float(n - 2 * trim)
+def _multi_krum(global_weights: NamedWeights, accepted: list[Contribution], params: Params) -> RuleOutcome:
+    names = sorted(global_weights)
+    # Distances between updates equal distances between their changes; using the float32 weights
+    # directly avoids one rounding step.
+    distances = kernels.pairwise_squared_distances([[c.update.weights[n] for n in names] for c in accepted])
+    scores = kernels.krum_scores(distances, f=int(params["f"]))
+    chosen = kernels.krum_select(scores, m=int(params["m"]))
+    selected = [accepted[i].update for i in chosen]
+    new = coordinatewise_change(global_weights, selected, lambda d: kernels.weighted_mean(d, [1] * len(d)))
+    excluded = {
+        c.trainer: Verdict.reject(c.trainer, Reason.KRUM_EXCLUDED, f"not among the {len(chosen)} lowest Krum scores")
+        for i, c in enumerate(accepted)
+        if i not in chosen
+    }
+    return RuleOutcome(new, excluded)
 
 
-def sequential_sum(array: np.ndarray) -> float:
-    """Left-to-right float64 sum of every element (C order)."""
-    flat = np.ascontiguousarray(array, dtype=np.float64).reshape(-1)
-    if flat.size == 0:
-        return 0.0
-    return float(np.cumsum(flat)[-1])
+def _clipped_mean(
+    global_weights: NamedWeights, accepted: list[Contribution], bound: float, weights: list[int]
+) -> RuleOutcome:
+    """G + sum(w_i * clip(change_i, bound)) / sum(w_i), one update at a time (memory of one model)."""
+    names = sorted(global_weights)
+    base = {n: global_weights[n].astype(np.float64) for n in names}
+    scales = [kernels.clip_scale(c.sq_delta_norm, bound) for c in accepted]
+    new = {}
+    for name in names:
+        mean = kernels.RunningMean(base[name].shape)
+        for c, scale, weight in zip(accepted, scales, weights, strict=True):
+            mean.add((c.update.weights[name].astype(np.float64) - base[name]) * scale, weight)
+        new[name] = (base[name] + mean.result()).astype(np.float32)
+    notes = {c.trainer: "change clipped to the bound" for c, s in zip(accepted, scales, strict=True) if s < 1.0}
+    return RuleOutcome(new, notes=notes)
 
 
-def squared_norm(tensors: Tensors) -> float:
-    """||x||^2 over all tensors: sequential per tensor, tensors added in order."""
-    total = 0.0
-    for tensor in tensors:
-        total += sequential_sum(np.square(tensor, dtype=np.float64))
-    return total
+def _norm_clipped_fedavg(global_weights: NamedWeights, accepted: list[Contribution], params: Params) -> RuleOutcome:
+    return _clipped_mean(global_weights, accepted, float(params["bound"]), [c.samples for c in accepted])
 
 
-def squared_distance(a: Tensors, b: Tensors) -> float:
-    """||a - b||^2 over all tensors, with the same fixed order as `squared_norm`."""
-    return pairwise_squared_distances([a, b])[0][1]
+def _consensus_fedavg(global_weights: NamedWeights, accepted: list[Contribution], params: Params) -> RuleOutcome:
+    weights = [c.score_ppm * c.samples for c in accepted]
+    if sum(weights) == 0:  # nobody agrees with the consensus direction: keep the model
+        return RuleOutcome({n: np.array(global_weights[n], dtype=np.float32) for n in sorted(global_weights)})
+    # Every change is clipped to the median change norm: a scaled-up update cannot outweigh the others.
+    bound = kernels.median_of([math.sqrt(c.sq_delta_norm) for c in accepted])
+    return _clipped_mean(global_weights, accepted, bound, weights)
 
 
-def clip_scale(sq_norm: float, bound: float) -> float:
-    """Factor that brings a vector of squared norm `sq_norm` to norm <= `bound`."""
-    norm = math.sqrt(sq_norm)  # correctly rounded, so portable
-    return 1.0 if norm <= bound else bound / norm
-
-
-def krum_scores(distances: Sequence[Sequence[float]], *, f: int) -> list[float]:
-    """Krum score of each point: sum of its n-f-2 smallest squared distances (at least 1).
-
-    The Byzantine guarantee needs n >= 2f + 3; with fewer points the neighbour
-    count is clamped to 1 so a small round still has a deterministic answer.
-    """
-    n = len(distances)
-    k = max(n - f - 2, 1)
-    scores = []
-    for i in range(n):
-        others = sorted(distances[i][j] for j in range(n) if j != i)
-        scores.append(math.fsum(others[:k]))
-    return scores
-
-
-def krum_select(scores: Sequence[float], *, m: int) -> list[int]:
-    """Indices of the `m` lowest scores; ties go to the lower index (address order)."""
-    ranked = sorted(range(len(scores)), key=lambda i: (scores[i], i))
-    return sorted(ranked[: max(0, min(m, len(scores)))])
-
-
-def pairwise_squared_distances(points: Sequence[Tensors]) -> list[list[float]]:
-    """Symmetric matrix of ||p_i - p_j||^2 (each pair computed once).
-
-    Per tensor: widen to float64, subtract, square, sum left to right (`np.cumsum`);
-    tensors added in order. p_i is widened once per row, and each pair reuses two
-    scratch buffers (a fresh multi-MB array per pair costs more in page faults than
-    the arithmetic).
-    """
-    n = len(points)
-    matrix = [[0.0] * n for _ in range(n)]
-    if n < 2:
-        return matrix
-    largest = max((np.size(t) for point in points for t in point), default=0)
-    diff, running = np.empty(largest, dtype=np.float64), np.empty(largest, dtype=np.float64)
-    for i in range(n):
-        wide = [np.asarray(t, dtype=np.float64).reshape(-1) for t in points[i]]
-        for j in range(i + 1, n):
-            total = 0.0
-            for a, b in zip(wide, points[j], strict=True):
-                if a.size == 0:
-                    continue
-                d, r = diff[: a.size], running[: a.size]
-                np.subtract(a, np.asarray(b).reshape(-1), out=d)  # b is widened exactly, as astype would
-                np.square(d, out=d)
-                np.cumsum(d, out=r)
-                total += float(r[-1])
-            matrix[i][j] = matrix[j][i] = total
-    return matrix
-
-
-def _sorted_stack(arrays: Sequence[np.ndarray]) -> np.ndarray:
-    if not arrays:
-        raise ValueError("need at least one array")
-    # +0.0 turns -0.0 into +0.0: equal values then have equal bits, so the
-    # result cannot depend on how a (SIMD) sort orders ties.
-    stacked = np.stack([a.astype(np.float64, copy=False) for a in arrays]) + 0.0
-    return np.sort(stacked, axis=0)
+RULES: dict[int, Rule] = {
+    rule.id: rule
+    for rule in (
+        Rule(0, "fedavg", "[cap]", _parse_fedavg, _fedavg, capped=True),
+        Rule(1, "median", "[]", _parse_median, _coordinatewise(kernels.coordinate_median), capped=False),
+        Rule(2, "trimmed_mean", "[beta_bps]", _parse_trimmed_mean, _trimmed_mean, capped=False),
+        Rule(3, "multi_krum", "[f, m]", _parse_multi_krum, _multi_krum, capped=False),
+        Rule(4, "norm_clipped_fedavg", "[bound_micro(, cap)]", _parse_norm_clipped_fedavg, _norm_clipped_fedavg, True),
+        Rule(5, "consensus_fedavg", "[] or [cap]", _parse_consensus_fedavg, _consensus_fedavg, capped=True),
+    )
+}

@@ -45,7 +45,7 @@ BAD = [
     ({"initialModelCid": ""}, "FLTaskManagerEmptyInitialModelCid"),
     ({"evalDatasetCid": ""}, "FLTaskManagerEmptyEvalDatasetCid"),
     ({"evalDatasetHash": b"\0" * 32}, "FLTaskManagerZeroEvalDatasetHash"),
-    ({"ruleId": 5}, "FLTaskManagerUnknownAggregationRule: 5"),
+    ({"ruleId": 6}, "FLTaskManagerUnknownAggregationRule: 6"),
     ({"ruleParams": list(range(9))}, "FLTaskManagerTooManyRuleParams: 9, 8"),
     ({"numRounds": 0}, "FLTaskManagerZeroRounds"),
     ({"commitDuration": 0}, f"FLTaskManagerZeroPhaseDuration: {int(Phase.COMMIT)}"),

@@ -1,4 +1,4 @@
-"""Same inputs, different threads and SIMD dispatch: byte-identical aggregates."""
+"""Same inputs, different threads and SIMD dispatch: byte-identical aggregates, receipts and roots."""
 
 from __future__ import annotations
 
@@ -39,37 +39,50 @@ def _run(threads: int, *, disable_simd: bool, small_chunks: bool = False) -> dic
     return json.loads(run.stdout)
 
 
-def test_aggregates_are_bit_identical_across_threads_and_simd_builds() -> None:
+def test_rounds_are_bit_identical_across_threads_and_simd_builds() -> None:
     narrow = _run(1, disable_simd=True)
     wide = _run(2, disable_simd=False)
     simd_flag = "x86_v3_dispatch"
     assert {k: v for k, v in narrow.items() if k != simd_flag} == {k: v for k, v in wide.items() if k != simd_flag}
-    assert len(narrow) == 6  # five rules plus the SIMD flag
+    assert len(narrow) == 7  # six rules plus the SIMD flag
     if wide[simd_flag]:  # on CPUs with AVX2 the two runs really used different kernels
         assert narrow[simd_flag] is False
 
 
-# Recorded with numpy 2.4.6 / safetensors 0.8.0 (x86-64, AVX-512). Validators on
-# any machine must reproduce these bytes; a change here means honest validators
-# on different setups would vote for different CIDs.
-REFERENCE = {
-    "fedavg": "a61c156433db73cc56da35367009dc73b18a62ef3ab5603074346e599c04fa93:c80f12cf893d59cf290f639afe50d22af674cda0340e74e32be7c759d4a76b9f",
-    "median": "9d3107266cf390be3d601a6700fdc79bf564f33058db89072e113b82a5e6b6fb:d92522b0a9c210f765926f6dd730ca5a242ec5ae765234ffb86b0cadf67b487f",
-    "trimmed_mean": "0110746276e0c91179724add13d5a37de6400adf6c3526128f0cbd4c78955aa3:d92522b0a9c210f765926f6dd730ca5a242ec5ae765234ffb86b0cadf67b487f",
-    "multi_krum": "eaddc16491bb9ec3aea02ff58c2fa336261403e3fcf963252dcf0cb1e9e90ef3:58c4dcd35d314987e636274aa5e5a6bf64ff308bfc6095c4d84f67c7d4d128c2",
-    "norm_clipped_fedavg": "e24493f3ba442a046f3b2fb93921d2cab684181e852d2c2b0b5152789fea4e3f:c80f12cf893d59cf290f639afe50d22af674cda0340e74e32be7c759d4a76b9f",
+# The aggregates of the same accepted updates, recorded with numpy 2.4.6 / safetensors 0.8.0
+# (x86-64, AVX-512) before rounds had scores, norm bounds and v2 receipts: the rules' arithmetic
+# must never move (consensus_fedavg is newer). Validators on any machine must reproduce these bytes;
+# a change here means honest validators on different setups would vote for different CIDs.
+AGGREGATES = {
+    "fedavg": "a61c156433db73cc56da35367009dc73b18a62ef3ab5603074346e599c04fa93",
+    "median": "9d3107266cf390be3d601a6700fdc79bf564f33058db89072e113b82a5e6b6fb",
+    "trimmed_mean": "0110746276e0c91179724add13d5a37de6400adf6c3526128f0cbd4c78955aa3",
+    "multi_krum": "eaddc16491bb9ec3aea02ff58c2fa336261403e3fcf963252dcf0cb1e9e90ef3",
+    "norm_clipped_fedavg": "e24493f3ba442a046f3b2fb93921d2cab684181e852d2c2b0b5152789fea4e3f",
+    "consensus_fedavg": "ea0ee070ced3fc8f566dacf219ae7a3149677935521959e8b4005b0f433cfad0",
+}
+# Full rounds (receipt v2 : model : reward root : penalty root), recorded the same way.
+ROUNDS = {
+    "fedavg": "8e8e9b8483445bbd30d8a0f1def6747dd9c896654debb732e6561b4aeba770d9:e542f7d36b6e95b25dc17dafdf32f00fbfee9223bc0f3a308ad0c23792e2b55a:9a3a428636683b761430e5845d84af66b5ddaffe4d75d5a8f6c00bd423de48f5:85b01a8792617a617b36244b4433d92ebaad2852d85f536066e125c88b8c662a",
+    "median": "90622b4da519bb242fd86691c14701f08ea6c3193caf363e19844e53353a7ed6:e8c95e3b0382acc6b05e50bde2945e19bb4e1bfd58e4dcd283078558ddcea4d9:9a3a428636683b761430e5845d84af66b5ddaffe4d75d5a8f6c00bd423de48f5:85b01a8792617a617b36244b4433d92ebaad2852d85f536066e125c88b8c662a",
+    "trimmed_mean": "1d6f406f8d35526553fe9348c3636918f249f7ba8d4f307bac975017e5a10b4c:b6b9a435c13eae6ae60a9aff80c4ba540efaf83eca1a746b3ca33c7235b0e99e:9a3a428636683b761430e5845d84af66b5ddaffe4d75d5a8f6c00bd423de48f5:85b01a8792617a617b36244b4433d92ebaad2852d85f536066e125c88b8c662a",
+    "multi_krum": "2d6ee939505374ecc2f3e8581dac519e7e9261f06eb91756b3e2410c2bb934a4:604580030c23809db5ea64e77eabceab4eb1783d3d5c6f9c1ac0e8507cf17511:6bf4283b76f49669745493437de31ccb394183ef06ff1d3d5d3566173650f6ae:85b01a8792617a617b36244b4433d92ebaad2852d85f536066e125c88b8c662a",
+    "norm_clipped_fedavg": "186f90a68c63517d419b7d4fe56799d4000b75abe91bfaa04c8961b099a50934:e542f7d36b6e95b25dc17dafdf32f00fbfee9223bc0f3a308ad0c23792e2b55a:9a3a428636683b761430e5845d84af66b5ddaffe4d75d5a8f6c00bd423de48f5:85b01a8792617a617b36244b4433d92ebaad2852d85f536066e125c88b8c662a",
+    "consensus_fedavg": "020e430c6c6757a4705ffa6d5e0abf5e4596dc67b5d584a8a04a152763ac7d02:290a201784d1cb1d78c33fd76d8bed56d06b98c920fb96f9b92fdf8cea4a6b80:9a3a428636683b761430e5845d84af66b5ddaffe4d75d5a8f6c00bd423de48f5:85b01a8792617a617b36244b4433d92ebaad2852d85f536066e125c88b8c662a",
 }
 
 
 def test_aggregates_match_the_recorded_reference_bytes() -> None:
     got = _run(1, disable_simd=False)
-    mismatched = sorted(rule for rule, digest in REFERENCE.items() if got[rule] != digest)
-    assert not mismatched, f"aggregate bytes (sha256:merkle root) changed for {mismatched}"
+    mismatched = sorted(rule for rule, digest in AGGREGATES.items() if got[rule]["aggregate"] != digest)
+    assert not mismatched, f"aggregate bytes changed for {mismatched}"
+    mismatched = sorted(rule for rule, digest in ROUNDS.items() if got[rule]["round"] != digest)
+    assert not mismatched, f"round receipts, models or Merkle roots changed for {mismatched}"
 
 
 def test_memory_bounded_chunks_give_the_same_bytes() -> None:
-    """Median, trimmed mean and Krum's mean work on coordinate chunks so that 1,000 updates fit
-    in memory; the chunk size must never show in the result."""
+    """Median, trimmed mean, Krum's mean and the scores' consensus direction work on coordinate
+    chunks so that 1,000 updates fit in memory; the chunk size must never show in the result."""
     got = _run(1, disable_simd=False, small_chunks=True)
-    mismatched = sorted(rule for rule, digest in REFERENCE.items() if got[rule] != digest)
-    assert not mismatched, f"aggregate bytes (sha256:merkle root) depend on the chunk size for {mismatched}"
+    mismatched = sorted(rule for rule in ROUNDS if got[rule] != {"aggregate": AGGREGATES[rule], "round": ROUNDS[rule]})
+    assert not mismatched, f"round bytes depend on the chunk size for {mismatched}"

@@ -1,0 +1,69 @@
+"""Contribution scores: how much each accepted update agrees with the round's consensus direction.
+
+The consensus direction is the coordinate-wise median of the accepted updates' changes from the
+global model (robust: a minority cannot move it far). An update's score is the cosine between its
+change and that direction, floored at zero, as an integer in parts per million; below a floor it is
+zero, so that noise, sign flips and copies of the model with a little noise earn nothing:
+
+  floor = max(0.05, 5 / sqrt(number of parameters))
+
+(a random direction's cosine with a fixed one has a standard deviation of about 1 / sqrt(P); the
+floor is at least five of those). Rewards follow score x samples (see `offchain.fl.round`).
+
+Like aggregation, every step is bit-exact: changes in float64, sums left to right (`kernels.dot`),
+one correctly rounded sqrt, multiply and divide, and the conversion to an integer by floor. Memory
+stays bounded: the median is taken a chunk of coordinates at a time and each update's dot product
+one tensor at a time.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from offchain.fl import kernels
+from offchain.fl.records import Update
+from offchain.types import NamedWeights
+
+PPM = 1_000_000
+FLOOR = 0.05
+
+
+def score_floor(num_parameters: int) -> float:
+    return max(FLOOR, 5.0 / math.sqrt(max(num_parameters, 1)))
+
+
+def consensus_change(global_weights: NamedWeights, updates: Sequence[Update]) -> dict[str, np.ndarray]:
+    """The coordinate-wise median of the updates' changes (float64, per tensor)."""
+    out: dict[str, np.ndarray] = {}
+    step = kernels.chunk_length(len(updates))
+    for name in sorted(global_weights):
+        base = global_weights[name].astype(np.float64).reshape(-1)
+        flats = [u.weights[name].reshape(-1) for u in updates]
+        median = np.empty_like(base)
+        for lo in range(0, base.size, step):
+            part = slice(lo, min(lo + step, base.size))
+            median[part] = kernels.coordinate_median([f[part].astype(np.float64) - base[part] for f in flats])
+        out[name] = median
+    return out
+
+
+def scores(global_weights: NamedWeights, updates: Sequence[Update], sq_delta_norms: Sequence[float]) -> list[int]:
+    """Each update's score in parts per million (same order as `updates`)."""
+    if not updates:
+        return []
+    names = sorted(global_weights)
+    direction = consensus_change(global_weights, updates)
+    sq_direction = kernels.squared_norm([direction[n] for n in names])
+    floor = score_floor(sum(int(global_weights[n].size) for n in names))
+    out = []
+    for update, sq_norm in zip(updates, sq_delta_norms, strict=True):
+        changes = (
+            update.weights[n].astype(np.float64).reshape(-1) - global_weights[n].astype(np.float64).reshape(-1)
+            for n in names
+        )
+        cos = kernels.cosine(kernels.dot(list(changes), [direction[n] for n in names]), sq_norm, sq_direction)
+        out.append(0 if cos < floor else min(PPM, math.floor(cos * PPM)))
+    return out
