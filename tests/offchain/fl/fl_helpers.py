@@ -39,3 +39,50 @@ def pseudo_random(size: int, *, seed: int) -> np.ndarray:
     i = (i ^ (i >> np.uint64(31))) * np.uint64(0xBF58476D1CE4E5B9)
     i ^= i >> np.uint64(29)
     return ((i % np.uint64(1_000_003)).astype(np.float64) / 1_000_003 - 0.5).astype(np.float32)
+
+
+def is_cid(text: str) -> bool:
+    from offchain.storage.cid import parse_cid
+
+    try:
+        parse_cid(text)
+    except ValueError:
+        return False
+    return True
+
+
+ADDRESSING = None  # built on first use (imports storage.cid)
+
+
+def run_round(
+    global_weights: NamedWeights,
+    updates: list[Update],
+    config,
+    *,
+    bound_micro: int = 0,
+    pool: int = 10**21,
+    raw: dict[int, bytes] | None = None,
+):
+    """A full round (offchain.fl.round) in which every validator holds every update: the updates'
+    canonical bytes (or `raw[i]` for update i) are screened, scored, aggregated and paid."""
+    from offchain.fl.availability import Attestation, bitmap
+    from offchain.fl.codec import encode_weights
+    from offchain.fl.round import Addressing, Reveal, RoundTerms, compute_round
+    from offchain.fl.screening import Checks
+    from offchain.storage.cid import compute_cid
+
+    contents = {i: (raw or {}).get(i) or encode_weights(u.weights) for i, u in enumerate(updates)}
+    reveals = [Reveal(i, u.trainer, compute_cid(contents[i]), u.num_samples) for i, u in enumerate(updates)]
+    held = bitmap(range(len(updates)), len(updates))
+    attestations = [Attestation(address(9000 + v), held, 1, 3) for v in range(3)]
+    checks = Checks(specs_of(global_weights), 64 << 20, bound_micro)
+    terms = RoundTerms(1, 0, config, checks, 6000, pool)
+    return compute_round(
+        terms, "QmParent", global_weights, reveals, attestations, contents, Addressing(compute_cid, is_cid)
+    )
+
+
+def reward_shares(result) -> dict[str, float]:
+    """Each trainer's share of what the round pays."""
+    total = sum(amount for _, amount in result.receipt.rewards)
+    return {account: amount / total for account, amount in result.receipt.rewards} if total else {}

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from fl_helpers import address, pseudo_random
+from fl_helpers import address, pseudo_random, reward_shares, run_round
 
-from offchain.fl.aggregate import aggregate
 from offchain.fl.reasons import Reason
-from offchain.fl.records import AggregationResult, Update
-from offchain.fl.ruleconfig import RuleConfig, parse_rule
+from offchain.fl.records import Update
+from offchain.fl.round import RoundResult
+from offchain.fl.rules import RuleConfig, parse_rule
 from offchain.types import NamedWeights
 
 SIZE, HONEST = 200, 7
@@ -27,6 +27,7 @@ ROBUST = {
     "trimmed_mean": parse_rule(2, [2500]),  # trims 2 per side of 9-10 updates
     "multi_krum": parse_rule(3, [2, 4]),
     "norm_clipped_fedavg": parse_rule(4, [int(1.5 * TRUE_NORM * 1e6), 1000]),
+    "consensus_fedavg": parse_rule(5, []),
 }
 
 
@@ -39,13 +40,17 @@ def _attacker(i: int, delta: np.ndarray, *, num_samples: int = 100) -> Update:
     return Update(address(100 + i), num_samples, {"0000/w": (GLOBAL["0000/w"] + delta).astype(np.float32)})
 
 
-def _error(result: AggregationResult) -> float:
+def _error(result: RoundResult) -> float:
     diff = result.weights["0000/w"].astype(np.float64) - (GLOBAL["0000/w"] + TRUE)
     return float(np.sqrt(np.square(diff).sum())) / TRUE_NORM
 
 
-def _run(attackers: list[Update], config: RuleConfig) -> AggregationResult:
-    return aggregate(GLOBAL, _honest() + attackers, config)
+def _run(attackers: list[Update], config: RuleConfig, *, bound_micro: int = 0) -> RoundResult:
+    return run_round(GLOBAL, _honest() + attackers, config, bound_micro=bound_micro)
+
+
+def _verdict(result: RoundResult, trainer: str):
+    return next(v for v in result.verdicts if v.trainer == trainer)
 
 
 def test_without_attack_every_rule_recovers_the_honest_direction() -> None:
@@ -57,7 +62,8 @@ def test_without_attack_every_rule_recovers_the_honest_direction() -> None:
 def test_huge_norm_update_moves_fedavg_but_not_robust_rules(name: str) -> None:
     attack = [_attacker(0, np.full(SIZE, 1e4, dtype=np.float32))]
     assert _error(_run(attack, FEDAVG)) > 100
-    # Clipping leaves the attacker a pull of at most bound / n (about 0.2 |true| here).
+    # Clipping leaves the attacker a pull of at most bound / n (about 0.2 |true| here); the consensus
+    # rule clips it to the median change norm, and its score is about zero.
     limit = 0.25 if name == "norm_clipped_fedavg" else 0.05
     assert _error(_run(attack, ROBUST[name])) < limit
 
@@ -76,30 +82,53 @@ def test_sign_flipped_updates_reverse_fedavg_but_not_robust_rules(name: str) -> 
 def test_nan_update_is_rejected_by_every_rule(config: RuleConfig) -> None:
     poisoned = np.zeros(SIZE, dtype=np.float32)
     poisoned[17] = np.nan
-    result = _run([_attacker(0, poisoned)], config)
-    assert result.verdicts[-1].reason == Reason.NON_FINITE
+    attacker = _attacker(0, poisoned)
+    result = _run([attacker], config)
+    assert _verdict(result, attacker.trainer).reason == Reason.NON_FINITE
     assert np.isfinite(result.weights["0000/w"]).all()
     assert result.weights["0000/w"].tobytes() == _run([], config).weights["0000/w"].tobytes()
 
 
-def _reward_share(result: AggregationResult, trainer: str) -> float:
-    return result.trainer_weights.get(trainer, 0) / sum(result.trainer_weights.values())
-
-
-def test_free_rider_is_paid_by_fedavg_but_not_by_multi_krum() -> None:
-    # Sends G plus a tiny perturbation and claims many samples.
+def test_noisy_free_rider_earns_nothing_under_every_rule() -> None:
+    """Sends G plus a tiny perturbation (so not a copy) and claims many samples: its change does not
+    point where the others' do, so its score is zero and it is paid nothing, whatever the rule; only
+    plain fedavg still lets its sample count drag the model."""
     rider = _attacker(0, 1e-6 * pseudo_random(SIZE, seed=99), num_samples=1000)
     fedavg = _run([rider], FEDAVG)
-    assert _reward_share(fedavg, rider.trainer) > 0.5 and _error(fedavg) > 0.5
-    krum = _run([rider], ROBUST["multi_krum"])
-    assert rider.trainer not in krum.trainer_weights and _error(krum) < 0.05
-    for name in ("median", "trimmed_mean"):
-        robust = _run([rider], ROBUST[name])
-        assert _reward_share(robust, rider.trainer) <= 1 / 8 and _error(robust) < 0.05
+    assert _error(fedavg) > 0.5
+    honest = {u.trainer for u in _honest()}
+    for config in [FEDAVG, *ROBUST.values()]:
+        paid = set(reward_shares(_run([rider], config)))
+        assert paid == honest or (config.rule == "multi_krum" and paid < honest), config.rule
+    for name in ("median", "trimmed_mean", "multi_krum", "consensus_fedavg"):
+        assert _error(_run([rider], ROBUST[name])) < 0.05, name
 
 
-def test_exact_copy_of_the_global_model_is_rejected_by_every_rule() -> None:
+def test_sign_flipper_scores_zero_and_is_not_paid() -> None:
+    flipper = _attacker(0, -TRUE)
+    for config in [FEDAVG, *ROBUST.values()]:
+        result = _run([flipper], config)
+        entry = next(u for u in result.receipt.updates if u.trainer == flipper.trainer)
+        assert entry.score_ppm == 0 and entry.reward == 0 and not entry.penalized, config.rule
+        assert entry.accepted or entry.reason == "krum_excluded"
+
+
+def test_exact_copy_of_the_global_model_is_rejected_and_penalized_by_every_rule() -> None:
     copy = _attacker(0, np.zeros(SIZE, dtype=np.float32), num_samples=1000)
     for config in [FEDAVG, *ROBUST.values()]:
         result = _run([copy], config)
-        assert copy.trainer not in result.trainer_weights and result.verdicts[-1].reason == Reason.UNCHANGED
+        assert copy.trainer not in reward_shares(result)
+        assert _verdict(result, copy.trainer).reason == Reason.UNCHANGED
+        assert result.receipt.penalties == (copy.trainer,)
+
+
+def test_huge_update_is_out_of_bounds_and_penalized_and_the_round_goes_on() -> None:
+    """Soundness attack 2: finite values of 1e38 used to pass every check and sink the round. With
+    the task's norm bound the update is rejected and penalized, and the honest ones are paid."""
+    huge = _attacker(0, np.full(SIZE, 1e38, dtype=np.float32))
+    bound = int(3 * TRUE_NORM * 1e6)
+    for config in [FEDAVG, *ROBUST.values()]:
+        result = _run([huge], config, bound_micro=bound)
+        assert _verdict(result, huge.trainer).reason == Reason.OUT_OF_BOUNDS
+        assert result.receipt.penalties == (huge.trainer,)
+        assert set(reward_shares(result)) <= {u.trainer for u in _honest()} and _error(result) < 0.05, config.rule

@@ -7,30 +7,52 @@ import random
 
 import numpy as np
 import pytest
-from fl_helpers import address, scalar_updates, upper_hex, weights
+from fl_helpers import address, reward_shares, run_round, scalar_updates, upper_hex, weights
 
-from offchain.fl import rules
-from offchain.fl.aggregate import aggregate
+from offchain.fl import kernels
 from offchain.fl.errors import AggregationInputError
 from offchain.fl.reasons import Reason
-from offchain.fl.records import Update, Verdict
-from offchain.fl.ruleconfig import RuleConfig, parse_rule
+from offchain.fl.records import Update
+from offchain.fl.round import Reveal, _ordered
+from offchain.fl.rules import RULES, Contribution, RuleConfig, aggregate, parse_rule
 
 ZERO = weights(w=[0.0])
 
 
+def _contributions(updates: list[Update], glob=ZERO) -> list[Contribution]:
+    """Every update accepted with score 1 (ppm) and its samples: the rule's arithmetic alone."""
+    names = sorted(glob)
+    ordered = sorted(updates, key=lambda u: u.trainer)
+    return [
+        Contribution(
+            u, kernels.squared_distance([u.weights[n] for n in names], [glob[n] for n in names]), 1, u.num_samples
+        )
+        for u in ordered
+    ]
+
+
 def _value(values: list[float], config: RuleConfig, **kw: list[int]) -> float:
-    return float(aggregate(ZERO, scalar_updates(values, **kw), config).weights["0000/w"][0])
+    return float(aggregate(ZERO, _contributions(scalar_updates(values, **kw)), config).weights["0000/w"][0])
 
 
 def test_fedavg_weights_by_capped_samples() -> None:
     glob = weights(w=[0.0, 0.0])
     updates = [Update(address(0), 1, weights(w=[1.0, 1.0])), Update(address(1), 3, weights(w=[5.0, 9.0]))]
-    result = aggregate(glob, updates, parse_rule(0, [2]))
+    capped = parse_rule(0, [2])
+    contributions = [
+        Contribution(c.update, c.sq_delta_norm, 1, rules_samples(capped, c)) for c in _contributions(updates, glob)
+    ]
+    result = aggregate(glob, contributions, capped)
     assert result.weights["0000/w"].tolist() == [np.float32(11 / 3), np.float32(19 / 3)]
-    assert result.trainer_weights == {address(0): 1, address(1): 2}
-    uncapped = aggregate(glob, updates, parse_rule(0, [0]))
+    assert [c.samples for c in contributions] == [1, 2]
+    uncapped = aggregate(glob, _contributions(updates, glob), parse_rule(0, [0]))
     assert uncapped.weights["0000/w"].tolist() == [4.0, 7.0]  # (1 + 15) / 4, (1 + 27) / 4
+
+
+def rules_samples(config: RuleConfig, c: Contribution) -> int:
+    from offchain.fl.rules import sample_weight
+
+    return sample_weight(config, c.update.num_samples)
 
 
 def test_median_of_odd_and_even_counts() -> None:
@@ -41,7 +63,7 @@ def test_median_of_odd_and_even_counts() -> None:
 def test_median_works_on_deltas_from_the_global_model() -> None:
     glob = weights(w=[10.0])
     updates = [Update(address(i), 1, weights(w=[v])) for i, v in enumerate([11.0, 13.0, 50.0])]
-    assert aggregate(glob, updates, parse_rule(1, [])).weights["0000/w"].tolist() == [13.0]
+    assert aggregate(glob, _contributions(updates, glob), parse_rule(1, [])).weights["0000/w"].tolist() == [13.0]
 
 
 def test_trimmed_mean_drops_floor_n_beta_per_side() -> None:
@@ -53,51 +75,72 @@ def test_trimmed_mean_drops_floor_n_beta_per_side() -> None:
 def test_multi_krum_selects_the_m_most_central_updates() -> None:
     # Deltas 0,1,2,3,100 with f=1: scores sum the n-f-2=2 nearest squared distances:
     # 0 -> 1+4=5, 1 -> 1+1=2, 2 -> 1+1=2, 3 -> 1+4=5, 100 -> 97^2+98^2.
-    result = aggregate(ZERO, scalar_updates([0.5, 1.0, 2.0, 3.0, 100.0]), parse_rule(3, [1, 2]))
+    result = aggregate(ZERO, _contributions(scalar_updates([0.5, 1.0, 2.0, 3.0, 100.0])), parse_rule(3, [1, 2]))
     assert result.weights["0000/w"].tolist() == [1.5]
-    assert result.trainer_weights == {address(1): 1, address(2): 1}
-    excluded = [v.trainer for v in result.verdicts if v.reason == Reason.KRUM_EXCLUDED]
-    assert excluded == [address(0), address(3), address(4)]
+    assert sorted(result.excluded) == [address(0), address(3), address(4)]
+    assert {v.reason for v in result.excluded.values()} == {Reason.KRUM_EXCLUDED}
 
 
 def test_norm_clipped_fedavg_clips_long_deltas_to_the_bound() -> None:
     glob = weights(w=[0.0, 0.0])
     updates = [Update(address(0), 1, weights(w=[3.0, 4.0])), Update(address(1), 1, weights(w=[0.3, 0.4]))]
-    result = aggregate(glob, updates, parse_rule(4, [1_000_000]))
+    result = aggregate(glob, _contributions(updates, glob), parse_rule(4, [1_000_000]))
     # [3, 4] has norm 5 -> [0.6, 0.8]; mean with [0.3, 0.4] -> [0.45, 0.6].
     np.testing.assert_allclose(result.weights["0000/w"], [0.45, 0.6], rtol=1e-6)
-    assert all(v.accepted for v in result.verdicts)
-    assert "clipped" in result.verdicts[0].message and result.verdicts[1].message == ""
+    assert result.excluded == {} and result.notes == {address(0): "change clipped to the bound"}
+
+
+def test_consensus_fedavg_weighs_by_score_and_samples_and_clips_to_the_median_norm() -> None:
+    glob = weights(w=[0.0, 0.0])
+    updates = [
+        Update(address(0), 1, weights(w=[1.0, 0.0])),
+        Update(address(1), 3, weights(w=[3.0, 0.0])),  # longest: clipped to the median norm 2
+        Update(address(2), 2, weights(w=[2.0, 0.0])),
+    ]
+    scored = [
+        Contribution(c.update, c.sq_delta_norm, s, c.update.num_samples)
+        for c, s in zip(_contributions(updates, glob), [500_000, 1_000_000, 0], strict=True)
+    ]
+    result = aggregate(glob, scored, parse_rule(5, []))
+    # weights 0.5*1 and 1*3 (the third scored 0): (0.5 * 1 + 3 * 2) / 3.5
+    np.testing.assert_allclose(result.weights["0000/w"], [6.5 / 3.5, 0.0], rtol=1e-6)
+    nobody = [Contribution(c.update, c.sq_delta_norm, 0, 1) for c in _contributions(updates, glob)]
+    assert aggregate(glob, nobody, parse_rule(5, [])).weights["0000/w"].tolist() == [0.0, 0.0]
 
 
 def test_verdicts_cover_every_trainer_sorted_by_address() -> None:
     updates = scalar_updates([1.0, float("nan"), 3.0])
-    early = Verdict.reject(upper_hex(address(0xABCDEF)), Reason.CID_MISMATCH, "bytes do not hash to the CID")
-    result = aggregate(ZERO, list(reversed(updates)), parse_rule(0, [0]), rejected=[early])
-    assert [v.trainer for v in result.verdicts] == [address(i) for i in (0, 1, 2, 0xABCDEF)]
-    assert [v.reason for v in result.verdicts] == [None, Reason.NON_FINITE, None, Reason.CID_MISMATCH]
+    result = run_round(ZERO, list(reversed(updates)), parse_rule(0, [0]))
+    assert [v.trainer for v in result.verdicts] == [address(i) for i in (0, 1, 2)]
+    assert [v.reason for v in result.verdicts] == [None, Reason.NON_FINITE, None]
     assert result.accepted == (address(0), address(2))
     assert result.weights["0000/w"].tolist() == [2.0]
 
 
 def test_no_accepted_update_keeps_the_global_model() -> None:
-    result = aggregate(ZERO, scalar_updates([float("inf")]), parse_rule(1, []))
+    result = run_round(ZERO, scalar_updates([float("inf")]), parse_rule(1, []))
     assert result.weights["0000/w"].tolist() == [0.0] and result.weights["0000/w"] is not ZERO["0000/w"]
-    assert result.trainer_weights == {} and result.accepted == ()
+    assert reward_shares(result) == {} and result.accepted == ()
+    assert result.receipt.penalties == (address(0),)
 
 
 @pytest.mark.parametrize(
     "trainers", [[address(0xBEEF), address(0xBEEF)], [address(0xBEEF), upper_hex(address(0xBEEF))]]
 )
 def test_duplicate_trainer_is_an_input_error(trainers: list[str]) -> None:
-    updates = [Update(t, 1, weights(w=[1.0])) for t in trainers]
     with pytest.raises(AggregationInputError, match="more than once"):
-        aggregate(ZERO, updates, parse_rule(1, []))
+        _ordered([Reveal(i, t, "Qm", 1) for i, t in enumerate(trainers)])
 
 
-def test_bad_address_is_an_input_error() -> None:
-    with pytest.raises(AggregationInputError, match="address"):
-        aggregate(ZERO, [Update("0x1234", 1, weights(w=[1.0]))], parse_rule(1, []))
+def test_rule_registry_names_every_rule_the_contract_accepts() -> None:
+    """The registry and TaskParamsLib.RULE_COUNT must agree: a task the contract accepts has a rule."""
+    import re
+    from pathlib import Path
+
+    source = (Path(__file__).resolve().parents[3] / "contracts/libraries/TaskParamsLib.sol").read_text()
+    count = int(re.search(r"RULE_COUNT = (\d+);", source).group(1))
+    assert sorted(RULES) == list(range(count))
+    assert len({r.name for r in RULES.values()}) == count
 
 
 def test_sequential_sum_is_a_left_to_right_fold() -> None:
@@ -106,13 +149,13 @@ def test_sequential_sum_is_a_left_to_right_fold() -> None:
     fold = 0.0
     for v in values:
         fold += v
-    assert rules.sequential_sum(np.array(values)) == fold != math.fsum(values)
+    assert kernels.sequential_sum(np.array(values)) == fold != math.fsum(values)
     # Each +1 is lost against 1e16 when added in order; np.sum's 8 partial sums keep them.
     spiky = np.array([1e16] + [1.0] * 15 + [-1e16])
-    assert rules.sequential_sum(spiky) == 0.0
-    assert rules.sequential_sum(np.zeros(0)) == 0.0
+    assert kernels.sequential_sum(spiky) == 0.0
+    assert kernels.sequential_sum(np.zeros(0)) == 0.0
 
 
 def test_krum_scores_clamp_neighbours_for_small_rounds() -> None:
-    assert rules.krum_scores([[0.0, 4.0], [4.0, 0.0]], f=3) == [4.0, 4.0]
-    assert rules.krum_select([4.0, 4.0], m=1) == [0]  # tie goes to the lower address
+    assert kernels.krum_scores([[0.0, 4.0], [4.0, 0.0]], f=3) == [4.0, 4.0]
+    assert kernels.krum_select([4.0, 4.0], m=1) == [0]  # tie goes to the lower address

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from offchain.fl.errors import RuleConfigError
-from offchain.fl.ruleconfig import RuleConfig, parse_rule
+from offchain.fl.rules import RuleConfig, parse_rule
 
 
 @pytest.mark.parametrize(
@@ -16,16 +16,21 @@ from offchain.fl.ruleconfig import RuleConfig, parse_rule
         (3, [1, 3], RuleConfig("multi_krum", {"f": 1, "m": 3})),
         (4, [1_500_000], RuleConfig("norm_clipped_fedavg", {"bound": 1.5, "cap": 0})),
         (4, [250_000, 64], RuleConfig("norm_clipped_fedavg", {"bound": 0.25, "cap": 64})),
+        (5, [], RuleConfig("consensus_fedavg", {"cap": 0})),
+        (5, [500], RuleConfig("consensus_fedavg", {"cap": 500})),
     ],
 )
 def test_on_chain_params_decode(rule_id: int, params: list[int], expected: RuleConfig) -> None:
-    assert parse_rule(rule_id, params) == expected
+    config = parse_rule(rule_id, params)
+    assert (config.rule, config.params) == (expected.rule, expected.params)
+    assert (config.rule_id, config.raw) == (rule_id, tuple(params))
 
 
 @pytest.mark.parametrize(
     ("rule_id", "params", "needle"),
     [
-        (5, [], "unknown aggregation rule id"),
+        (6, [], "unknown aggregation rule id"),
+        (5, [1, 2], "[] or [cap]"),
         (-1, [], "unknown aggregation rule id"),
         (0, [], "expected params [cap]"),
         (0, [1, 2], "expected params [cap]"),
