@@ -36,3 +36,7 @@ class CidMismatchError(IpfsError):
 
 class InvalidCidError(IpfsError):
     """A string that is not a CID was given where a CID is expected."""
+
+
+class ContentTooLargeError(IpfsError):
+    """The file behind a CID is larger than the limit the caller set (only the limit was read)."""

@@ -186,6 +186,15 @@ def parse_cid(text: str) -> Cid:
     return Cid(version, codec, digest)
 
 
+def is_cid(text: str) -> bool:
+    """Whether `text` is a CID this module can check (a pure function: usable in consensus code)."""
+    try:
+        parse_cid(text)
+    except InvalidCidError:
+        return False
+    return True
+
+
 def matches(data: bytes, cid: str) -> bool:
     """True when `data` is the file kubo would address as `cid` (default chunker and layout,
     with or without raw leaves)."""

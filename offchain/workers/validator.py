@@ -1,12 +1,14 @@
-"""`dfl validator`: stake, then each round fetch and verify every revealed update, aggregate
-by the task's rule, pin the model and the round receipt, evaluate, commit and reveal a vote;
-finalize when the round's votes are in; slash non-revealers; claim rewards at the end.
+"""`dfl validator`: stake, then each round fetch, verify and pin every revealed update, attest to what
+it holds, compute the round's result over the updates a quorum holds (`offchain.fl.round`), pin the
+model and the round receipt, evaluate, commit and reveal a vote; finalize when the round's votes are
+in; slash non-revealers and apply the penalties of accepted rounds; claim rewards at the end.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,31 +26,29 @@ from offchain.chain.protocol import (
     proposal_hash,
     vote_commitment,
 )
-from offchain.errors import CidMismatchError, IpfsError
-from offchain.fl.acceptance import screen_bytes
-from offchain.fl.aggregate import aggregate
-from offchain.fl.codec import encode_weights
-from offchain.fl.merkle import build_tree
-from offchain.fl.reasons import Reason
-from offchain.fl.receipt import RoundReceipt, UpdateEntry
-from offchain.fl.records import Update, Verdict
-from offchain.fl.rewards import allocate
+from offchain.fl.availability import bitmap
+from offchain.fl.round import Addressing, RoundResult, RoundTerms, compute_round, needed
+from offchain.fl.screening import Checks
+from offchain.storage.cid import compute_cid, is_cid
 from offchain.storage.ipfs import IpfsStore
 from offchain.workers.base import RoundWorker
 from offchain.workers.claims import claim_validator_rewards
+from offchain.workers.penalties import apply_penalties
+from offchain.workers.round_inputs import UpdateHolder, attestations_of, reveals_of
 from offchain.workers.spans import span
 from offchain.workers.state import WorkerState
 
 log = logging.getLogger(__name__)
 
 BPS = 10_000
+ADDRESSING = Addressing(cid_of=compute_cid, is_cid=is_cid)
 
 
 @dataclass(frozen=True)
 class ValidatorOptions:
     stake: int | None = None  # default: the task's minimum
     tolerance: float = 0.02  # reject an aggregate this much less accurate than G_r
-    fetch_timeout: float = 20.0
+    fetch_timeout: float = 20.0  # per update and attempt
     poll_seconds: float = 1.0
     claim: bool = True
 
@@ -57,14 +57,16 @@ class ValidatorOptions:
 class Proposal:
     receipt_cid: str  # "" for the reject vote
     reward_root: bytes
+    penalty_root: bytes
     metric_bps: int
     global_accuracy: float
     aggregate_accuracy: float
-    receipt: RoundReceipt | None
 
     @property
     def hash(self) -> bytes:
-        return proposal_hash(self.receipt_cid, self.reward_root) if self.receipt_cid else REJECT_PROPOSAL
+        if not self.receipt_cid:
+            return REJECT_PROPOSAL
+        return proposal_hash(self.receipt_cid, self.reward_root, self.penalty_root)
 
 
 class Validator(RoundWorker):
@@ -85,15 +87,20 @@ class Validator(RoundWorker):
         )
         self.x_eval, self.y_eval = x_eval, y_eval
         # Remembered accuracies hold for this data only: a restart with other data must not reuse them.
-        self._data_key = hashlib.sha256(
-            np.ascontiguousarray(x_eval).tobytes() + np.ascontiguousarray(y_eval).tobytes()
-        ).hexdigest()[:16]
+        digest = hashlib.sha256(np.ascontiguousarray(x_eval).tobytes() + np.ascontiguousarray(y_eval).tobytes())
+        self._data_key = digest.hexdigest()[:16]
         self.options = options
         self._public: tuple[np.ndarray, np.ndarray] | None = None
+        self.holder = UpdateHolder(store, self.ctx.params.max_update_bytes, self.name)
 
     def act(self, round_id: int, phase: Phase) -> None:
-        if phase in (Phase.REGISTRATION, Phase.COMMIT, Phase.REVEAL):
-            self.ensure_stake()  # validator stakes are frozen during the vote phases
+        if phase in (Phase.REGISTRATION, Phase.COMMIT):
+            self.ensure_stake()  # validator stakes are frozen from the Attest phase on
+        elif phase == Phase.REVEAL:
+            self.ensure_stake()
+            self._prefetch(round_id)
+        elif phase == Phase.ATTEST:
+            self._attest(round_id)
         elif phase == Phase.VOTE_COMMIT:
             self._commit(round_id)
         elif phase == Phase.VOTE_REVEAL:
@@ -103,6 +110,49 @@ class Validator(RoundWorker):
 
     def housekeeping(self, round_id: int) -> None:
         self._slash_absentees(round_id)
+        done = apply_penalties(self.chain, self.store, self.task_id, self.state.get("penalized_through", -1), round_id)
+        if done != self.state.get("penalized_through", -1):
+            self.state.set("penalized_through", done)
+            self.state.save()
+        self.holder.forget_before(round_id)
+
+    # --- availability -----------------------------------------------------------------
+
+    def _prefetch(self, round_id: int) -> None:
+        """Fetch and pin updates as they are revealed, so the Attest phase finds them held."""
+        reveals = reveals_of(self.chain, self.task_id, round_id)
+        self.holder.fetch_all(round_id, reveals, deadline=time.monotonic() + self.options.fetch_timeout, per_update=5.0)
+
+    def _attest(self, round_id: int) -> None:
+        rec = self.state.round(round_id)
+        if rec.get("attested"):
+            return
+        p = self.chain.participant(self.task_id, self.me)
+        if p.has_round and p.last_round == round_id and p.attested:
+            rec["attested"] = True
+            self.state.save()
+            return
+        if not p.active:
+            return
+        reveals = reveals_of(self.chain, self.task_id, round_id)
+        with span(rec, "ipfs"):
+            held = self.holder.fetch_all(
+                round_id, reveals, deadline=time.monotonic() + self._seconds_left(), per_update=self.options.fetch_timeout
+            )
+        rec["held"] = held
+        self.state.save()
+        with span(rec, "chain"):
+            self.chain.attest_availability(self.task_id, bitmap(held, len(reveals)))
+        rec["attested"] = True
+        self.state.save()
+        log.info("%s: round %d attested to %d of %d updates", self.name, round_id, len(held), len(reveals))
+
+    def _seconds_left(self) -> float:
+        """Time left in the current phase (chain time), at least a second."""
+        _, _, deadline = self.chain.current_round(self.task_id)
+        return max(1.0, deadline - self.chain.timestamp() - 2.0)
+
+    # --- votes ----------------------------------------------------------------------
 
     def _commit(self, round_id: int) -> None:
         rec = self.state.round(round_id)
@@ -110,9 +160,12 @@ class Validator(RoundWorker):
             return
         if "proposal" not in rec:
             proposal = self.propose(round_id)
+            if proposal is None:
+                return  # an update a quorum holds is not reachable yet: try again next tick
             rec.update(
                 receipt_cid=proposal.receipt_cid,
                 reward_root=proposal.reward_root.hex(),
+                penalty_root=proposal.penalty_root.hex(),
                 metric=proposal.metric_bps,
                 proposal=proposal.hash.hex(),
                 salt=new_salt().hex(),
@@ -142,6 +195,7 @@ class Validator(RoundWorker):
                     self.task_id,
                     rec["receipt_cid"],
                     bytes.fromhex(rec["reward_root"]),
+                    bytes.fromhex(rec.get("penalty_root", ZERO_ROOT.hex())),
                     bytes.fromhex(rec["salt"]),
                     rec["metric"],
                 )
@@ -166,78 +220,90 @@ class Validator(RoundWorker):
 
     # --- the round's computation --------------------------------------------------
 
-    def propose(self, round_id: int) -> Proposal:
-        """Fetch, screen and aggregate the round's updates; pin the model and the receipt; evaluate."""
+    def propose(self, round_id: int) -> Proposal | None:
+        """Compute the round over the updates a quorum holds; pin the model and the receipt; evaluate.
+        None when an update a quorum holds cannot be fetched yet."""
         rec = self.state.round(round_id)  # timing spans only; the caller saves
+        with span(rec, "chain"):
+            reveals = reveals_of(self.chain, self.task_id, round_id)
+            attestations = attestations_of(self.chain, self.task_id, round_id)
+            trainer_pool = self.chain.round_outcome(self.task_id, round_id).trainer_pool
+        params = self.ctx.params
+        wanted = needed(reveals, attestations, params.quorum_bps)
+        by_index = {r.index: r for r in reveals}
+        with span(rec, "ipfs"):
+            held = self.holder.fetch_all(
+                round_id,
+                [by_index[i] for i in wanted],
+                deadline=time.monotonic() + self._seconds_left(),
+                per_update=self.options.fetch_timeout,
+            )
+        missing = sorted(set(wanted) - set(held))
+        if missing:
+            log.warning(
+                "%s: round %d: updates %s are held by a quorum but not reachable from here; retrying",
+                self.name,
+                round_id,
+                missing,
+            )
+            return None
         with span(rec, "ipfs"):
             model = self.ctx.global_model(round_id)
         global_weights = self.ctx.model.decode(model.weights)
-        with span(rec, "chain"):
-            reveals = self.chain.events("UpdateRevealed", taskId=self.task_id, round=round_id)
-        updates, rejected, entries = self._screen(reveals, rec)
+        terms = RoundTerms(
+            task_id=self.task_id,
+            round_id=round_id,
+            rule=self.ctx.rule,
+            checks=Checks(self.ctx.model.specs, params.max_update_bytes, params.max_delta_norm_micro),
+            quorum_bps=params.quorum_bps,
+            trainer_pool=trainer_pool,
+        )
         with span(rec, "aggregation"):
-            result = aggregate(global_weights, updates, self.ctx.rule, rejected=rejected)
-        global_acc = self._known_accuracy(model.weights_cid)
+            contents = {i: self.holder.content(round_id, i) for i in wanted}
+            result = compute_round(terms, model.cid, global_weights, reveals, attestations, contents, ADDRESSING)
+        return self._vote_on(round_id, rec, model.weights_cid, global_weights, result)
+
+    def _vote_on(self, round_id: int, rec: dict, g_cid: str, global_weights: dict, result: RoundResult) -> Proposal:
+        global_acc = self._known_accuracy(g_cid)
         if global_acc is None:
             with span(rec, "evaluation"):
                 global_acc = self.ctx.model.evaluate(global_weights, self.x_eval, self.y_eval).accuracy
-            self._remember_accuracy(model.weights_cid, global_acc)
-        if not result.trainer_weights:
-            log.info("%s: round %d: no acceptable update; voting reject", self.name, round_id)
-            return Proposal("", ZERO_ROOT, round(global_acc * BPS), global_acc, global_acc, None)
-        with span(rec, "evaluation"):
-            aggregate_acc = self.ctx.model.evaluate(result.weights, self.x_eval, self.y_eval).accuracy
-            # Also on the task's published evaluation set, which anyone can use to recheck the claim.
-            x_pub, y_pub = self._public_eval_set()
-            rec["public_accuracy"] = self.ctx.model.evaluate(result.weights, x_pub, y_pub).accuracy
+            self._remember_accuracy(g_cid, global_acc)
+        metric = round(global_acc * BPS)
+        if result.void:
+            log.info("%s: round %d: validators holding updates were fewer than a quorum; voting reject", self.name, round_id)
+            return Proposal("", ZERO_ROOT, ZERO_ROOT, metric, global_acc, global_acc)
         with span(rec, "ipfs"):
-            model_cid = self.store.put(encode_weights(result.weights))
-        self._remember_accuracy(model_cid, aggregate_acc)  # usually next round's G_r: no need to evaluate it again
-        trainer_pool = self.chain.round_outcome(self.task_id, round_id).trainer_pool
-        leaves = allocate(trainer_pool, result.trainer_weights)
-        root = build_tree(leaves).root if leaves else ZERO_ROOT
-        rewards = dict(leaves)
-        receipt = RoundReceipt(
-            task=self.task_id,
-            round=round_id,
-            parent=model.cid,
-            model=model_cid,
-            rule=self.ctx.rule.rule,
-            rule_params=dict(self.ctx.rule.params),
-            trainer_pool=trainer_pool,
-            updates=tuple(
-                UpdateEntry(
-                    **{
-                        **entries[v.trainer],
-                        "accepted": v.accepted,
-                        "reason": str(v.reason) if v.reason else None,
-                        "message": v.message,
-                        "weight": result.trainer_weights.get(v.trainer, 0),
-                        "reward": rewards.get(v.trainer, 0),
-                    }
-                )
-                for v in result.verdicts
-            ),
-            rewards=tuple(leaves),
-            reward_root="0x" + root.hex(),
-        )
-        with span(rec, "ipfs"):
-            receipt_cid = self.store.put(receipt.to_bytes())
+            model_cid = self.store.put(result.model_bytes)
+            receipt_cid = self.store.put(result.receipt_bytes)
+        if model_cid != result.receipt.model:
+            raise RuntimeError(f"the IPFS node gave CID {model_cid} for the model, the receipt says {result.receipt.model}")
+        aggregate_acc = global_acc
+        if result.accepted:
+            with span(rec, "evaluation"):
+                aggregate_acc = self.ctx.model.evaluate(result.weights, self.x_eval, self.y_eval).accuracy
+                # Also on the task's published evaluation set, which anyone can use to recheck the claim.
+                x_pub, y_pub = self._public_eval_set()
+                rec["public_accuracy"] = self.ctx.model.evaluate(result.weights, x_pub, y_pub).accuracy
+            self._remember_accuracy(model_cid, aggregate_acc)  # usually next round's G_r
+        receipt = result.receipt
         log.info(
-            "%s: round %d: %d accepted, %d rejected; accuracy on own data %.4f -> %.4f, on the task's evaluation set %.4f; receipt %s",
+            "%s: round %d: %d accepted, %d rejected, %d penalized; accuracy on own data %.4f -> %.4f; receipt %s",
             self.name,
             round_id,
             len(result.accepted),
             len(result.verdicts) - len(result.accepted),
+            len(receipt.penalties),
             global_acc,
             aggregate_acc,
-            rec["public_accuracy"],
             receipt_cid,
         )
-        if not leaves or aggregate_acc < global_acc - self.options.tolerance:
+        if result.accepted and aggregate_acc < global_acc - self.options.tolerance:
             log.info("%s: round %d: aggregate is worse than G_r beyond tolerance; voting reject", self.name, round_id)
-            return Proposal("", ZERO_ROOT, round(aggregate_acc * BPS), global_acc, aggregate_acc, receipt)
-        return Proposal(receipt_cid, root, round(aggregate_acc * BPS), global_acc, aggregate_acc, receipt)
+            return Proposal("", ZERO_ROOT, ZERO_ROOT, round(aggregate_acc * BPS), global_acc, aggregate_acc)
+        return Proposal(
+            receipt_cid, result.reward_root, result.penalty_root, round(aggregate_acc * BPS), global_acc, aggregate_acc
+        )
 
     def _known_accuracy(self, model_cid: str) -> float | None:
         """Accuracy on own data of a model already evaluated (by CID: same CID, same bytes)."""
@@ -252,46 +318,6 @@ class Validator(RoundWorker):
         if self._public is None:
             self._public = self.ctx.eval_set()  # checked against its on-chain sha256
         return self._public
-
-    def _screen(self, reveals: list, rec: dict) -> tuple[list[Update], list[Verdict], dict[str, dict]]:
-        updates: list[Update] = []
-        rejected: list[Verdict] = []
-        entries: dict[str, dict] = {}
-        max_bytes = self.ctx.params.max_update_bytes
-        for event in reveals:
-            trainer, cid, samples = (
-                event.args["trainer"].lower(),
-                event.args["updateCid"],
-                int(event.args["numSamples"]),
-            )
-            entries[trainer] = {"trainer": trainer, "cid": cid, "num_samples": samples}
-            try:
-                with span(rec, "ipfs"):
-                    data = self.store.get(cid, max_bytes=max_bytes, timeout=self.options.fetch_timeout)
-            except CidMismatchError:
-                rejected.append(Verdict.reject(trainer, Reason.CID_MISMATCH, "bytes do not hash to the revealed CID"))
-                continue
-            except IpfsError as exc:
-                too_large = "larger than the limit" in str(exc)
-                # Fixed messages: every honest validator must write the same receipt bytes.
-                reason, message = (
-                    (Reason.TOO_LARGE, f"more than {max_bytes} bytes")
-                    if too_large
-                    else (Reason.MISSING, "not retrievable from IPFS")
-                )
-                log.warning("%s: update %s of %s excluded: %s", self.name, cid, trainer, exc)
-                rejected.append(Verdict.reject(trainer, reason, message))
-                continue
-            with span(rec, "aggregation"):  # decoding and the deterministic checks
-                screened = screen_bytes(trainer, samples, data, specs=self.ctx.model.specs, max_bytes=max_bytes)
-            if isinstance(screened, Verdict):
-                log.warning(
-                    "%s: update %s of %s excluded: %s (%s)", self.name, cid, trainer, screened.reason, screened.message
-                )
-                rejected.append(screened)
-            else:
-                updates.append(screened)
-        return updates, rejected, entries
 
     # --- housekeeping -------------------------------------------------------------
 

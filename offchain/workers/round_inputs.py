@@ -1,0 +1,88 @@
+"""What a validator feeds the round computation: the round's reveals and attestations from the chain,
+and the updates' bytes from IPFS (fetched once, verified against their CIDs, pinned, held)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+from offchain.chain.manager import TaskManager
+from offchain.errors import ContentTooLargeError, IpfsError
+from offchain.fl.availability import Attestation
+from offchain.fl.round import Reveal
+from offchain.fl.screening import TOO_LARGE, TooLarge
+from offchain.storage.ipfs import IpfsStore
+
+log = logging.getLogger(__name__)
+
+
+def reveals_of(chain: TaskManager, task_id: int, round_id: int) -> list[Reveal]:
+    events = chain.events("UpdateRevealed", taskId=task_id, round=round_id)
+    return [
+        Reveal(int(e.args["index"]), str(e.args["trainer"]).lower(), str(e.args["updateCid"]), int(e.args["numSamples"]))
+        for e in events
+    ]
+
+
+def attestations_of(chain: TaskManager, task_id: int, round_id: int) -> list[Attestation]:
+    """The round's availability attestations in chain order (the first one's total is the base)."""
+    events = chain.events("AvailabilityAttested", taskId=task_id, round=round_id)
+    return [
+        Attestation(
+            str(e.args["validator"]).lower(),
+            bytes(e.args["held"]),
+            int(e.args["weight"]),
+            int(e.args["totalValidatorStake"]),
+        )
+        for e in events
+    ]
+
+
+@dataclass
+class UpdateHolder:
+    """Fetches revealed updates, keeps what it got (bytes, or TOO_LARGE when the file exceeds the
+    task's limit) and pins it on the validator's node, so that other validators can fetch it too."""
+
+    store: IpfsStore
+    max_bytes: int
+    name: str
+    held: dict[tuple[int, int], bytes | TooLarge] = field(default_factory=dict)  # (round, index) -> content
+
+    def has(self, round_id: int, index: int) -> bool:
+        return (round_id, index) in self.held
+
+    def content(self, round_id: int, index: int) -> bytes | TooLarge:
+        return self.held[(round_id, index)]
+
+    def fetch(self, round_id: int, reveal: Reveal, *, timeout: float) -> bool:
+        """Try once to get `reveal`'s content; True if it is held now."""
+        if self.has(round_id, reveal.index):
+            return True
+        try:
+            data = self.store.get(reveal.cid, max_bytes=self.max_bytes, timeout=max(timeout, 0.5))
+        except ContentTooLargeError:
+            self.held[(round_id, reveal.index)] = TOO_LARGE
+            return True
+        except IpfsError as exc:  # not retrievable (yet), not a CID, or bytes that do not hash to it
+            log.info("%s: update %d of %s not held yet: %s", self.name, reveal.index, reveal.trainer, exc)
+            return False
+        try:
+            self.store.pin(reveal.cid)  # our node keeps serving it, whatever its trainer does
+        except IpfsError as exc:
+            log.warning("%s: could not pin %s: %s", self.name, reveal.cid, exc)
+        self.held[(round_id, reveal.index)] = data
+        return True
+
+    def fetch_all(self, round_id: int, reveals: list[Reveal], *, deadline: float, per_update: float) -> list[int]:
+        """Fetch what is not held yet, until `deadline` (monotonic); the indexes held afterwards."""
+        for reveal in reveals:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            self.fetch(round_id, reveal, timeout=min(per_update, left))
+        return sorted(r.index for r in reveals if self.has(round_id, r.index))
+
+    def forget_before(self, round_id: int) -> None:
+        for key in [k for k in self.held if k[0] < round_id]:
+            del self.held[key]
