@@ -4,6 +4,31 @@ from __future__ import annotations
 
 from offchain.errors import DflError
 
+# Reverts that the same transaction meets again however long one waits: the account, its
+# balance or the task would have to change first. Every other revert (a phase that moved on,
+# a stake still locked, a race with another account that acted first) may pass later.
+PERMANENT_REVERTS = frozenset(
+    {
+        "FLTaskManagerUnknownTask",
+        "FLTaskManagerAmountTooLarge",
+        "FLTaskManagerZeroAmount",
+        "FLTaskManagerTaskAlreadyCompleted",
+        "FLTaskManagerRoleMismatch",
+        "FLTaskManagerStakeBelowMinimum",
+        "FLTaskManagerTooManyParticipants",
+        "FLTaskManagerAlreadyExiting",
+        "FLTaskManagerNotStaked",
+        "FLTaskManagerCommitmentMismatch",
+        "FLTaskManagerMalformedProposal",
+        "FLTaskManagerInvalidProof",
+        "FLTaskManagerTrainerPoolExceeded",
+        "ERC20InsufficientBalance",
+        "ERC20InsufficientAllowance",
+        "ERC20InvalidReceiver",
+        "ERC20InvalidSender",
+    }
+)
+
 
 class ChainError(DflError):
     """The chain could not be reached or answered something unusable."""
@@ -11,6 +36,14 @@ class ChainError(DflError):
 
 class RpcUnavailable(ChainError):
     """The RPC endpoint did not answer (after retries)."""
+
+    transient = True
+
+
+class NonceRace(ChainError):
+    """The node refused a transaction for its nonce (another sender with this key, or a lost reply)."""
+
+    transient = True
 
 
 class DeploymentNotFound(ChainError):
@@ -30,3 +63,7 @@ class TxReverted(ChainError):
         self.action = action
         self.error = error
         self.args_ = args
+
+    @property
+    def transient(self) -> bool:  # type: ignore[override]
+        return self.error not in PERMANENT_REVERTS

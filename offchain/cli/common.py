@@ -15,7 +15,8 @@ import typer
 from rich.console import Console
 
 from offchain.config import Settings, load_settings
-from offchain.errors import ConfigError
+from offchain.errors import ArgumentError, ConfigError, DflError
+from offchain.tokens import parse_tokens
 
 if TYPE_CHECKING:  # heavy imports only when a command needs them
     from eth_account.signers.local import LocalAccount
@@ -29,6 +30,12 @@ err_console = Console(stderr=True, soft_wrap=True)  # messages stay greppable: n
 
 EXIT_USER_ERROR = 1  # a DflError: a message says what to do
 EXIT_USAGE = 2  # typer/click: bad options
+
+
+class Interrupted(DflError):
+    """Ctrl-C, after saying what was left behind."""
+
+    exit_code = 130
 
 
 def settings(**overrides: object) -> Settings:
@@ -73,6 +80,32 @@ DevAccountOpt = Annotated[
     typer.Option("--dev-account", help="Use anvil's standard account N (local devnet, chain id 31337, only)."),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+def tokens(flag: str, *, allow_zero: bool = False) -> Any:
+    """A typer `parser` for an option in tokens (exact decimals): gives base units, or a one-line error."""
+
+    def parse(text: str) -> int:
+        return parse_tokens(text, what=flag, allow_zero=allow_zero)
+
+    return parse
+
+
+def require_task(chain: TaskManager, task_id: int) -> None:
+    """An ArgumentError unless `task_id` exists on this deployment."""
+    count = chain.task_count()
+    if not 1 <= task_id <= count:
+        known = f"tasks are 1..{count}" if count else "there are no tasks yet"
+        raise ArgumentError(f"no task {task_id} on this deployment: {known} (see `dfl task list`)")
+
+
+def require_round(chain: TaskManager, task_id: int, round_id: int) -> None:
+    """An ArgumentError unless `task_id` exists and has a round `round_id` (0-based)."""
+    require_task(chain, task_id)
+    rounds = chain.task_params(task_id).num_rounds
+    if not 0 <= round_id < rounds:
+        raise ArgumentError(f"task {task_id} has rounds 0..{rounds - 1}, not {round_id}")
+
 
 DEVNET_CHAIN_ID = 31337
 

@@ -20,7 +20,7 @@ from urllib.parse import urlparse
 import ipfshttpclient
 import ipfshttpclient.exceptions as ipfs_exc
 
-from offchain.errors import CidMismatchError, IpfsError
+from offchain.errors import CidMismatchError, IpfsError, IpfsTooLargeError
 from offchain.storage.cid import matches, parse_cid
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,7 @@ class IpfsStore:
         length = None if max_bytes is None else max_bytes + 1
         data = self._call("cat", cid, lambda: self._client.cat(cid, length=length, timeout=timeout or self._timeout))
         if max_bytes is not None and len(data) > max_bytes:
-            raise IpfsError(f"{cid} is larger than the limit of {max_bytes} bytes", api=self.api, cid=cid)
+            raise IpfsTooLargeError(f"{cid} is larger than the limit of {max_bytes} bytes", api=self.api, cid=cid)
         if not matches(data, cid):
             raise CidMismatchError(
                 f"the {len(data)} bytes received for {cid} do not hash to that CID; refusing them",

@@ -12,10 +12,12 @@ import numpy as np
 from offchain.chain.manager import TaskManager
 from offchain.chain.protocol import TaskParams
 from offchain.fl.codec import encode_weights
+from offchain.fl.errors import RuleConfigError
 from offchain.fl.ruleconfig import RULE_IDS, parse_rule
 from offchain.ml.models import build_model, model_from_spec, model_to_spec
 from offchain.ml.weights import get_weights
 from offchain.storage.ipfs import IpfsStore
+from offchain.tokens import format_tokens
 from offchain.workers.context import dump_npz_xy
 
 log = logging.getLogger(__name__)
@@ -59,7 +61,7 @@ class PublishedModel:
 def rule_id(name: str) -> int:
     ids = {v: k for k, v in RULE_IDS.items()}
     if name not in ids:
-        raise ValueError(f"unknown rule {name!r}; choose one of {', '.join(ids)}")
+        raise RuleConfigError(f"unknown rule {name!r}: choose one of {', '.join(ids)}")
     return ids[name]
 
 
@@ -124,10 +126,10 @@ def create_task(chain: TaskManager, published: PublishedModel, settings: TaskSet
     )
     task_id = chain.create_task(params)
     log.info(
-        "task %d created: rule %s, %d rounds, pool %d",
+        "task %d created: rule %s, %d rounds, pool %s DFL",
         task_id,
         settings.rule,
         settings.num_rounds,
-        settings.reward_pool,
+        format_tokens(settings.reward_pool),
     )
     return task_id
