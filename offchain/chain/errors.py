@@ -18,6 +18,7 @@ PERMANENT_REVERTS = frozenset(
         "FLTaskManagerTooManyParticipants",
         "FLTaskManagerAlreadyExiting",
         "FLTaskManagerNotStaked",
+        "FLTaskManagerNotActive",
         "FLTaskManagerCommitmentMismatch",
         "FLTaskManagerMalformedProposal",
         "FLTaskManagerInvalidProof",
@@ -28,6 +29,15 @@ PERMANENT_REVERTS = frozenset(
         "ERC20InvalidSender",
     }
 )
+
+# What to do about the reverts a user meets most, appended to their message.
+HINTS = {
+    "FLTaskManagerNotActive": "the account is no longer active in this task (it left, or a slash took its stake "
+    "below the minimum): top it up with `dfl stake`, or withdraw with `dfl withdraw` when allowed",
+    "FLTaskManagerStakeBelowMinimum": "stake at least the task's minimum (`dfl task show`)",
+    "FLTaskManagerTaskAlreadyCompleted": "the task is over: claim with `dfl rewards claim`, then `dfl withdraw`",
+    "ERC20InsufficientBalance": "the account holds fewer tokens than this needs",
+}
 
 
 class ChainError(DflError):
@@ -59,7 +69,8 @@ class TxReverted(ChainError):
 
     def __init__(self, action: str, error: str, args: tuple[object, ...] = (), detail: str = "") -> None:
         shown = f"{error}({', '.join(map(str, args))})" if error else detail or "reverted without a reason"
-        super().__init__(f"{action} reverted: {shown}")
+        hint = f": {HINTS[error]}" if error in HINTS else ""
+        super().__init__(f"{action} reverted: {shown}{hint}")
         self.action = action
         self.error = error
         self.args_ = args

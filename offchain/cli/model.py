@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
@@ -58,7 +59,7 @@ def _inputs(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
             with np.load(path, allow_pickle=False) as npz:
                 y = np.asarray(npz["y"]) if "y" in npz else None
                 return np.asarray(npz["x"], dtype=np.float32), y
-        except (OSError, ValueError, KeyError) as exc:
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
             raise DatasetError(f"{path} is not an .npz with an array x (and optionally y): {exc}") from exc
     if path.suffix.lower() in (".png", ".jpg", ".jpeg", ".bmp", ".gif"):
         from PIL import Image, UnidentifiedImageError

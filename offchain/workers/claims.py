@@ -9,6 +9,7 @@ from offchain.chain.protocol import RoundStatus
 from offchain.fl.merkle import build_tree
 from offchain.fl.receipt import RoundReceipt
 from offchain.storage.ipfs import IpfsStore
+from offchain.tokens import format_tokens
 from offchain.workers.context import WorkerError, load_global_model
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ def claim_trainer_rewards(chain: TaskManager, store: IpfsStore, task_id: int) ->
             continue
         chain.claim_trainer_reward(task_id, round_id, amount, tree.proof_for(chain.address))
         total += amount
-        log.info("%s claimed %d (trainer reward, round %d)", chain.address, amount, round_id)
+        log.info("%s claimed %s DFL (trainer reward, round %d)", chain.address, format_tokens(amount), round_id)
     return total
 
 
@@ -58,7 +59,7 @@ def claim_validator_rewards(chain: TaskManager, task_id: int) -> int:
         if amount:
             chain.claim_validator_reward(task_id, round_id)
             total += amount
-            log.info("%s claimed %d (validator reward, round %d)", chain.address, amount, round_id)
+            log.info("%s claimed %s DFL (validator reward, round %d)", chain.address, format_tokens(amount), round_id)
     return total
 
 
@@ -68,5 +69,5 @@ def withdraw_stake(chain: TaskManager, task_id: int) -> int:
     stake = chain.participant(task_id, chain.address).stake
     if stake:
         chain.withdraw(task_id)
-        log.info("%s withdrew its stake from task %d", chain.address, task_id)
+        log.info("%s withdrew its stake of %s DFL from task %d", chain.address, format_tokens(stake), task_id)
     return stake

@@ -34,6 +34,7 @@ class TrainerOptions:
 
 class Trainer(RoundWorker):
     role = Role.TRAINER
+    commit_phases = (Phase.COMMIT, Phase.REVEAL)
 
     def __init__(
         self,
@@ -50,6 +51,9 @@ class Trainer(RoundWorker):
         )
         self.x, self.y = x, y
         self.options = options
+
+    def own_data(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.x, self.y
 
     def act(self, round_id: int, phase: Phase) -> None:
         self.ensure_stake()

@@ -36,6 +36,7 @@ from offchain.fl.rewards import allocate
 from offchain.storage.ipfs import IpfsStore
 from offchain.workers.base import RoundWorker
 from offchain.workers.claims import claim_validator_rewards
+from offchain.workers.restakes import log_restakes
 from offchain.workers.spans import span
 from offchain.workers.state import WorkerState
 
@@ -69,6 +70,7 @@ class Proposal:
 
 class Validator(RoundWorker):
     role = Role.VALIDATOR
+    commit_phases = (Phase.VOTE_COMMIT, Phase.VOTE_REVEAL)
 
     def __init__(
         self,
@@ -91,6 +93,9 @@ class Validator(RoundWorker):
         self.options = options
         self._public: tuple[np.ndarray, np.ndarray] | None = None
 
+    def own_data(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.x_eval, self.y_eval
+
     def act(self, round_id: int, phase: Phase) -> None:
         if phase in (Phase.REGISTRATION, Phase.COMMIT, Phase.REVEAL):
             self.ensure_stake()  # validator stakes are frozen during the vote phases
@@ -103,6 +108,7 @@ class Validator(RoundWorker):
 
     def housekeeping(self, round_id: int) -> None:
         self._slash_absentees(round_id)
+        log_restakes(self.chain, self.task_id, self.state, self.name)
 
     def _commit(self, round_id: int) -> None:
         rec = self.state.round(round_id)
