@@ -18,7 +18,7 @@ class DemoConfig:
     epochs: int = 2
     batch_size: int = 32
     learning_rate: float = 0.1
-    reward_pool_tokens: int = 1_000
+    reward_pool: int = 1_000 * 10**18  # token base units
     eval_samples: int = 1_000
     seed: int = 0
     phase_seconds: int = 120  # upper bound of each phase; phases end early when everyone acted

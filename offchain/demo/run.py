@@ -126,7 +126,7 @@ def prepare(config: DemoConfig, settings: Settings, workdir: Path) -> DemoRun:
             reveal=phase,
             vote_commit=phase,
             vote_reveal=phase,
-            reward_pool=config.reward_pool_tokens * TOKEN,
+            reward_pool=config.reward_pool,
         ),
     )
     trainer_files, validator_files = _shares(config, data, workdir)
@@ -250,6 +250,8 @@ def start_workers(run: DemoRun) -> None:
     for w in run.workers:
         w.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(w.log_path, "ab") as out:
+            out.write(f"$ dfl {' '.join(w.argv)}\n".encode())  # how to run this worker by hand
+            out.flush()
             w.process = subprocess.Popen(
                 [sys.executable, "-m", "offchain.cli.main", *w.argv],
                 env=env,
