@@ -83,8 +83,8 @@ def predict(
     from offchain.ml.files import load_model_file
     from offchain.ml.train import predict as run
 
+    x, y = _inputs(inputs)  # the inputs first: reading them needs no TensorFlow
     keras_model = load_model_file(model)
-    x, y = _inputs(inputs)
     if x.max(initial=0.0) > 1.0:  # raw pixels: the models are trained on [0, 1]
         x = x / 255.0
     x = adapt_inputs(x, tuple(keras_model.input_shape[1:]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -39,9 +40,7 @@ def create(
         str, typer.Option(help="Data set that fixes the input shape and provides the public evaluation set.")
     ] = "mnist-5k",
     model: Annotated[str, typer.Option(help="Model preset: mlp or cnn.")] = "mlp",
-    model_spec: Annotated[
-        typer.FileText | None, typer.Option(help="A Keras JSON model config instead of a preset.")
-    ] = None,
+    model_spec: Annotated[Path | None, typer.Option(help="A Keras JSON model config instead of a preset.")] = None,
     eval_samples: Annotated[
         int, typer.Option(help="Size of the public evaluation set (from the data set's test split).")
     ] = 1000,
@@ -114,6 +113,7 @@ def create(
         reward_pool=reward_pool,
     )
     check_task_settings(task_settings)
+    spec_json = _read_spec(model_spec) if model_spec else None
     s = settings()
     account = load_signer(s, keystore, key_env, dev_account)
     chain = task_manager(s, account)
@@ -125,7 +125,6 @@ def create(
         )
     data = load_dataset(dataset, seed=seed)
     n = min(eval_samples, len(data.y_test))
-    spec_json = model_spec.read() if model_spec else None
     with ipfs_store(s) as store:
         published = publish_model(
             store,
@@ -150,6 +149,13 @@ def create(
             f"  spec {published.spec_cid}\n  initial weights {published.weights_cid}\n  evaluation set {published.eval_cid}",
             highlight=False,
         )
+
+
+def _read_spec(path: Path) -> str:
+    try:
+        return path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ArgumentError(f"cannot read --model-spec {path}: {exc}; give a Keras model config (JSON)") from None
 
 
 def check_task_settings(t: TaskSettings) -> None:
