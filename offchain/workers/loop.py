@@ -21,7 +21,12 @@ REPEAT_EVERY = 30.0  # seconds between two logs of the same transient error
 
 
 def run_until_done(
-    step: Callable[[], bool], *, poll_seconds: float, name: str, max_seconds: float | None = None
+    step: Callable[[], bool],
+    *,
+    poll_seconds: float,
+    name: str,
+    max_seconds: float | None = None,
+    repeat_every: float = REPEAT_EVERY,
 ) -> None:
     """Call `step` until it returns False; retry transient errors, raise permanent ones."""
     started = time.monotonic()
@@ -34,7 +39,7 @@ def run_until_done(
             if not exc.transient:
                 raise
             text, now = str(exc), time.monotonic()
-            if text != last[0] or now - last[1] >= REPEAT_EVERY:
+            if text != last[0] or now - last[1] >= repeat_every:
                 log.warning("%s: %s (will retry)", name, text)
                 last = (text, now)
         if max_seconds is not None and time.monotonic() - started > max_seconds:
