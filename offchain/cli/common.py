@@ -141,6 +141,17 @@ def ipfs_store(s: Settings) -> IpfsStore:
     return IpfsStore(s.ipfs_api, timeout=s.ipfs_timeout)
 
 
+# Each retry of an RPC or IPFS call logs a warning there. A command fails with one line once the
+# retries are spent, and a worker says "waiting for ... (N s)" (workers/watch.py) instead: both
+# only show them with --verbose.
+RETRY_LOGGERS = ("offchain.chain.rpc", "offchain.storage.ipfs")
+
+
+def quiet_retries() -> None:
+    for name in RETRY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
 def setup_logging(verbose: bool = False) -> None:
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
@@ -150,3 +161,5 @@ def setup_logging(verbose: bool = False) -> None:
     )
     for noisy in ("web3", "urllib3", "ipfshttpclient", "absl"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    for name in RETRY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.ERROR)

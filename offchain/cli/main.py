@@ -14,7 +14,7 @@ from rich.markup import escape
 from typer._click import exceptions as click_errors  # typer >= 0.22 vendors click: these are its classes
 
 from offchain.cli import chain_cmds, demo, explorer, lifecycle, model, node, task, workers
-from offchain.cli.common import EXIT_USER_ERROR, err_console
+from offchain.cli.common import EXIT_USER_ERROR, err_console, quiet_retries
 from offchain.errors import DflError
 
 EXIT_INTERRUPTED = 130
@@ -51,6 +51,7 @@ def _say(message: str) -> None:
 
 def run(argv: Sequence[str] | None = None) -> int:
     """Run one command; return its exit code (printing the one-line error, if any)."""
+    quiet_retries()
     try:
         code = app(args=list(argv) if argv is not None else None, standalone_mode=False)
     except click_errors.NoArgsIsHelpError as exc:  # `dfl task`: the group's help (printed already), as before

@@ -12,7 +12,16 @@ import numpy as np
 import typer
 from rich.table import Table
 
-from offchain.cli.common import JsonOpt, console, ipfs_store, print_json, settings, task_manager
+from offchain.cli.common import (
+    JsonOpt,
+    console,
+    ipfs_store,
+    print_json,
+    require_round,
+    require_task,
+    settings,
+    task_manager,
+)
 
 app = typer.Typer(help="Fetch and verify a task's global models.", no_args_is_help=True)
 
@@ -33,9 +42,13 @@ def pull(
     from offchain.workers.lineage import pull as do_pull
 
     s = settings()
+    chain = task_manager(s)
+    require_task(chain, task)
+    if round_id is not None:
+        require_round(chain, task, round_id)
     target = out or Path(f"task-{task}-{'latest' if round_id is None else f'round-{round_id}'}.keras")
     with ipfs_store(s) as store:
-        chosen, versions, path = do_pull(task_manager(s), store, task, round_id, target)
+        chosen, versions, path = do_pull(chain, store, task, round_id, target)
     lineage_path = path.with_suffix(".lineage.json")
     record = {"task": task, "model": asdict(chosen), "file": str(path), "lineage": [asdict(v) for v in versions]}
     lineage_path.write_text(json.dumps(record, indent=2) + "\n")
