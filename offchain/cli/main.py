@@ -53,7 +53,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     """Run one command; return its exit code (printing the one-line error, if any)."""
     quiet_retries()
     try:
-        code = app(args=list(argv) if argv is not None else None, standalone_mode=False)
+        code = app(args=list(argv) if argv is not None else None, prog_name="dfl", standalone_mode=False)
     except click_errors.NoArgsIsHelpError as exc:  # `dfl task`: the group's help (printed already), as before
         exc.show()
         return exc.exit_code
