@@ -70,6 +70,7 @@ def stake(
     console.print(
         f"{chain.address} staked {format_tokens(amount)} DFL in task {task} as {role}; stake now {format_tokens(total)} DFL",
         highlight=False,
+        soft_wrap=True,
     )
 
 
@@ -100,6 +101,7 @@ def exit_task(
         f"{chain.address} left task {task}; withdraw its {format_tokens(p.stake)} DFL with `dfl withdraw --task {task}` "
         f"from {show_deadline(unlock, chain.timestamp())}, once its last round is finalized",
         highlight=False,
+        soft_wrap=True,
     )
 
 
@@ -130,7 +132,9 @@ def withdraw(
     before = chain.balance_of(chain.address)
     chain.withdraw(task)
     received = chain.balance_of(chain.address) - before
-    console.print(f"{chain.address} withdrew {format_tokens(received)} DFL from task {task}", highlight=False)
+    console.print(
+        f"{chain.address} withdrew {format_tokens(received)} DFL from task {task}", highlight=False, soft_wrap=True
+    )
 
 
 def finalize(
@@ -159,7 +163,11 @@ def finalize(
         )
     else:
         nxt = f"now {_phase_line(chain, task)}"
-    console.print(f"round {round_id} of task {task} finalized: {outcome.status.name.lower()}; {nxt}", highlight=False)
+    console.print(
+        f"round {round_id} of task {task} finalized: {outcome.status.name.lower()}; {nxt}",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def slash(
@@ -184,7 +192,11 @@ def slash(
         raise ArgumentError(f"{account} owes no slash for round {round_id} of task {task} (none due, or settled)")
     chain.slash(task, round_id, account)
     lost = p.stake - chain.participant(task, account).stake
-    console.print(f"{account} slashed {format_tokens(lost)} DFL for round {round_id} of task {task}", highlight=False)
+    console.print(
+        f"{account} slashed {format_tokens(lost)} DFL for round {round_id} of task {task}",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def reclaim(
@@ -210,4 +222,5 @@ def reclaim(
     console.print(
         f"returned {format_tokens(state.unallocated_pool)} DFL of task {task} to its requester {state.requester}",
         highlight=False,
+        soft_wrap=True,
     )
