@@ -157,7 +157,7 @@ def rewards_show(
     if as_json:
         print_json({"task": task, "participants": rows})
         return
-    table = Table("address", "role", "stake", "earned", "claimed", "slashed", "balance")
+    table = Table("address", "role", "stake (DFL)", "earned", "claimed", "slashed", "balance (DFL)")
     for r in rows:
         table.add_row(
             r["address"],

@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # heavy imports only when a command needs them
     from offchain.storage.ipfs import IpfsStore
 
 # Piped output (CI logs, `| tee`) gets room for the tables instead of rich's 80-column default.
-console = Console(width=None if sys.stdout.isatty() else 140)
+console = Console(width=None if sys.stdout.isatty() else 140, soft_wrap=True)  # messages whole; tables fit the width
 err_console = Console(stderr=True, soft_wrap=True)  # messages stay greppable: no hard wraps
 
 EXIT_USER_ERROR = 1  # a DflError: a message says what to do

@@ -276,7 +276,12 @@ def show(task_id: Annotated[int, typer.Argument(help="Task id.")], as_json: Json
         print_json(body | {"chain_time": now})
         return
     completed = summary["phase"] == Phase.COMPLETED.name.lower()
-    when = "" if completed else f", phase ends {show_deadline(summary['phase_deadline'], now)}"
+    if completed:
+        when = ""
+    elif summary["phase"] == Phase.AWAITING_FINALIZATION.name.lower():
+        when = f" since {show_deadline(summary['phase_deadline'], now)}: anyone can `dfl round finalize {task_id}`"
+    else:
+        when = f", phase ends {show_deadline(summary['phase_deadline'], now)}"
     console.print(
         f"[bold]task {task_id}[/] phase {summary['phase']} round {summary['round']}/{params.num_rounds}{when}",
         highlight=False,

@@ -161,5 +161,8 @@ def test_model_pull_verifies_lineage_and_predict_reproduces_the_reported_accurac
 
 
 def test_predict_with_a_missing_model_file_says_how_to_get_one(protocol: Protocol, tmp_path: Path) -> None:
+    import numpy as np
+
+    np.savez(tmp_path / "x.npz", x=np.zeros((2, 8, 8)))
     message = _error(_dfl(protocol.env(), "predict", str(tmp_path / "none.keras"), str(tmp_path / "x.npz")))
     assert "dfl model pull" in message

@@ -9,16 +9,19 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from offchain.chain.accounts import anvil_account
+from offchain.chain.artifacts import load_deployment
+from offchain.chain.manager import TaskManager
 from offchain.chain.protocol import Phase, new_salt, update_commitment
 from offchain.ml.datasets import load_dataset
 from offchain.storage.ipfs import IpfsStore
 from offchain.tokens import UNIT
 from offchain.workers.requester import TaskSettings, create_task, publish_model
-from support import Protocol
+from support import BUILD_DIR, Protocol
 
 DFL = [sys.executable, "-m", "offchain.cli.main"]
 REQUESTER, VALIDATOR, TRAINER = 0, 8, 9
@@ -103,3 +106,14 @@ def test_finalize_slash_reclaim_and_withdraw_by_hand_move_every_token_back(proto
         TRAINER: before[TRAINER] - slash,
     }
     assert chain.task_state(task).unallocated_pool == 0 and pool == 1000 * UNIT
+
+
+def test_deploy_funds_the_faucet_with_exactly_the_tokens_asked(protocol: Protocol, tmp_path: Path) -> None:
+    env = protocol.env() | {"DFL_DEPLOYMENTS_DIR": str(tmp_path)}
+    args = ["deploy", "--faucet", "2", "--faucet-amount", "100000", "--supply", "1000000.000000000000000001"]
+    result = subprocess.run([*DFL, *args], capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "faucet funded 2 accounts with 100000 DFL" in result.stdout
+    chain = TaskManager(protocol.rpc_url, load_deployment(tmp_path, 31337, BUILD_DIR))
+    assert chain.balance_of(anvil_account(1).address) == 100_000 * UNIT  # not 99999999999999991611392
+    assert chain.total_supply() == 1_000_000 * UNIT + 1

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from offchain.devnet.services import DevServices
+from offchain.devnet.services import DevServices, ipfs_answers
 from offchain.errors import IpfsError
 from offchain.storage.ipfs import IpfsStore, RetryPolicy
 from offchain.workers.watch import Watchdog
@@ -48,7 +48,11 @@ def test_a_stopped_node_is_reported_while_it_is_down_and_once_when_it_answers_ag
     ):
         store = watchdog.wrap(raw, f"IPFS at {api}", _outage)
         assert store.version()
-        os.kill(_ipfs_pid(services), signal.SIGTERM)
+        os.kill(_ipfs_pid(services), signal.SIGKILL)  # the node dies
+        gone = time.monotonic() + 10
+        while ipfs_answers(api):
+            assert time.monotonic() < gone, "the killed IPFS node still answers"
+            time.sleep(0.05)
         deadline = time.monotonic() + 3.5
         while time.monotonic() < deadline:  # a worker's loop: each call fails, then it tries again
             with pytest.raises(IpfsError):
