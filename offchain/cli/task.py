@@ -307,15 +307,15 @@ def show(task_id: Annotated[int, typer.Argument(help="Task id.")], as_json: Json
         "validator pool",
         "claimed (validators)",
     )
-    for r in rounds:
+    for row in rounds:
         table.add_row(
-            str(r["round"]),
-            r["status"],
-            format_tokens(r["winning_stake"]),
-            format_tokens(r["trainer_pool"]),
-            format_tokens(r["trainer_claimed"]),
-            format_tokens(r["validator_pool"]),
-            format_tokens(r["validator_claimed"]),
+            str(row["round"]),
+            row["status"],
+            format_tokens(row["winning_stake"]),
+            format_tokens(row["trainer_pool"]),
+            format_tokens(row["trainer_claimed"]),
+            format_tokens(row["validator_pool"]),
+            format_tokens(row["validator_claimed"]),
         )
     console.print(table)
     if completed and summary["unallocated_pool"]:
