@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -256,7 +256,7 @@ def show(task_id: Annotated[int, typer.Argument(help="Task id.")], as_json: Json
     params = chain.task_params(task_id)
     summary = _task_summary(chain, task_id)
     now = chain.timestamp()
-    rounds = []
+    rounds: list[dict[str, Any]] = []
     for r in range(min(summary["round"] + 1, params.num_rounds)):
         o = chain.round_outcome(task_id, r)
         rounds.append(
