@@ -20,7 +20,7 @@ help:
 	@echo "make bench-quick  reduced benchmark vs Flower and centralized (reports/bench_quick.json, ~2 min)"
 	@echo "make clean  remove build outputs (keeps .venv and node_modules)"
 
-setup: setup-debian $(CURDIR)/node_modules/.setup-stamp $(VENV)/.setup-stamp $(SOLCX_BINARY_PATH)/.setup-stamp
+setup: setup-debian $(CURDIR)/node_modules/.setup-stamp $(VENV)/.setup-stamp $(VENV)/.hook-stamp $(SOLCX_BINARY_PATH)/.setup-stamp
 	@echo "setup: done (python $$($(VENV)/bin/python --version | cut -d' ' -f2), node $$($(NODE_BIN)/node --version), anvil $$($(NODE_BIN)/anvil --version | head -n1 | awk '{print $$3}'), solc $$($(SOLCX_BINARY_PATH)/solc-v* --version | tail -n1 | cut -d' ' -f2))"
 
 setup-debian:
@@ -37,6 +37,11 @@ $(VENV)/.setup-stamp: requirements.lock pyproject.toml
 	@# This machine's pip config names local indexes that may be absent: drop that noise, keep errors.
 	@set -o pipefail; $(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.lock 2>&1 | { grep -v "is neither a file nor a directory" || true; }
 	@set -o pipefail; $(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -e . 2>&1 | { grep -v "is neither a file nor a directory" || true; }
+	@touch $@
+
+# The venv alone (activated or not) then finds the solc front and anvil, as `brownie` users expect.
+$(VENV)/.hook-stamp: tools/venv/dfl_venv.py tools/venv/install.sh $(VENV)/.setup-stamp
+	@tools/venv/install.sh $(VENV)
 	@touch $@
 
 $(SOLCX_BINARY_PATH)/.setup-stamp: tools/solc/install.sh tools/solc/solc-front.js $(CURDIR)/node_modules/.setup-stamp

@@ -9,7 +9,17 @@ from __future__ import annotations
 
 
 class DflError(Exception):
-    """Root of every error this project raises on purpose."""
+    """Root of every error this project raises on purpose.
+
+    `transient` says whether the same action may succeed later without anyone doing anything
+    (a service that is down or slow, a race with another account): long-running workers retry
+    transient errors and stop with a one-line message on any other."""
+
+    transient: bool = False
+
+
+class ArgumentError(DflError):
+    """A command-line argument or option value is invalid (checked before anything is sent)."""
 
 
 class ConfigError(DflError):
@@ -23,6 +33,8 @@ class ServiceError(DflError):
 class IpfsError(DflError):
     """An IPFS operation failed: node unreachable, timed out, refused, or returned bad data."""
 
+    transient = True  # the node may come back or find the content; the subclasses below are final
+
     def __init__(self, message: str, *, api: str | None = None, cid: str | None = None) -> None:
         where = f" (IPFS API {api})" if api else ""
         super().__init__(f"{message}{where}")
@@ -33,10 +45,16 @@ class IpfsError(DflError):
 class CidMismatchError(IpfsError):
     """Bytes fetched for a CID do not hash to that CID: never use them."""
 
+    transient = False
+
 
 class InvalidCidError(IpfsError):
     """A string that is not a CID was given where a CID is expected."""
 
+    transient = False
+
 
 class ContentTooLargeError(IpfsError):
     """The file behind a CID is larger than the limit the caller set (only the limit was read)."""
+
+    transient = False

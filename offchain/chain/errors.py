@@ -4,6 +4,41 @@ from __future__ import annotations
 
 from offchain.errors import DflError
 
+# Reverts that the same transaction meets again however long one waits: the account, its
+# balance or the task would have to change first. Every other revert (a phase that moved on,
+# a stake still locked, a race with another account that acted first) may pass later.
+PERMANENT_REVERTS = frozenset(
+    {
+        "FLTaskManagerUnknownTask",
+        "FLTaskManagerAmountTooLarge",
+        "FLTaskManagerZeroAmount",
+        "FLTaskManagerTaskAlreadyCompleted",
+        "FLTaskManagerRoleMismatch",
+        "FLTaskManagerStakeBelowMinimum",
+        "FLTaskManagerTooManyParticipants",
+        "FLTaskManagerAlreadyExiting",
+        "FLTaskManagerNotStaked",
+        "FLTaskManagerNotActive",
+        "FLTaskManagerCommitmentMismatch",
+        "FLTaskManagerMalformedProposal",
+        "FLTaskManagerInvalidProof",
+        "FLTaskManagerTrainerPoolExceeded",
+        "ERC20InsufficientBalance",
+        "ERC20InsufficientAllowance",
+        "ERC20InvalidReceiver",
+        "ERC20InvalidSender",
+    }
+)
+
+# What to do about the reverts a user meets most, appended to their message.
+HINTS = {
+    "FLTaskManagerNotActive": "the account is no longer active in this task (it left, or a slash took its stake "
+    "below the minimum): top it up with `dfl stake`, or withdraw with `dfl withdraw` when allowed",
+    "FLTaskManagerStakeBelowMinimum": "stake at least the task's minimum (`dfl task show`)",
+    "FLTaskManagerTaskAlreadyCompleted": "the task is over: claim with `dfl rewards claim`, then `dfl withdraw`",
+    "ERC20InsufficientBalance": "the account holds fewer tokens than this needs",
+}
+
 
 class ChainError(DflError):
     """The chain could not be reached or answered something unusable."""
@@ -11,6 +46,14 @@ class ChainError(DflError):
 
 class RpcUnavailable(ChainError):
     """The RPC endpoint did not answer (after retries)."""
+
+    transient = True
+
+
+class NonceRace(ChainError):
+    """The node refused a transaction for its nonce (another sender with this key, or a lost reply)."""
+
+    transient = True
 
 
 class DeploymentNotFound(ChainError):
@@ -26,7 +69,12 @@ class TxReverted(ChainError):
 
     def __init__(self, action: str, error: str, args: tuple[object, ...] = (), detail: str = "") -> None:
         shown = f"{error}({', '.join(map(str, args))})" if error else detail or "reverted without a reason"
-        super().__init__(f"{action} reverted: {shown}")
+        hint = f": {HINTS[error]}" if error in HINTS else ""
+        super().__init__(f"{action} reverted: {shown}{hint}")
         self.action = action
         self.error = error
         self.args_ = args
+
+    @property
+    def transient(self) -> bool:  # type: ignore[override]
+        return self.error not in PERMANENT_REVERTS

@@ -27,6 +27,10 @@ class Phase(IntEnum):
     COMPLETED = 8
 
 
+# Phases in which validators cannot stake, top up or request exit (the quorum denominator holds still).
+VALIDATOR_STAKE_FROZEN = (Phase.ATTEST, Phase.VOTE_COMMIT, Phase.VOTE_REVEAL, Phase.AWAITING_FINALIZATION)
+
+
 class Role(IntEnum):
     NONE = 0
     TRAINER = 1

@@ -12,11 +12,14 @@ from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractLogicError, Web3RPCError
 from web3.types import TxReceipt
 
-from offchain.chain.errors import ChainError, TxReverted
+from offchain.chain.errors import ChainError, NonceRace, TxReverted
 from offchain.chain.revert import ErrorDecoder
 from offchain.chain.rpc import Backoff, with_retries
 
 log = logging.getLogger(__name__)
+
+# How geth, anvil and others word a nonce already used or not yet usable by this account.
+_NONCE_WORDS = ("nonce too low", "nonce too high", "replacement transaction underpriced", "already imported")
 
 
 class Transactor:
@@ -106,6 +109,9 @@ class Transactor:
                 # A retry after a lost response finds our own transaction already in the pool.
                 if "already known" in str(exc).lower():
                     return tx_hash
+                if any(word in str(exc).lower() for word in _NONCE_WORDS):
+                    self._nonce = None  # ask the node again next time
+                    raise NonceRace(f"{action}: the node refused the transaction's nonce ({exc}); will resend") from exc
                 raise ChainError(f"{action}: the node refused the transaction: {exc}") from exc
 
         return with_retries(action, self._url, send, self._backoff)

@@ -1,4 +1,4 @@
-"""`dfl deploy`, `dfl stake`, `dfl round show`, `dfl rewards show|claim`."""
+"""`dfl deploy`, `dfl round show`, `dfl rewards show|claim`."""
 
 from __future__ import annotations
 
@@ -17,21 +17,34 @@ from offchain.cli.common import (
     ipfs_store,
     load_signer,
     print_json,
+    require_round,
+    require_task,
     settings,
     task_manager,
+    tokens,
 )
+from offchain.tokens import format_tokens
 
-TOKEN = 10**18
 round_app = typer.Typer(help="Inspect rounds.", no_args_is_help=True)
 rewards_app = typer.Typer(help="See and claim rewards.", no_args_is_help=True)
 
 
 def deploy(
-    supply: Annotated[float, typer.Option(help="Token supply minted to the deployer, in tokens.")] = 1e9,
+    supply: Annotated[
+        int,
+        typer.Option(
+            parser=tokens("--supply"), metavar="TOKENS", help="Token supply minted to the deployer, in tokens."
+        ),
+    ] = "1000000000",  # type: ignore[assignment]  # parsed by `tokens`
     faucet: Annotated[
         int, typer.Option(help="Devnet only: give this many of anvil's standard accounts (1..N) tokens.")
     ] = 10,
-    faucet_amount: Annotated[float, typer.Option(help="Tokens per faucet account.")] = 100_000.0,
+    faucet_amount: Annotated[
+        int,
+        typer.Option(
+            parser=tokens("--faucet-amount", allow_zero=True), metavar="TOKENS", help="Tokens per faucet account."
+        ),
+    ] = "100000",  # type: ignore[assignment]  # parsed by `tokens`
     keystore: KeystoreOpt = None,
     key_env: KeyEnvOpt = "DFL_PRIVATE_KEY",
     dev_account: DevAccountOpt = None,
@@ -42,19 +55,26 @@ def deploy(
     On the local devnet the deployer defaults to anvil's account 0 and the faucet funds accounts 1..N."""
     from offchain.chain.accounts import anvil_account
     from offchain.chain.deploy import deploy as do_deploy
+    from offchain.errors import ArgumentError
 
+    if faucet < 0:
+        raise ArgumentError(f"--faucet is a number of accounts (0 or more), not {faucet}")
+    if faucet * faucet_amount > supply:
+        raise ArgumentError(
+            f"the faucet needs {format_tokens(faucet * faucet_amount)} DFL, more than the supply of {format_tokens(supply)}"
+        )
     s = settings()
     devnet = s.chain_id == DEVNET_CHAIN_ID
     if devnet and keystore is None and dev_account is None and not _env_has_key(key_env):
         dev_account = 0
     account = load_signer(s, keystore, key_env, dev_account)
-    grants = {anvil_account(i).address: int(faucet_amount * TOKEN) for i in range(1, faucet + 1)} if devnet else {}
+    grants = {anvil_account(i).address: faucet_amount for i in range(1, faucet + 1)} if devnet else {}
     record = do_deploy(
         s.rpc_url,
         account,
         build_dir=s.build_dir,
         deployments_dir=s.deployments_dir,
-        supply=int(supply * TOKEN),
+        supply=supply,
         faucet=grants,
     )
     if as_json:
@@ -64,7 +84,7 @@ def deploy(
         console.print(f"{name}: {entry['address']}", highlight=False)
     console.print(
         f"chain {record['chain_id']}, block {record['block']}; record in {s.deployments_dir / (str(record['chain_id']) + '.json')}"
-        + (f"; faucet funded {len(grants)} accounts with {faucet_amount:g} tokens" if grants else ""),
+        + (f"; faucet funded {len(grants)} accounts with {format_tokens(faucet_amount)} DFL" if grants else ""),
         highlight=False,
     )
 
@@ -73,28 +93,6 @@ def _env_has_key(name: str) -> bool:
     import os
 
     return bool(os.environ.get(name))
-
-
-def stake(
-    task: Annotated[int, typer.Option("--task", help="Task id.")],
-    role: Annotated[str, typer.Option(help="trainer or validator.")],
-    amount: Annotated[float, typer.Option(help="Tokens to stake.")],
-    keystore: KeystoreOpt = None,
-    key_env: KeyEnvOpt = "DFL_PRIVATE_KEY",
-    dev_account: DevAccountOpt = None,
-) -> None:
-    """Stake tokens in a task as trainer or validator (approves the manager first if needed)."""
-    from offchain.chain.protocol import Role
-
-    if role not in ("trainer", "validator"):
-        raise typer.BadParameter("--role must be trainer or validator")
-    s = settings()
-    chain = task_manager(s, load_signer(s, keystore, key_env, dev_account))
-    chain.stake(task, Role.TRAINER if role == "trainer" else Role.VALIDATOR, int(amount * TOKEN))
-    p = chain.participant(task, chain.address)
-    console.print(
-        f"{chain.address} staked {amount:g} in task {task} as {role}; stake now {p.stake / TOKEN:g}", highlight=False
-    )
 
 
 @round_app.command("show")
@@ -107,8 +105,10 @@ def round_show(
     from offchain.workers.report import round_report
 
     s = settings()
+    chain = task_manager(s)
+    require_round(chain, task, round_id)
     with ipfs_store(s) as store:
-        report = round_report(task_manager(s), store, task, round_id)
+        report = round_report(chain, store, task, round_id)
     if as_json:
         print_json(report)
         return
@@ -116,7 +116,7 @@ def round_show(
         f"[bold]task {task} round {round_id}[/]: {report['status']}; global model {report['global_cid']}",
         highlight=False,
     )
-    table = Table("trainer", "update CID", "samples", "accepted", "reason", "reward (tokens)", "claimed")
+    table = Table("trainer", "update CID", "samples", "accepted", "reason", "reward (DFL)", "claimed")
     for u in report["updates"]:
         table.add_row(
             u["trainer"],
@@ -124,18 +124,18 @@ def round_show(
             str(u["num_samples"] or "-"),
             "yes" if u["accepted"] else "no",
             u["reason"] or "",
-            f"{u['reward'] / TOKEN:g}",
+            format_tokens(u["reward"]),
             "yes" if u["claimed"] else "",
         )
     console.print(table)
-    votes = Table("validator", "vote", "stake (tokens)", "metric (bps)")
+    votes = Table("validator", "vote", "stake (DFL)", "metric (bps)")
     for v in report["votes"]:
         votes.add_row(
-            v["validator"], v["vote"], f"{v['weight'] / TOKEN:g}", str(v["metric"] if v["metric"] is not None else "-")
+            v["validator"], v["vote"], format_tokens(v["weight"]), str(v["metric"] if v["metric"] is not None else "-")
         )
     console.print(votes)
     for sl in report["slashes"]:
-        console.print(f"slashed {sl['account']}: {sl['amount'] / TOKEN:g} tokens ({sl['reason']})", highlight=False)
+        console.print(f"slashed {sl['account']}: {format_tokens(sl['amount'])} DFL ({sl['reason']})", highlight=False)
 
 
 @rewards_app.command("show")
@@ -148,23 +148,25 @@ def rewards_show(
     from offchain.workers.report import participants_report
 
     s = settings()
+    chain = task_manager(s)
+    require_task(chain, task)
     with ipfs_store(s) as store:
-        rows = participants_report(task_manager(s), store, task)
+        rows = participants_report(chain, store, task)
     if account:
         rows = [r for r in rows if r["address"].lower() == account.lower()]
     if as_json:
         print_json({"task": task, "participants": rows})
         return
-    table = Table("address", "role", "stake", "earned", "claimed", "slashed", "balance")
+    table = Table("address", "role", "stake (DFL)", "earned", "claimed", "slashed", "balance (DFL)")
     for r in rows:
         table.add_row(
             r["address"],
             r["role"],
-            f"{r['stake'] / TOKEN:g}",
-            f"{r['reward_earned'] / TOKEN:g}",
-            f"{r['reward_claimed'] / TOKEN:g}",
-            f"{r['slashed'] / TOKEN:g}",
-            f"{r['balance'] / TOKEN:g}",
+            format_tokens(r["stake"]),
+            format_tokens(r["reward_earned"]),
+            format_tokens(r["reward_claimed"]),
+            format_tokens(r["slashed"]),
+            format_tokens(r["balance"]),
         )
     console.print(table)
 
@@ -181,6 +183,7 @@ def rewards_claim(
 
     s = settings()
     chain = task_manager(s, load_signer(s, keystore, key_env, dev_account))
+    require_task(chain, task)
     with ipfs_store(s) as store:
         claimed = claim_all(chain, store, task)
-    console.print(f"{chain.address} claimed {claimed / TOKEN:g} tokens in task {task}", highlight=False)
+    console.print(f"{chain.address} claimed {format_tokens(claimed)} DFL in task {task}", highlight=False)

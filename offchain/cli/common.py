@@ -15,7 +15,8 @@ import typer
 from rich.console import Console
 
 from offchain.config import Settings, load_settings
-from offchain.errors import ConfigError
+from offchain.errors import ArgumentError, ConfigError, DflError
+from offchain.tokens import parse_tokens
 
 if TYPE_CHECKING:  # heavy imports only when a command needs them
     from eth_account.signers.local import LocalAccount
@@ -24,11 +25,17 @@ if TYPE_CHECKING:  # heavy imports only when a command needs them
     from offchain.storage.ipfs import IpfsStore
 
 # Piped output (CI logs, `| tee`) gets room for the tables instead of rich's 80-column default.
-console = Console(width=None if sys.stdout.isatty() else 140)
+console = Console(width=None if sys.stdout.isatty() else 140, soft_wrap=True)  # messages whole; tables fit the width
 err_console = Console(stderr=True, soft_wrap=True)  # messages stay greppable: no hard wraps
 
 EXIT_USER_ERROR = 1  # a DflError: a message says what to do
 EXIT_USAGE = 2  # typer/click: bad options
+
+
+class Interrupted(DflError):
+    """Ctrl-C, after saying what was left behind."""
+
+    exit_code = 130
 
 
 def settings(**overrides: object) -> Settings:
@@ -74,6 +81,32 @@ DevAccountOpt = Annotated[
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
+
+def tokens(flag: str, *, allow_zero: bool = False) -> Any:
+    """A typer `parser` for an option in tokens (exact decimals): gives base units, or a one-line error."""
+
+    def parse(text: str) -> int:
+        return parse_tokens(text, what=flag, allow_zero=allow_zero)
+
+    return parse
+
+
+def require_task(chain: TaskManager, task_id: int) -> None:
+    """An ArgumentError unless `task_id` exists on this deployment."""
+    count = chain.task_count()
+    if not 1 <= task_id <= count:
+        known = f"tasks are 1..{count}" if count else "there are no tasks yet"
+        raise ArgumentError(f"no task {task_id} on this deployment: {known} (see `dfl task list`)")
+
+
+def require_round(chain: TaskManager, task_id: int, round_id: int) -> None:
+    """An ArgumentError unless `task_id` exists and has a round `round_id` (0-based)."""
+    require_task(chain, task_id)
+    rounds = chain.task_params(task_id).num_rounds
+    if not 0 <= round_id < rounds:
+        raise ArgumentError(f"task {task_id} has rounds 0..{rounds - 1}, not {round_id}")
+
+
 DEVNET_CHAIN_ID = 31337
 
 
@@ -108,6 +141,17 @@ def ipfs_store(s: Settings) -> IpfsStore:
     return IpfsStore(s.ipfs_api, timeout=s.ipfs_timeout)
 
 
+# Each retry of an RPC or IPFS call logs a warning there. A command fails with one line once the
+# retries are spent, and a worker says "waiting for ... (N s)" (workers/watch.py) instead: both
+# only show them with --verbose.
+RETRY_LOGGERS = ("offchain.chain.rpc", "offchain.storage.ipfs")
+
+
+def quiet_retries() -> None:
+    for name in RETRY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
 def setup_logging(verbose: bool = False) -> None:
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
@@ -117,3 +161,5 @@ def setup_logging(verbose: bool = False) -> None:
     )
     for noisy in ("web3", "urllib3", "ipfshttpclient", "absl"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    for name in RETRY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.ERROR)

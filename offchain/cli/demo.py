@@ -6,12 +6,18 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from offchain.cli.common import console, settings, setup_logging
-from offchain.errors import DflError
+from offchain.cli.common import Interrupted, console, err_console, settings, setup_logging, tokens
+from offchain.errors import ArgumentError, DflError
+from offchain.tokens import format_tokens
+
+if TYPE_CHECKING:
+    from offchain.config import Settings
+    from offchain.demo.config import DemoConfig
+    from offchain.demo.run import DemoRun
 
 
 def demo(
@@ -26,12 +32,15 @@ def demo(
         str, typer.Option(help="How the training data is split among trainers: iid, dirichlet:ALPHA, shards:N.")
     ] = "dirichlet:0.5",
     rule: Annotated[
-        str, typer.Option(help="fedavg, median, trimmed_mean, multi_krum, norm_clipped_fedavg.")
-    ] = "fedavg",
+        str,
+        typer.Option(help="consensus_fedavg, fedavg, median, trimmed_mean, multi_krum, norm_clipped_fedavg."),
+    ] = "consensus_fedavg",
     rule_param: Annotated[list[int] | None, typer.Option(help="Rule parameter (repeat).")] = None,
     epochs: Annotated[int, typer.Option(help="Local epochs per round.")] = 2,
     learning_rate: Annotated[float, typer.Option(help="Local learning rate (SGD).")] = 0.1,
-    reward_pool: Annotated[int, typer.Option(help="Reward pool in tokens.")] = 1000,
+    reward_pool: Annotated[
+        int, typer.Option(parser=tokens("--reward-pool"), metavar="TOKENS", help="Reward pool in tokens.")
+    ] = "1000",  # type: ignore[assignment]  # parsed by `tokens`
     seed: Annotated[int, typer.Option(help="Seed of data split, initial model and training.")] = 0,
     registration: Annotated[
         int, typer.Option(help="Seconds of staking before round 0 (the demo stakes for every worker first).")
@@ -63,10 +72,9 @@ def demo(
     """Start the devnet and IPFS node if needed, deploy, create a task, run trainers and validators
     as separate processes with live progress, then print per-round results, balances and a plot."""
     from offchain.demo.config import DemoConfig
-    from offchain.demo.live import Progress
-    from offchain.demo.run import prepare, settle, start_workers, stop_workers, wait_for_completion
-    from offchain.demo.summary import AccuracyMeter, collect, plot, render
-    from offchain.storage.ipfs import IpfsStore
+    from offchain.fl.rules import parse_rule
+    from offchain.ml.partition import parse_partition
+    from offchain.workers.requester import rule_id
 
     setup_logging(verbose)
     s = settings()
@@ -82,24 +90,60 @@ def demo(
             rule_params=tuple(rule_param) if rule_param else ((0,) if rule == "fedavg" else ()),
             epochs=epochs,
             learning_rate=learning_rate,
-            reward_pool_tokens=reward_pool,
+            reward_pool=reward_pool,
             seed=seed,
             registration_seconds=registration,
             tf_threads=tf_threads,
         )
     except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
-    _ensure_services(s)
+        raise ArgumentError(str(exc)) from None
+    try:
+        parse_rule(rule_id(rule), list(config.rule_params))
+    except DflError as exc:
+        raise ArgumentError(f"--rule {rule} with --rule-param {list(config.rule_params)}: {exc}") from None
+    parse_partition(partition)
     if not (s.build_dir / "contracts" / "FLTaskManager.json").exists():
         raise DflError(
             f"contracts are not compiled ({s.build_dir} has no FLTaskManager.json): run `make setup` or `brownie compile`"
         )
+    started = _ensure_services(s)
     workdir = workdir or s.state_dir / "demo" / time.strftime("%Y%m%d-%H%M%S")
+    box: list[DemoRun] = []
+    try:
+        _run(config, s, workdir, box, explorer, explorer_port, json_path, plot_path)
+    except KeyboardInterrupt:
+        from offchain.demo.interrupt import left_behind
+
+        lines = left_behind(s, box[0] if box else None, started_services=started)
+        err_console.print("\n".join(["interrupted:", *(f"  {line}" for line in lines)]), highlight=False)
+        raise Interrupted(
+            "interrupted (Ctrl-C); see above for what was left running and what happens to the task"
+        ) from None
+
+
+def _run(
+    config: DemoConfig,
+    s: Settings,
+    workdir: Path,
+    box: list[DemoRun],
+    explorer: bool,
+    explorer_port: int,
+    json_path: Path | None,
+    plot_path: Path,
+) -> None:
+    """Deploy, create the task, run the workers with live progress, then the summary."""
+    from offchain.demo.live import Progress
+    from offchain.demo.run import prepare, settle, start_workers, stop_workers, wait_for_completion
+    from offchain.demo.summary import AccuracyMeter, collect, plot, render
+    from offchain.storage.ipfs import IpfsStore
+
     console.print(f"deploying and creating the task (work files in {workdir})", highlight=False)
     run = prepare(config, s, workdir)
+    box.append(run)
     console.print(
-        f"task {run.task_id}: {model} on {dataset}, {trainers} trainers ({partition}), {validators} validators, "
-        f"{rounds} rounds, pool {reward_pool} DFL; starting {len(run.workers)} worker processes",
+        f"task {run.task_id}: {config.model} on {config.dataset}, {config.trainers} trainers ({config.partition}), "
+        f"{config.validators} validators, {config.rounds} rounds, pool {format_tokens(config.reward_pool)} DFL; "
+        f"starting {len(run.workers)} worker processes",
         highlight=False,
     )
     explorer_url = _start_explorer(s, explorer_port) if explorer else None
@@ -134,15 +178,16 @@ def demo(
         json_path.write_text(json.dumps(summary, indent=2, default=str) + "\n")
 
 
-def _ensure_services(s) -> None:  # type: ignore[no-untyped-def]
-    """Use the chain and IPFS node the settings name; start the local dev services if neither answers."""
+def _ensure_services(s: Settings) -> bool:
+    """Use the chain and IPFS node the settings name; start the local dev services if they do not
+    answer. True if this started them."""
     from urllib.parse import urlparse
 
     from offchain.devnet.services import DevServices, Ports, anvil_answers, ipfs_answers
 
     rpc_ok, ipfs_ok = anvil_answers(s.rpc_url), ipfs_answers(s.ipfs_api)
     if rpc_ok and ipfs_ok:
-        return
+        return False
     rpc, api, gateway = urlparse(s.rpc_url), urlparse(s.ipfs_api), urlparse(s.ipfs_gateway)
     if not all(u.hostname in ("127.0.0.1", "localhost") for u in (rpc, api)):
         down = [n for n, ok in (("chain " + s.rpc_url, rpc_ok), ("IPFS " + s.ipfs_api, ipfs_ok)) if not ok]
@@ -153,9 +198,10 @@ def _ensure_services(s) -> None:  # type: ignore[no-untyped-def]
     console.print("starting the local devnet and IPFS node (`dfl node down` stops them)")
     for st in DevServices(s.state_dir, ports, chain_id=s.chain_id, block_time=1).up():
         console.print(f"  {st.name}: pid {st.pid} at {st.url}", highlight=False)
+    return True
 
 
-def _start_explorer(s, port: int) -> str | None:  # type: ignore[no-untyped-def]
+def _start_explorer(s: Settings, port: int) -> str | None:
     """`dfl explorer` in the background on the same settings (reused if running); a failure only warns."""
     from offchain.explorer import background
 

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from offchain.cli.common import console, settings, setup_logging
-from offchain.errors import ConfigError
+from offchain.errors import ArgumentError, ConfigError
 
 DEVNET_CHAIN_IDS = (31337, 1337)
 
@@ -56,7 +56,7 @@ def explorer(
     db_path = db or s.state_dir / "explorer" / f"{s.chain_id}.sqlite"
     depth = confirmations if confirmations is not None else (0 if s.chain_id in DEVNET_CHAIN_IDS else 12)
     if depth < 0 or batch < 1 or poll <= 0:
-        raise typer.BadParameter("--confirmations must be >= 0, --batch >= 1 and --poll > 0")
+        raise ArgumentError("--confirmations must be >= 0, --batch >= 1 and --poll > 0")
     _check_port(host, port)
     config = FollowConfig(
         rpc_url=s.rpc_url,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
@@ -11,7 +12,16 @@ import numpy as np
 import typer
 from rich.table import Table
 
-from offchain.cli.common import JsonOpt, console, ipfs_store, print_json, settings, task_manager
+from offchain.cli.common import (
+    JsonOpt,
+    console,
+    ipfs_store,
+    print_json,
+    require_round,
+    require_task,
+    settings,
+    task_manager,
+)
 
 app = typer.Typer(help="Fetch and verify a task's global models.", no_args_is_help=True)
 
@@ -32,9 +42,13 @@ def pull(
     from offchain.workers.lineage import pull as do_pull
 
     s = settings()
+    chain = task_manager(s)
+    require_task(chain, task)
+    if round_id is not None:
+        require_round(chain, task, round_id)
     target = out or Path(f"task-{task}-{'latest' if round_id is None else f'round-{round_id}'}.keras")
     with ipfs_store(s) as store:
-        chosen, versions, path = do_pull(task_manager(s), store, task, round_id, target)
+        chosen, versions, path = do_pull(chain, store, task, round_id, target)
     lineage_path = path.with_suffix(".lineage.json")
     record = {"task": task, "model": asdict(chosen), "file": str(path), "lineage": [asdict(v) for v in versions]}
     lineage_path.write_text(json.dumps(record, indent=2) + "\n")
@@ -58,7 +72,7 @@ def _inputs(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
             with np.load(path, allow_pickle=False) as npz:
                 y = np.asarray(npz["y"]) if "y" in npz else None
                 return np.asarray(npz["x"], dtype=np.float32), y
-        except (OSError, ValueError, KeyError) as exc:
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
             raise DatasetError(f"{path} is not an .npz with an array x (and optionally y): {exc}") from exc
     if path.suffix.lower() in (".png", ".jpg", ".jpeg", ".bmp", ".gif"):
         from PIL import Image, UnidentifiedImageError
@@ -82,8 +96,8 @@ def predict(
     from offchain.ml.files import load_model_file
     from offchain.ml.train import predict as run
 
+    x, y = _inputs(inputs)  # the inputs first: reading them needs no TensorFlow
     keras_model = load_model_file(model)
-    x, y = _inputs(inputs)
     if x.max(initial=0.0) > 1.0:  # raw pixels: the models are trained on [0, 1]
         x = x / 255.0
     x = adapt_inputs(x, tuple(keras_model.input_shape[1:]))

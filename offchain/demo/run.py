@@ -124,9 +124,12 @@ def prepare(config: DemoConfig, settings: Settings, workdir: Path) -> DemoRun:
             registration=config.registration_seconds,
             commit=phase,
             reveal=phase,
+            attest=phase,
             vote_commit=phase,
             vote_reveal=phase,
-            reward_pool=config.reward_pool_tokens * TOKEN,
+            # Workers withdraw this long after the last round (the penalty window): short in the demo.
+            exit_cooldown=config.exit_cooldown_seconds,
+            reward_pool=config.reward_pool,
         ),
     )
     trainer_files, validator_files = _shares(config, data, workdir)
@@ -250,6 +253,8 @@ def start_workers(run: DemoRun) -> None:
     for w in run.workers:
         w.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(w.log_path, "ab") as out:
+            out.write(f"$ dfl {' '.join(w.argv)}\n".encode())  # how to run this worker by hand
+            out.flush()
             w.process = subprocess.Popen(
                 [sys.executable, "-m", "offchain.cli.main", *w.argv],
                 env=env,
@@ -294,12 +299,13 @@ def wait_for_completion(run: DemoRun, on_tick: Callable[[], None]) -> None:
 
 
 def settle(run: DemoRun) -> None:
-    """Return what is left of the reward pool to the requester once the task completed."""
+    """Return what is left of the reward pool to the requester once the task completed (unclaimed
+    rewards stay claimable for the task's claim window; `dfl task reclaim` returns them after it)."""
     if (
         run.chain.current_round(run.task_id)[1] == Phase.COMPLETED
         and run.chain.task_state(run.task_id).unallocated_pool > 0
     ):
-        run.chain.return_unspent_pool(run.task_id)
+        run.chain.reclaim(run.task_id)
     run.finished = time.monotonic()
 
 

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from offchain.demo.run import DemoRun
 from offchain.storage.ipfs import IpfsStore
+from offchain.tokens import format_tokens
 from offchain.workers.context import TaskContext, load_global_model
 from offchain.workers.report import participants_report, round_report
 
@@ -17,7 +18,7 @@ TOKEN = 10**18
 
 
 def _tokens(amount: int) -> str:
-    return f"{amount / TOKEN:,.4f}".rstrip("0").rstrip(".")
+    return format_tokens(amount)  # exact: balances add up to the last base unit
 
 
 class AccuracyMeter:

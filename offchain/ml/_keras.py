@@ -5,7 +5,40 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import re
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import ModuleType
+
+# TensorFlow's C++ start-up lines, written straight to file descriptor 2 while it loads, before
+# TF_CPP_MIN_LOG_LEVEL is read: absl's preamble and its INFO/WARNING lines (oneDNN, CPU features,
+# CUDA probing on a CPU-only build). Errors (E...) and anything else still reach the terminal.
+_NOISE = re.compile(
+    r"^(WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
+    r"|[IW]\d{4} \S+ +\d+ \S+:\d+\] .*)$"
+)
+
+
+@contextmanager
+def _quiet_start() -> Iterator[None]:
+    """Hold back what is written to fd 2 meanwhile; pass on all but TensorFlow's start-up noise."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            kept = [line for line in held.read().decode(errors="replace").splitlines() if not _NOISE.match(line)]
+            if kept:
+                sys.stderr.write("\n".join(kept) + "\n")
+                sys.stderr.flush()
 
 
 def load_keras() -> ModuleType:
@@ -19,7 +52,10 @@ def load_keras() -> ModuleType:
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     # TF's Python warnings (e.g. tf.function retracing after each recompile) are noise here.
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
-    return importlib.import_module("keras")
+    if "keras" in sys.modules:
+        return sys.modules["keras"]
+    with _quiet_start():
+        return importlib.import_module("keras")
 
 
 def set_random_seed(seed: int) -> None:

@@ -7,6 +7,7 @@ downloads: Keras' `load_data()` does, and fails offline.
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +37,7 @@ class Dataset:
     num_classes: int
     name: str = ""
     class_names: tuple[str, ...] = ()
+    held_out: int = 0  # samples split off the source into the test split (0: the source has its own)
 
 
 def load_dataset(
@@ -125,8 +127,10 @@ def _npz(path: Path, *, test_fraction: float, seed: int) -> Dataset:
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {key: archive[key] for key in archive.files}
-    except (OSError, ValueError) as exc:
-        raise DatasetError(f"cannot read {path} as a .npz of numeric arrays (no pickles allowed): {exc}") from exc
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:  # a damaged archive raises any of these
+        raise DatasetError(
+            f"cannot read {path} as a .npz of numeric arrays (no pickles allowed): {exc}; check or re-create the file"
+        ) from exc
     if "x" not in arrays or "y" not in arrays:
         raise DatasetError(f"{path} must contain arrays 'x' and 'y' (found: {', '.join(arrays) or 'none'})")
     if ("x_test" in arrays) != ("y_test" in arrays):
@@ -155,7 +159,7 @@ def _split_and_build(
     if num_test == 0 or num_test == len(x):
         raise DatasetError(f"{name}: {len(x)} samples cannot be split with test_fraction={test_fraction}")
     test, train = order[:num_test], order[num_test:]
-    return _build(name, x[train], y[train], x[test], y[test], class_names=class_names)
+    return _build(name, x[train], y[train], x[test], y[test], class_names=class_names, held_out=num_test)
 
 
 def _build(
@@ -166,6 +170,7 @@ def _build(
     y_test: np.ndarray,
     *,
     class_names: tuple[str, ...] = (),
+    held_out: int = 0,
 ) -> Dataset:
     _check_pairs(name, x_train, y_train, "x", "y")
     _check_pairs(name, x_test, y_test, "x_test", "y_test")
@@ -183,6 +188,7 @@ def _build(
         num_classes=max(num_classes, len(class_names)),
         name=name,
         class_names=class_names,
+        held_out=held_out,
     )
 
 

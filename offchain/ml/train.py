@@ -16,7 +16,16 @@ if TYPE_CHECKING:
     import keras
 
 OPTIMIZERS: tuple[str, ...] = ("sgd", "adam")
-__all__ = ["OPTIMIZERS", "EvalResult", "TrainResult", "evaluate", "limit_threads", "predict", "train_local"]
+__all__ = [
+    "OPTIMIZERS",
+    "EvalResult",
+    "TrainResult",
+    "check_fit",
+    "evaluate",
+    "limit_threads",
+    "predict",
+    "train_local",
+]
 
 
 @dataclass(frozen=True)
@@ -95,6 +104,11 @@ def predict(model: keras.Model, x: np.ndarray, *, batch_size: int = 512) -> np.n
     if len(x) == 0:
         raise TrainingError("no samples to predict on")
     return np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float32)
+
+
+def check_fit(model: keras.Model, x: np.ndarray, y: np.ndarray) -> None:
+    """TrainingError unless the samples fit the model's input and the labels its outputs (nothing runs)."""
+    _inputs(model, x, y)
 
 
 def _inputs(model: keras.Model, x: np.ndarray, y: np.ndarray) -> np.ndarray:

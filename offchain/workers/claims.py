@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 
 from offchain.chain.manager import TaskManager
-from offchain.chain.protocol import RoundStatus
+from offchain.chain.protocol import Role, RoundStatus
 from offchain.fl.merkle import build_tree
 from offchain.fl.receipt import RoundReceipt
 from offchain.storage.ipfs import IpfsStore
+from offchain.tokens import format_tokens
 from offchain.workers.context import WorkerError, load_global_model
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ def claim_trainer_rewards(chain: TaskManager, store: IpfsStore, task_id: int) ->
             continue
         chain.claim_trainer_reward(task_id, round_id, amount, tree.proof_for(chain.address))
         total += amount
-        log.info("%s claimed %d (trainer reward, round %d)", chain.address, amount, round_id)
+        log.info("%s claimed %s DFL (trainer reward, round %d)", chain.address, format_tokens(amount), round_id)
     return total
 
 
@@ -58,15 +59,36 @@ def claim_validator_rewards(chain: TaskManager, task_id: int) -> int:
         if amount:
             chain.claim_validator_reward(task_id, round_id)
             total += amount
-            log.info("%s claimed %d (validator reward, round %d)", chain.address, amount, round_id)
+            log.info("%s claimed %s DFL (validator reward, round %d)", chain.address, format_tokens(amount), round_id)
     return total
 
 
-def withdraw_stake(chain: TaskManager, task_id: int) -> int:
-    """Withdraw the account's whole stake once the task is completed (any due slash is settled first)."""
+def withdraw_stake(chain: TaskManager, task_id: int) -> int | None:
+    """Withdraw the account's whole stake once the task is completed and the stake unlocked (any due
+    slash is settled first): the amount, 0 if there is none, None while the stake is still locked
+    (a trainer's stake unlocks `exitCooldown` after its last round was finalized: the penalty window)."""
     assert chain.address is not None
-    stake = chain.participant(task_id, chain.address).stake
-    if stake:
-        chain.withdraw(task_id)
-        log.info("%s withdrew its stake from task %d", chain.address, task_id)
-    return stake
+    p = chain.participant(task_id, chain.address)
+    if not p.stake:
+        return 0
+    unlock = unlock_time(chain, task_id, chain.address)
+    now = chain.timestamp()
+    if now < unlock:
+        log.info(
+            "%s: the stake of task %d unlocks in %d s (penalty window); waiting", chain.address, task_id, unlock - now
+        )
+        return None
+    chain.withdraw(task_id)
+    log.info("%s withdrew %s DFL from task %d", chain.address, format_tokens(p.stake), task_id)
+    return p.stake
+
+
+def unlock_time(chain: TaskManager, task_id: int, account: str) -> int:
+    """When `account`'s stake in a completed task (or after its exit) can be withdrawn."""
+    p = chain.participant(task_id, account)
+    unlock = p.unlock_at
+    if p.role == Role.TRAINER and p.committed:
+        params = chain.task_params(task_id)
+        finalized = chain.round_outcome(task_id, p.last_round).finalized_at
+        unlock = max(unlock, finalized + params.exit_cooldown) if finalized else unlock
+    return unlock

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import zipfile
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -14,7 +15,7 @@ from offchain.chain.manager import TaskManager
 from offchain.chain.protocol import TaskParams
 from offchain.errors import DflError
 from offchain.fl.receipt import RoundReceipt, is_receipt
-from offchain.fl.ruleconfig import RuleConfig, parse_rule
+from offchain.fl.rules import RuleConfig, parse_rule
 from offchain.storage.ipfs import IpfsStore
 from offchain.workers.local_model import LocalModel
 
@@ -68,7 +69,13 @@ def load_global_model(store: IpfsStore, cid: str, max_bytes: int) -> GlobalModel
     data = store.get(cid, max_bytes=max(max_bytes, SPEC_MAX_BYTES))
     if not is_receipt(data):
         return GlobalModel(cid, cid, data, None)
-    receipt = RoundReceipt.from_bytes(data)
+    try:
+        receipt = RoundReceipt.from_bytes(data)
+    except ValueError as exc:  # fl.receipt says what is malformed; here is where it enters
+        raise WorkerError(
+            f"the round receipt {cid} the chain names is unusable ({exc}): this task cannot go on from it; "
+            "report it to the task's requester"
+        ) from None
     return GlobalModel(cid, receipt.model, store.get(receipt.model, max_bytes=max_bytes), receipt)
 
 
@@ -76,7 +83,7 @@ def load_npz_xy(data: bytes) -> tuple[np.ndarray, np.ndarray]:
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
             return np.asarray(npz["x"], dtype=np.float32), np.asarray(npz["y"], dtype=np.int64)
-    except (ValueError, KeyError, OSError) as exc:
+    except (ValueError, KeyError, OSError, EOFError, zipfile.BadZipFile) as exc:
         raise WorkerError(f"evaluation set is not an .npz with arrays x and y: {exc}") from exc
 
 

@@ -13,7 +13,7 @@ import numpy as np
 from offchain.fl.codec import decode_weights, encode_weights
 from offchain.ml.files import save_model_file
 from offchain.ml.models import model_from_spec
-from offchain.ml.train import EvalResult, TrainResult, evaluate, train_local
+from offchain.ml.train import EvalResult, TrainResult, check_fit, evaluate, train_local
 from offchain.ml.weights import get_weights, set_weights, weight_specs
 from offchain.types import NamedWeights, TensorSpec
 
@@ -34,6 +34,10 @@ class LocalModel:
         self._model = model_from_spec(spec_json)
         self.specs: tuple[TensorSpec, ...] = weight_specs(self._model)
         self.max_update_bytes = max_update_bytes
+
+    def check(self, x: np.ndarray, y: np.ndarray) -> None:
+        """TrainingError unless this data can train or evaluate the model (shapes, labels)."""
+        check_fit(self._model, x, y)
 
     def decode(self, data: bytes) -> NamedWeights:
         return decode_weights(data, self.specs, max_bytes=self.max_update_bytes)

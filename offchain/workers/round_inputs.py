@@ -20,7 +20,9 @@ log = logging.getLogger(__name__)
 def reveals_of(chain: TaskManager, task_id: int, round_id: int) -> list[Reveal]:
     events = chain.events("UpdateRevealed", taskId=task_id, round=round_id)
     return [
-        Reveal(int(e.args["index"]), str(e.args["trainer"]).lower(), str(e.args["updateCid"]), int(e.args["numSamples"]))
+        Reveal(
+            int(e.args["index"]), str(e.args["trainer"]).lower(), str(e.args["updateCid"]), int(e.args["numSamples"])
+        )
         for e in events
     ]
 

@@ -14,6 +14,10 @@ import numpy as np
 
 from offchain.chain.manager import TaskManager
 from offchain.chain.protocol import ParticipationStatus, Phase, Role, new_salt, update_commitment
+from offchain.fl.clipping import change_norm, clip_to_bound
+from offchain.fl.codec import encode_weights
+from offchain.fl.records import Update, Verdict
+from offchain.fl.screening import check_values
 from offchain.storage.ipfs import IpfsStore
 from offchain.workers.base import RoundWorker
 from offchain.workers.claims import claim_trainer_rewards
@@ -34,6 +38,7 @@ class TrainerOptions:
 
 class Trainer(RoundWorker):
     role = Role.TRAINER
+    commit_phases = (Phase.COMMIT, Phase.REVEAL)
 
     def __init__(
         self,
@@ -51,6 +56,13 @@ class Trainer(RoundWorker):
         self.x, self.y = x, y
         self.options = options
 
+    def own_data(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.x, self.y
+
+    def stake_amount(self) -> int:
+        """At least the task's minimum, and enough to back every local sample as collateral."""
+        return max(super().stake_amount(), len(self.x) * self.ctx.params.stake_per_sample)
+
     def act(self, round_id: int, phase: Phase) -> None:
         self.ensure_stake()
         if phase == Phase.COMMIT:
@@ -62,6 +74,8 @@ class Trainer(RoundWorker):
         rec = self.state.round(round_id)
         if rec.get("committed"):
             return
+        if "skipped" in rec:
+            return
         if "cid" not in rec:  # train once per round, even across restarts
             with span(rec, "ipfs"):
                 model = self.ctx.global_model(round_id)
@@ -69,11 +83,14 @@ class Trainer(RoundWorker):
                 update, result = self.ctx.model.train(
                     model.weights, self.x, self.y, self.options.training, round_seed=round_id
                 )
+                update = self._within_checks(round_id, rec, model.weights, update)
+            if update is None:
+                return
             with span(rec, "ipfs"):
                 cid = self.store.put(update)
             rec.update(
                 cid=cid,
-                num_samples=result.num_samples,
+                num_samples=self._declared_samples(result.num_samples),
                 salt=new_salt().hex(),
                 train_accuracy=result.accuracy,
                 train_seconds=round(result.seconds, 3),
@@ -98,6 +115,52 @@ class Trainer(RoundWorker):
         rec["committed"] = True
         self.state.save()
         log.info("%s: round %d committed", self.name, round_id)
+
+    def _within_checks(self, round_id: int, rec: dict, global_bytes: bytes, update: bytes) -> bytes | None:
+        """The update clipped to the task's norm bound and checked as validators will check it: an
+        update they would reject (and penalize) is never submitted; the round is skipped instead."""
+        decode = self.ctx.model.decode
+        glob, weights = decode(global_bytes), decode(update)
+        bound = self.ctx.params.max_delta_norm_micro
+        clipped = clip_to_bound(weights, glob, bound)
+        if clipped is not weights:
+            log.info(
+                "%s: round %d: change norm %.4f clipped to the task's bound %.4f",
+                self.name,
+                round_id,
+                change_norm(weights, glob),
+                bound / 1e6,
+            )
+            update = encode_weights(clipped)
+        verdict = check_values(Update(self.me.lower(), 1, clipped), glob, bound)
+        if isinstance(verdict, Verdict):
+            rec["skipped"] = str(verdict.reason)
+            self.state.save()
+            log.warning(
+                "%s: round %d: not submitting an update validators would reject as %s (%s)",
+                self.name,
+                round_id,
+                verdict.reason,
+                verdict.detail,
+            )
+            return None
+        return update
+
+    def _declared_samples(self, trained_on: int) -> int:
+        """The samples trained on, as far as the stake backs them (the contract refuses more)."""
+        per_sample = self.ctx.params.stake_per_sample
+        if not per_sample:
+            return trained_on
+        backed = self.chain.participant(self.task_id, self.me).stake // per_sample
+        if backed < trained_on:
+            log.warning(
+                "%s: the stake backs %d of the %d samples trained on; declaring %d (stake more to declare all)",
+                self.name,
+                backed,
+                trained_on,
+                backed,
+            )
+        return min(trained_on, backed)
 
     def _reveal(self, round_id: int) -> None:
         rec = self.state.round(round_id)

@@ -34,6 +34,7 @@ from offchain.storage.ipfs import IpfsStore
 from offchain.workers.base import RoundWorker
 from offchain.workers.claims import claim_validator_rewards
 from offchain.workers.penalties import apply_penalties
+from offchain.workers.restakes import log_restakes
 from offchain.workers.round_inputs import UpdateHolder, attestations_of, reveals_of
 from offchain.workers.spans import span
 from offchain.workers.state import WorkerState
@@ -71,6 +72,7 @@ class Proposal:
 
 class Validator(RoundWorker):
     role = Role.VALIDATOR
+    commit_phases = (Phase.VOTE_COMMIT, Phase.VOTE_REVEAL)
 
     def __init__(
         self,
@@ -92,6 +94,9 @@ class Validator(RoundWorker):
         self.options = options
         self._public: tuple[np.ndarray, np.ndarray] | None = None
         self.holder = UpdateHolder(store, self.ctx.params.max_update_bytes, self.name)
+
+    def own_data(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.x_eval, self.y_eval
 
     def act(self, round_id: int, phase: Phase) -> None:
         if phase in (Phase.REGISTRATION, Phase.COMMIT):
@@ -115,6 +120,7 @@ class Validator(RoundWorker):
             self.state.set("penalized_through", done)
             self.state.save()
         self.holder.forget_before(round_id)
+        log_restakes(self.chain, self.task_id, self.state, self.name)
 
     # --- availability -----------------------------------------------------------------
 
@@ -137,7 +143,10 @@ class Validator(RoundWorker):
         reveals = reveals_of(self.chain, self.task_id, round_id)
         with span(rec, "ipfs"):
             held = self.holder.fetch_all(
-                round_id, reveals, deadline=time.monotonic() + self._seconds_left(), per_update=self.options.fetch_timeout
+                round_id,
+                reveals,
+                deadline=time.monotonic() + self._seconds_left(),
+                per_update=self.options.fetch_timeout,
             )
         rec["held"] = held
         self.state.save()
@@ -271,13 +280,17 @@ class Validator(RoundWorker):
             self._remember_accuracy(g_cid, global_acc)
         metric = round(global_acc * BPS)
         if result.void:
-            log.info("%s: round %d: validators holding updates were fewer than a quorum; voting reject", self.name, round_id)
+            log.info(
+                "%s: round %d: validators holding updates were fewer than a quorum; voting reject", self.name, round_id
+            )
             return Proposal("", ZERO_ROOT, ZERO_ROOT, metric, global_acc, global_acc)
         with span(rec, "ipfs"):
             model_cid = self.store.put(result.model_bytes)
             receipt_cid = self.store.put(result.receipt_bytes)
         if model_cid != result.receipt.model:
-            raise RuntimeError(f"the IPFS node gave CID {model_cid} for the model, the receipt says {result.receipt.model}")
+            raise RuntimeError(
+                f"the IPFS node gave CID {model_cid} for the model, the receipt says {result.receipt.model}"
+            )
         aggregate_acc = global_acc
         if result.accepted:
             with span(rec, "evaluation"):

@@ -101,6 +101,25 @@ def test_malformed_npz_is_refused_with_the_reason(tmp_path: Path, arrays: dict, 
         load_dataset(path)
 
 
+@pytest.mark.parametrize("damage", ["truncated", "garbage"])
+def test_damaged_npz_is_a_dataset_error_not_a_zip_traceback(tmp_path: Path, damage: str) -> None:
+    good = tmp_path / "good.npz"
+    np.savez(good, x=np.zeros((40, 3)), y=np.arange(40) % 2)
+    path = tmp_path / "damaged.npz"
+    data = good.read_bytes()
+    path.write_bytes(data[: len(data) // 2] if damage == "truncated" else b"PK\x03\x04" + b"\x00" * 100)
+    with pytest.raises(DatasetError, match=r"cannot read .*damaged.npz.*re-create the file"):
+        load_dataset(path)
+
+
+def test_held_out_counts_the_samples_split_off_and_is_zero_for_a_given_test_split(tmp_path: Path) -> None:
+    path = tmp_path / "mine.npz"
+    np.savez(path, x=np.zeros((50, 3)), y=np.arange(50) % 2)
+    assert load_dataset(path, test_fraction=0.2).held_out == 10
+    np.savez(path, x=np.zeros((5, 3)), y=np.arange(5) % 2, x_test=np.zeros((2, 3)), y_test=np.array([0, 1]))
+    assert load_dataset(path).held_out == 0
+
+
 def _write_images(folder: Path, classes: dict[str, int], *, size: tuple[int, int] = (20, 30)) -> None:
     rng = np.random.default_rng(1)
     for name, count in classes.items():

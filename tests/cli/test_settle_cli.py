@@ -1,0 +1,119 @@
+"""Settling a task by hand with the CLI, as a user must when workers are gone: a task whose only
+validator left sits in "awaiting finalization" until `dfl round finalize`; a trainer that committed
+and never revealed is slashed with `dfl round slash`; `dfl task reclaim` returns the unspent pool
+(slash included) to the requester; `dfl withdraw` returns the stakes. Every amount is exact to the
+base unit, typed and printed in tokens."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from offchain.chain.accounts import anvil_account
+from offchain.chain.artifacts import load_deployment
+from offchain.chain.manager import TaskManager
+from offchain.chain.protocol import Phase, new_salt, update_commitment
+from offchain.ml.datasets import load_dataset
+from offchain.storage.ipfs import IpfsStore
+from offchain.tokens import UNIT
+from offchain.workers.requester import TaskSettings, create_task, publish_model
+from support import BUILD_DIR, Protocol
+
+DFL = [sys.executable, "-m", "offchain.cli.main"]
+REQUESTER, VALIDATOR, TRAINER = 0, 8, 9
+
+
+def _dfl(protocol: Protocol, *args: str) -> str:
+    result = subprocess.run([*DFL, *args], capture_output=True, text=True, env=protocol.env(), timeout=120)
+    assert result.returncode == 0, (args, result.stdout[-2000:], result.stderr[-2000:])
+    return result.stdout
+
+
+def _wait_for_phase(protocol: Protocol, task: int, phase: Phase, timeout: float = 120) -> None:
+    chain = protocol.manager()
+    deadline = time.monotonic() + timeout
+    while chain.current_round(task)[1] != phase:
+        assert time.monotonic() < deadline, f"task {task} never reached {phase.name}: {chain.current_round(task)}"
+        time.sleep(0.5)
+
+
+@pytest.mark.slow
+def test_finalize_slash_reclaim_and_withdraw_by_hand_move_every_token_back(protocol: Protocol) -> None:
+    chain = protocol.manager()
+    who = {i: anvil_account(i).address for i in (REQUESTER, VALIDATOR, TRAINER)}
+    digits = load_dataset("digits", seed=0)
+    with IpfsStore(protocol.ipfs_api) as store:
+        published = publish_model(
+            store,
+            preset="mlp",
+            spec_json=None,
+            input_shape=digits.input_shape,
+            num_classes=digits.num_classes,
+            seed=0,
+            x_eval=digits.x_test[:20],
+            y_eval=digits.y_test[:20],
+        )
+    before = {i: chain.balance_of(a) for i, a in who.items()}
+    settings = TaskSettings(
+        num_rounds=1, registration=20, commit=60, reveal=3, vote_commit=3, vote_reveal=3, exit_cooldown=1
+    )
+    task = create_task(protocol.manager(REQUESTER), published, settings)
+    pool = settings.reward_pool
+    t = str(task)
+
+    assert "staked 100 DFL" in _dfl(
+        protocol, "stake", "--task", t, "--role", "validator", "--amount", "100", "--dev-account", str(VALIDATOR)
+    )
+    assert "stake now 10.5 DFL" in _dfl(
+        protocol, "stake", "--task", t, "--role", "trainer", "--amount", "10.5", "--dev-account", str(TRAINER)
+    )
+    assert chain.participant(task, who[TRAINER]).stake == 10 * UNIT + UNIT // 2  # exact, not 10.499999...
+    left = _dfl(protocol, "exit", "--task", t, "--dev-account", str(VALIDATOR))
+    assert f"left task {t}" in left and f"dfl withdraw --task {t}" in left
+
+    shown = _dfl(protocol, "task", "show", t)
+    assert "rule fedavg (cap=0)" in shown and "rule id" not in shown
+    assert "phase registration" in shown and "(in " in shown  # the deadline: local time, then "in N s"
+
+    _wait_for_phase(protocol, task, Phase.COMMIT)
+    trainer = protocol.manager(TRAINER)  # commits and never reveals: it owes a slash
+    trainer.commit_update(task, update_commitment(task, 0, who[TRAINER], published.weights_cid, 10, new_salt()))
+
+    _wait_for_phase(protocol, task, Phase.AWAITING_FINALIZATION)  # no validator is left to vote
+    finalized = _dfl(protocol, "round", "finalize", t, "--dev-account", str(TRAINER))
+    assert f"round 0 of task {t} finalized: failed" in finalized
+    assert f"return the unspent 1000 DFL with `dfl task reclaim {t}`" in finalized
+
+    slashed = _dfl(protocol, "round", "slash", t, "0", who[TRAINER], "--dev-account", str(VALIDATOR))
+    assert f"{who[TRAINER]} slashed 1.05 DFL for round 0" in slashed  # 10 % of 10.5
+
+    assert "dfl task reclaim" in _dfl(protocol, "task", "show", t)
+    reclaimed = _dfl(protocol, "task", "reclaim", t, "--dev-account", str(TRAINER))  # anyone may call it
+    assert f"returned 1001.05 DFL of task {t} to its requester {who[REQUESTER]}" in reclaimed
+
+    assert "withdrew 100 DFL" in _dfl(protocol, "withdraw", "--task", t, "--dev-account", str(VALIDATOR))
+    assert "withdrew 9.45 DFL" in _dfl(protocol, "withdraw", "--task", t, "--dev-account", str(TRAINER))
+
+    after = {i: chain.balance_of(a) for i, a in who.items()}
+    slash = 105 * UNIT // 100
+    assert after == {
+        REQUESTER: before[REQUESTER] + slash,
+        VALIDATOR: before[VALIDATOR],
+        TRAINER: before[TRAINER] - slash,
+    }
+    assert chain.task_state(task).unallocated_pool == 0 and pool == 1000 * UNIT
+
+
+def test_deploy_funds_the_faucet_with_exactly_the_tokens_asked(protocol: Protocol, tmp_path: Path) -> None:
+    env = protocol.env() | {"DFL_DEPLOYMENTS_DIR": str(tmp_path)}
+    args = ["deploy", "--faucet", "2", "--faucet-amount", "100000", "--supply", "1000000.000000000000000001"]
+    result = subprocess.run([*DFL, *args], capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "faucet funded 2 accounts with 100000 DFL" in result.stdout
+    chain = TaskManager(protocol.rpc_url, load_deployment(tmp_path, 31337, BUILD_DIR))
+    assert chain.balance_of(anvil_account(1).address) == 100_000 * UNIT  # not 99999999999999991611392
+    assert chain.total_supply() == 1_000_000 * UNIT + 1

@@ -1,0 +1,112 @@
+"""Workers meeting what they cannot fix, on the real chain and IPFS node: a winning round receipt
+that is malformed ends a trainer with one line and exit code 1 (not a traceback, not a retry every
+second), and a trainer whose state lost the salt of a commitment it made says so loudly at start.
+
+Round 0 is played by hand with real transactions: a trainer commits and reveals, the only
+validator votes for a receipt CID whose bytes are not a valid receipt, and the round is accepted."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from offchain.chain.accounts import anvil_account
+from offchain.chain.protocol import Phase, Role, new_salt, proposal_hash, update_commitment, vote_commitment
+from offchain.fl.receipt import KIND
+from offchain.ml.datasets import load_dataset
+from offchain.storage.ipfs import IpfsStore
+from offchain.workers.requester import TaskSettings, create_task, publish_model
+from support import Protocol
+
+DFL = [sys.executable, "-m", "offchain.cli.main"]
+TRAINER, NEWCOMER, VALIDATOR = 4, 3, 6
+
+
+def _wait_for_phase(protocol: Protocol, task: int, phase: Phase, timeout: float = 120) -> None:
+    chain = protocol.manager()
+    deadline = time.monotonic() + timeout
+    while chain.current_round(task)[1] != phase:
+        assert time.monotonic() < deadline, f"task {task} never reached {phase.name}: {chain.current_round(task)}"
+        time.sleep(0.3)
+
+
+def _dfl(env: dict[str, str], *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*DFL, *args], capture_output=True, text=True, env=env, timeout=timeout)
+
+
+@pytest.mark.slow
+def test_a_malformed_winning_receipt_ends_a_trainer_with_one_line_and_a_lost_salt_is_announced(
+    protocol: Protocol, tmp_path: Path
+) -> None:
+    digits = load_dataset("digits", seed=0)
+    with IpfsStore(protocol.ipfs_api) as store:
+        published = publish_model(
+            store,
+            preset="mlp",
+            spec_json=None,
+            input_shape=digits.input_shape,
+            num_classes=digits.num_classes,
+            seed=0,
+            x_eval=digits.x_test[:20],
+            y_eval=digits.y_test[:20],
+        )
+        bad_receipt = store.put(b'{"kind":"' + KIND.encode() + b'","version":1,"task":"not a receipt"}')
+    settings = TaskSettings(num_rounds=2, registration=6, commit=60, reveal=60, vote_commit=60, vote_reveal=60)
+    task = create_task(protocol.manager(0), published, settings)
+    trainer, validator = protocol.manager(TRAINER), protocol.manager(VALIDATOR)
+    trainer.stake(task, Role.TRAINER, settings.min_trainer_stake)
+    validator.stake(task, Role.VALIDATOR, settings.min_validator_stake)
+    me = anvil_account(TRAINER).address
+
+    _wait_for_phase(protocol, task, Phase.COMMIT)
+    salt = new_salt()
+    trainer.commit_update(task, update_commitment(task, 0, me, published.weights_cid, 10, salt))
+    _wait_for_phase(protocol, task, Phase.REVEAL)
+    trainer.reveal_update(task, published.weights_cid, 10, salt)
+    _wait_for_phase(protocol, task, Phase.VOTE_COMMIT)
+    root, vote_salt = b"\x01" * 32, new_salt()
+    proposal = proposal_hash(bad_receipt, root)
+    validator.commit_vote(task, vote_commitment(task, 0, anvil_account(VALIDATOR).address, proposal, vote_salt))
+    _wait_for_phase(protocol, task, Phase.VOTE_REVEAL)
+    validator.reveal_vote(task, bad_receipt, root, vote_salt, 5000)
+    _wait_for_phase(protocol, task, Phase.AWAITING_FINALIZATION)
+    validator.finalize_round(task)
+    assert protocol.manager().winning_cid(task, 0) == bad_receipt
+
+    # Round 1: a newcomer stakes (so the commit phase waits for two trainers), then the trainer commits
+    # by hand: its worker's state never held that salt.
+    _wait_for_phase(protocol, task, Phase.COMMIT)
+    env = protocol.env() | {"DFL_STATE_DIR": str(tmp_path / "state")}
+    staked = _dfl(
+        env, "stake", "--task", str(task), "--role", "trainer", "--amount", "10", "--dev-account", str(NEWCOMER)
+    )
+    assert staked.returncode == 0, staked.stderr
+    trainer.commit_update(task, update_commitment(task, 1, me, published.weights_cid, 10, new_salt()))
+    assert protocol.manager().current_round(task)[:2] == (1, Phase.COMMIT)
+
+    started = time.monotonic()
+    newcomer = _dfl(env, "trainer", "--task", str(task), "--data", "digits", "--dev-account", str(NEWCOMER))
+    assert newcomer.returncode == 1, newcomer.stderr
+    assert "Traceback" not in newcomer.stderr
+    last = newcomer.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and bad_receipt in last and "unusable" in last
+    assert newcomer.stderr.count(bad_receipt) == 1  # said once, not retried every second
+    assert time.monotonic() - started < 60
+
+    shown = _dfl(env, "round", "show", str(task), "0")
+    assert shown.returncode == 1 and "Traceback" not in shown.stderr
+    assert len(shown.stderr.strip().splitlines()) == 1 and bad_receipt in shown.stderr
+
+    lost = _dfl(
+        env, "trainer", "--task", str(task), "--data", "digits", "--dev-account", str(TRAINER), "--max-seconds", "5"
+    )
+    warnings = [line for line in lost.stderr.splitlines() if "WARNING: round 1 of task" in line]
+    assert len(warnings) == 1, lost.stderr
+    assert "cannot be revealed" in warnings[0] and "10.00% of the stake will be slashed" in warnings[0]
+    assert str(tmp_path / "state") in warnings[0]
+    assert lost.returncode == 1 and lost.stderr.strip().splitlines()[-1].startswith("error: trainer 0x")
+    assert "commitUpdate" not in lost.stderr  # no second commitment attempted in that round
