@@ -449,7 +449,7 @@ contract FLTaskManager is IFLTaskManager, ReentrancyGuardTransient {
     function participantStatus(uint256 taskId, uint256 round, address account)
         external
         view
-        returns (ParticipationStatus, bytes32)
+        returns (ParticipationStatus status, bytes32 record)
     {
         return TaskViews.participantStatus(_task(taskId), round, account);
     }

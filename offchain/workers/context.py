@@ -14,7 +14,7 @@ import numpy as np
 from offchain.chain.manager import TaskManager
 from offchain.chain.protocol import TaskParams
 from offchain.errors import DflError
-from offchain.fl.receipt import RoundReceipt, is_receipt
+from offchain.fl.receipt import ReceiptError, RoundReceipt, is_receipt
 from offchain.fl.rules import RuleConfig, parse_rule
 from offchain.storage.ipfs import IpfsStore
 from offchain.workers.local_model import LocalModel
@@ -71,7 +71,7 @@ def load_global_model(store: IpfsStore, cid: str, max_bytes: int) -> GlobalModel
         return GlobalModel(cid, cid, data, None)
     try:
         receipt = RoundReceipt.from_bytes(data)
-    except ValueError as exc:  # fl.receipt says what is malformed; here is where it enters
+    except ReceiptError as exc:  # fl.receipt says what is malformed; here is where it enters
         raise WorkerError(
             f"the round receipt {cid} the chain names is unusable ({exc}): this task cannot go on from it; "
             "report it to the task's requester"

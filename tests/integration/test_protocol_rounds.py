@@ -62,7 +62,15 @@ def test_two_rounds_finalize_accuracy_rises_rewards_are_claimed_and_a_killed_tra
         task = create_task(
             requester,
             published,
-            TaskSettings(num_rounds=ROUNDS, registration=25, commit=180, reveal=120, vote_commit=180, vote_reveal=120),
+            TaskSettings(
+                num_rounds=ROUNDS,
+                registration=25,
+                commit=180,
+                reveal=120,
+                vote_commit=180,
+                vote_reveal=120,
+                exit_cooldown=5,
+            ),
         )
     protocol.stake(task, TRAINERS, VALIDATORS)
     supply = requester.total_supply()

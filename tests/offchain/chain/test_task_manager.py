@@ -28,15 +28,20 @@ def _params(**overrides: object) -> TaskParams:
         registration_duration=60,
         commit_duration=60,
         reveal_duration=60,
+        attest_duration=60,
         vote_commit_duration=60,
         vote_reveal_duration=60,
         exit_cooldown=60,
+        claim_window=3600,
         min_trainer_stake=TOKEN,
         min_validator_stake=TOKEN,
+        stake_per_sample=TOKEN // 100,
         max_trainers_per_round=10,
         max_update_bytes=1 << 20,
+        max_delta_norm_micro=10_000_000,
         quorum_bps=6000,
         trainer_non_reveal_slash_bps=1000,
+        trainer_penalty_bps=2000,
         validator_non_reveal_slash_bps=1000,
         validator_losing_slash_bps=500,
         trainer_share_bps=7000,
@@ -86,8 +91,8 @@ def test_local_commitments_equal_the_contracts(protocol: Protocol) -> None:
     assert bytes(fn.updateCommitment(3, 1, chain.address, "QmX", 42, salt).call()) == update_commitment(
         3, 1, chain.address, "QmX", 42, salt
     )
-    proposal = proposal_hash("QmR", b"\x09" * 32)
-    assert bytes(fn.proposalHash("QmR", b"\x09" * 32).call()) == proposal
+    proposal = proposal_hash("QmR", b"\x09" * 32, b"\x0a" * 32)
+    assert bytes(fn.proposalHash("QmR", b"\x09" * 32, b"\x0a" * 32).call()) == proposal
     assert bytes(fn.voteCommitment(3, 1, chain.address, proposal, salt).call()) == vote_commitment(
         3, 1, chain.address, proposal, salt
     )
