@@ -1,6 +1,6 @@
 """dfl: decentralized federated learning on Ethereum (off-chain half).
 
-Dependency direction: cli -> workers -> {chain, storage, fl, ml} -> {types, errors, config}.
+Dependency direction: cli -> workers -> services -> {chain, storage, fl, ml} -> {types, errors, config}.
 Only `offchain.ml` imports TensorFlow; only `offchain.chain` imports web3.
 """
 

@@ -104,7 +104,7 @@ def round_show(
     as_json: JsonOpt = False,
 ) -> None:
     """A round's receipt: every update (CID, samples, accepted or why not, reward), every vote, every slash."""
-    from offchain.workers.report import round_report
+    from offchain.services.reports import round_report
 
     s = settings()
     with ipfs_store(s) as store:
@@ -145,7 +145,7 @@ def rewards_show(
     as_json: JsonOpt = False,
 ) -> None:
     """Rewards earned, claimed and slashed per participant of a task."""
-    from offchain.workers.report import participants_report
+    from offchain.services.reports import participants_report
 
     s = settings()
     with ipfs_store(s) as store:
@@ -177,7 +177,7 @@ def rewards_claim(
     dev_account: DevAccountOpt = None,
 ) -> None:
     """Claim every unclaimed trainer and validator reward of the account in a task."""
-    from offchain.workers.report import claim_all
+    from offchain.services.reports import claim_all
 
     s = settings()
     chain = task_manager(s, load_signer(s, keystore, key_env, dev_account))

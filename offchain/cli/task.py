@@ -72,7 +72,7 @@ def create(
 ) -> None:
     """Publish the model, initial weights and evaluation set to IPFS, then create and fund the task."""
     from offchain.ml.datasets import load_dataset
-    from offchain.workers.requester import TaskSettings, create_task, publish_model
+    from offchain.services.requester import TaskSettings, create_task, publish_model
 
     s = settings()
     account = load_signer(s, keystore, key_env, dev_account)

@@ -112,7 +112,7 @@ def trainer(
 ) -> None:
     """Train on local data in every round of TASK: stake, fetch G_r, train, pin the update to IPFS,
     commit and reveal its CID; claim rewards when the task completes. Safe to kill and restart."""
-    from offchain.workers.local_model import TrainingConfig
+    from offchain.services.local_model import TrainingConfig
     from offchain.workers.trainer import Trainer, TrainerOptions
 
     options = TrainerOptions(

@@ -9,9 +9,9 @@ from rich.console import Console
 from rich.table import Table
 
 from offchain.demo.run import DemoRun
+from offchain.services.context import TaskContext, load_global_model
+from offchain.services.reports import participants_report, round_report
 from offchain.storage.ipfs import IpfsStore
-from offchain.workers.context import TaskContext, load_global_model
-from offchain.workers.report import participants_report, round_report
 
 TOKEN = 10**18
 

@@ -8,9 +8,9 @@ from abc import ABC, abstractmethod
 
 from offchain.chain.manager import TaskManager
 from offchain.chain.protocol import Phase, Role
+from offchain.services.claims import withdraw_stake
+from offchain.services.context import TaskContext
 from offchain.storage.ipfs import IpfsStore
-from offchain.workers.claims import withdraw_stake
-from offchain.workers.context import TaskContext
 from offchain.workers.loop import run_until_done
 from offchain.workers.state import WorkerState
 

@@ -14,10 +14,10 @@ import numpy as np
 
 from offchain.chain.manager import TaskManager
 from offchain.chain.protocol import ParticipationStatus, Phase, Role, new_salt, update_commitment
+from offchain.services.claims import claim_trainer_rewards
+from offchain.services.local_model import TrainingConfig
 from offchain.storage.ipfs import IpfsStore
 from offchain.workers.base import RoundWorker
-from offchain.workers.claims import claim_trainer_rewards
-from offchain.workers.local_model import TrainingConfig
 from offchain.workers.spans import span
 from offchain.workers.state import WorkerState
 

@@ -33,9 +33,9 @@ from offchain.fl.reasons import Reason
 from offchain.fl.receipt import RoundReceipt, UpdateEntry
 from offchain.fl.records import Update, Verdict
 from offchain.fl.rewards import allocate
+from offchain.services.claims import claim_validator_rewards
 from offchain.storage.ipfs import IpfsStore
 from offchain.workers.base import RoundWorker
-from offchain.workers.claims import claim_validator_rewards
 from offchain.workers.spans import span
 from offchain.workers.state import WorkerState
 

@@ -15,10 +15,10 @@ from offchain.chain.manager import TaskManager
 from offchain.chain.protocol import Phase, Role, RoundStatus, new_salt, update_commitment
 from offchain.fl.codec import encode_weights
 from offchain.ml.datasets import load_dataset
+from offchain.services.claims import round_receipt
+from offchain.services.requester import TaskSettings, create_task, publish_model
 from offchain.storage.cid import compute_cid
 from offchain.storage.ipfs import IpfsStore
-from offchain.workers.claims import round_receipt
-from offchain.workers.requester import TaskSettings, create_task, publish_model
 from support import Protocol
 
 HONEST = (1, 2)
@@ -53,7 +53,7 @@ def _bad_update(kind: str, store: IpfsStore, initial: bytes, spec_weights: dict[
 def test_bad_updates_are_excluded_with_reasons_and_the_round_still_finalizes(
     protocol: Protocol, ipfs_api: str, tmp_path: Path
 ) -> None:
-    from offchain.workers.context import TaskContext
+    from offchain.services.context import TaskContext
 
     data = load_dataset("digits", seed=0)
     requester = protocol.manager(0)

@@ -14,11 +14,11 @@ import pytest
 from offchain.chain.accounts import anvil_account
 from offchain.chain.protocol import RoundStatus
 from offchain.ml.datasets import load_dataset
+from offchain.services.claims import round_receipt
+from offchain.services.context import load_global_model
+from offchain.services.local_model import LocalModel
+from offchain.services.requester import TaskSettings, create_task, publish_model
 from offchain.storage.ipfs import IpfsStore
-from offchain.workers.claims import round_receipt
-from offchain.workers.context import load_global_model
-from offchain.workers.local_model import LocalModel
-from offchain.workers.requester import TaskSettings, create_task, publish_model
 from support import Protocol
 
 TRAINERS = (1, 2, 3)  # anvil account indexes

@@ -15,8 +15,8 @@ from offchain.chain.protocol import TaskParams
 from offchain.errors import DflError
 from offchain.fl.receipt import RoundReceipt, is_receipt
 from offchain.fl.ruleconfig import RuleConfig, parse_rule
+from offchain.services.local_model import LocalModel
 from offchain.storage.ipfs import IpfsStore
-from offchain.workers.local_model import LocalModel
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from offchain.fl.codec import encode_weights
 from offchain.fl.ruleconfig import RULE_IDS, parse_rule
 from offchain.ml.models import build_model, model_from_spec, model_to_spec
 from offchain.ml.weights import get_weights
+from offchain.services.context import dump_npz_xy
 from offchain.storage.ipfs import IpfsStore
-from offchain.workers.context import dump_npz_xy
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from offchain.chain.manager import TaskManager
 from offchain.chain.protocol import RoundStatus
 from offchain.fl.merkle import build_tree
 from offchain.fl.receipt import RoundReceipt
+from offchain.services.context import WorkerError, load_global_model
 from offchain.storage.ipfs import IpfsStore
-from offchain.workers.context import WorkerError, load_global_model
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from offchain.chain.manager import TaskManager
 from offchain.chain.protocol import REJECT_PROPOSAL, Role, RoundStatus, SlashReason
+from offchain.services.claims import claim_trainer_rewards, claim_validator_rewards, round_receipt
 from offchain.storage.ipfs import IpfsStore
-from offchain.workers.claims import claim_trainer_rewards, claim_validator_rewards, round_receipt
 
 
 def _by_round(chain: TaskManager, name: str, task_id: int) -> dict[int, list[Any]]:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from offchain.chain.manager import TaskManager
 from offchain.chain.protocol import RoundStatus
+from offchain.services.context import TaskContext, WorkerError, load_global_model
 from offchain.storage.ipfs import IpfsStore
-from offchain.workers.context import TaskContext, WorkerError, load_global_model
 
 
 @dataclass(frozen=True)
