@@ -32,8 +32,8 @@ from offchain.chain.protocol import Phase, Role, proposal_hash, update_commitmen
 from offchain.config import PROJECT_ROOT
 from offchain.devnet.tools import find_tool
 from offchain.services.requester import PublishedModel, TaskSettings, create_task
+from offchain.units import TOKEN
 
-TOKEN = 10**18
 FAKE_CID = "QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG"  # any string: nobody fetches it
 GAS = {"approve": 80_000, "stake": 200_000, "commitUpdate": 120_000, "revealUpdate": 150_000, "transfer": 80_000}
 

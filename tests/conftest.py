@@ -14,7 +14,8 @@ import pytest
 from offchain.chain.accounts import anvil_account
 from offchain.chain.deploy import deploy
 from offchain.devnet.services import DevServices
-from support import BUILD_DIR, TOKEN, Protocol, free_ports
+from offchain.units import TOKEN
+from support import BUILD_DIR, Protocol, free_ports
 
 
 @pytest.fixture(scope="session")

@@ -27,7 +27,6 @@ def free_ports() -> Ports:
     return Ports("127.0.0.1", free_port(), free_port(), free_port())
 
 
-TOKEN = 10**18
 BUILD_DIR = PROJECT_ROOT / "build"
 
 

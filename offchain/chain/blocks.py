@@ -21,7 +21,7 @@ from web3 import Web3
 
 from offchain.chain.artifacts import Deployment
 from offchain.chain.errors import ChainError
-from offchain.chain.manager import MANAGER, TOKEN, TaskManager
+from offchain.chain.manager import MANAGER_CONTRACT, TOKEN_CONTRACT, TaskManager
 from offchain.chain.protocol import Participant, Phase, Role, TaskParams, TaskState
 from offchain.chain.rpc import Backoff, with_retries
 
@@ -361,8 +361,8 @@ class ChainReader:
 
 
 __all__ = [
-    "MANAGER",
-    "TOKEN",
+    "MANAGER_CONTRACT",
+    "TOKEN_CONTRACT",
     "AbiDecoder",
     "BlockRecord",
     "ChainReader",

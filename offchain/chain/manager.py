@@ -30,8 +30,8 @@ from offchain.chain.tx import Transactor
 
 log = logging.getLogger(__name__)
 
-MANAGER = "FLTaskManager"
-TOKEN = "RewardToken"
+MANAGER_CONTRACT = "FLTaskManager"
+TOKEN_CONTRACT = "RewardToken"
 LOG_BATCH_BLOCKS = 5_000
 
 
@@ -61,12 +61,14 @@ class TaskManager:
         self.deployment = deployment
         self._backoff = backoff
         self.manager = self.w3.eth.contract(
-            address=Web3.to_checksum_address(deployment.address(MANAGER)),
-            abi=deployment.abis[MANAGER],
+            address=Web3.to_checksum_address(deployment.address(MANAGER_CONTRACT)),
+            abi=deployment.abis[MANAGER_CONTRACT],
             decode_tuples=True,
         )
         self.token = self.w3.eth.contract(
-            address=Web3.to_checksum_address(deployment.address(TOKEN)), abi=deployment.abis[TOKEN], decode_tuples=True
+            address=Web3.to_checksum_address(deployment.address(TOKEN_CONTRACT)),
+            abi=deployment.abis[TOKEN_CONTRACT],
+            decode_tuples=True,
         )
         decoder = ErrorDecoder(deployment.abis.values())
         self.account = account
@@ -225,7 +227,7 @@ class TaskManager:
         *,
         from_block: int | None = None,
         to_block: int | None = None,
-        contract: str = MANAGER,
+        contract: str = MANAGER_CONTRACT,
         **filters: Any,
     ) -> list[Event]:
         """Decoded events `name` in [from_block, to_block] (default: deployment block to head), in chain order.
@@ -247,7 +249,7 @@ class TaskManager:
         return settled + self._fetch(name, contract, filters, checkpoint + 1, head)
 
     def _fetch(self, name: str, contract: str, filters: dict[str, Any], start: int, end: int) -> list[Event]:
-        target = self.manager if contract == MANAGER else self.token
+        target = self.manager if contract == MANAGER_CONTRACT else self.token
         event = getattr(target.events, name)
         found: list[Event] = []
         for lo in range(start, end + 1, LOG_BATCH_BLOCKS):

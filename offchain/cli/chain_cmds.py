@@ -20,8 +20,8 @@ from offchain.cli.common import (
     settings,
     task_manager,
 )
+from offchain.units import TOKEN
 
-TOKEN = 10**18
 round_app = typer.Typer(help="Inspect rounds.", no_args_is_help=True)
 rewards_app = typer.Typer(help="See and claim rewards.", no_args_is_help=True)
 

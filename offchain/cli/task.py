@@ -19,10 +19,9 @@ from offchain.cli.common import (
     settings,
     task_manager,
 )
+from offchain.units import TOKEN
 
 app = typer.Typer(help="Create, list and inspect federated-learning tasks.", no_args_is_help=True)
-
-TOKEN = 10**18
 
 
 def _tokens(amount: float) -> int:

@@ -12,8 +12,6 @@ from offchain.chain.protocol import RoundStatus
 from offchain.demo.run import DemoRun
 from offchain.demo.summary import AccuracyMeter
 
-TOKEN = 10**18
-
 
 class Progress:
     """Renders on a terminal with rich.Live; elsewhere prints one line per change."""

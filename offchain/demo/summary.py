@@ -12,8 +12,7 @@ from offchain.demo.run import DemoRun
 from offchain.services.context import TaskContext, load_global_model
 from offchain.services.reports import participants_report, round_report
 from offchain.storage.ipfs import IpfsStore
-
-TOKEN = 10**18
+from offchain.units import TOKEN
 
 
 def _tokens(amount: int) -> str:

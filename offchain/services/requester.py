@@ -17,6 +17,7 @@ from offchain.ml.models import build_model, model_from_spec, model_to_spec
 from offchain.ml.weights import get_weights
 from offchain.services.context import dump_npz_xy
 from offchain.storage.ipfs import IpfsStore
+from offchain.units import TOKEN
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +35,8 @@ class TaskSettings:
     vote_commit: int = 120
     vote_reveal: int = 60
     exit_cooldown: int = 60
-    min_trainer_stake: int = 10 * 10**18
-    min_validator_stake: int = 100 * 10**18
+    min_trainer_stake: int = 10 * TOKEN
+    min_validator_stake: int = 100 * TOKEN
     max_trainers: int = 100
     max_update_bytes: int = 16 << 20
     quorum_bps: int = 6_000
@@ -43,7 +44,7 @@ class TaskSettings:
     validator_non_reveal_slash_bps: int = 1_000
     validator_losing_slash_bps: int = 500
     trainer_share_bps: int = 7_000
-    reward_pool: int = 1_000 * 10**18
+    reward_pool: int = 1_000 * TOKEN
 
 
 @dataclass(frozen=True)

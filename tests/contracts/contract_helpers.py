@@ -20,6 +20,7 @@ from offchain.chain.protocol import (
     update_commitment,
     vote_commitment,
 )
+from offchain.units import TOKEN
 
 # The protocol's enums and commitments, from the off-chain package (checked against the contract's
 # own pure functions in tests/offchain/chain/test_task_manager.py); short names for the tests.
@@ -28,7 +29,7 @@ Reason = SlashReason
 Participation = ParticipationStatus
 
 
-E18 = 10**18
+E18 = TOKEN  # short name for the tests' amounts
 ZERO = ZERO_ROOT
 REJECT = REJECT_PROPOSAL
 

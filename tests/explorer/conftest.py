@@ -21,7 +21,8 @@ from offchain.explorer.app import create_app
 from offchain.explorer.db import Database
 from offchain.explorer.indexer import FollowConfig, Indexer, IndexerStatus, follow
 from offchain.storage.ipfs import IpfsStore
-from support import BUILD_DIR, TOKEN, free_port
+from offchain.units import TOKEN
+from support import BUILD_DIR, free_port
 
 TRAINERS, VALIDATORS, ROUNDS = 3, 2, 2
 

@@ -21,8 +21,8 @@ from offchain.fl.merkle import build_tree
 from offchain.fl.receipt import RoundReceipt, UpdateEntry
 from offchain.fl.rewards import allocate
 from offchain.storage.ipfs import IpfsStore
+from offchain.units import TOKEN
 
-TOKEN = 10**18
 BUILD_DIR = PROJECT_ROOT / "build"
 
 

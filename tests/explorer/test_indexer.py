@@ -21,7 +21,8 @@ from offchain.devnet.services import anvil_answers
 from offchain.devnet.tools import find_tool
 from offchain.explorer.db import Database
 from offchain.explorer.indexer import Indexer
-from support import BUILD_DIR, TOKEN, free_port
+from offchain.units import TOKEN
+from support import BUILD_DIR, free_port
 
 
 def _db(indexed: Indexed) -> sqlite3.Connection:

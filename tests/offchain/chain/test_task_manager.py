@@ -13,7 +13,8 @@ from offchain.chain.errors import AccountError, RpcUnavailable, TxReverted
 from offchain.chain.manager import TaskManager
 from offchain.chain.protocol import Role, TaskParams, proposal_hash, update_commitment, vote_commitment
 from offchain.chain.rpc import Backoff
-from support import BUILD_DIR, TOKEN, Protocol, free_port
+from offchain.units import TOKEN
+from support import BUILD_DIR, Protocol, free_port
 
 
 def _params(**overrides: object) -> TaskParams:
