@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -12,8 +11,10 @@ from web3.exceptions import ContractLogicError
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
+from offchain.chain.abi_records import from_abi, to_abi
 from offchain.chain.artifacts import Deployment
 from offchain.chain.errors import ChainError, TxReverted
+from offchain.chain.events import Event, decode_event
 from offchain.chain.protocol import (
     Participant,
     ParticipationStatus,
@@ -33,15 +34,6 @@ log = logging.getLogger(__name__)
 MANAGER_CONTRACT = "FLTaskManager"
 TOKEN_CONTRACT = "RewardToken"
 LOG_BATCH_BLOCKS = 5_000
-
-
-@dataclass(frozen=True)
-class Event:
-    name: str
-    args: dict[str, Any]
-    block: int
-    tx_hash: str
-    log_index: int
 
 
 class TaskManager:
@@ -109,21 +101,20 @@ class TaskManager:
         return int(self._view("taskCount", self.manager.functions.taskCount()))
 
     def task_params(self, task_id: int) -> TaskParams:
-        return TaskParams.from_tuple(tuple(self._view("taskParams", self.manager.functions.taskParams(task_id))))
+        return from_abi(TaskParams, self._view("taskParams", self.manager.functions.taskParams(task_id)))
 
     def task_state(self, task_id: int) -> TaskState:
-        s = tuple(self._view("taskState", self.manager.functions.taskState(task_id)))
-        return TaskState(s[0], s[1], s[2], Phase(s[3]), *s[4:14], bytes(s[14]), s[15])
+        return from_abi(TaskState, self._view("taskState", self.manager.functions.taskState(task_id)))
 
     def current_round(self, task_id: int) -> tuple[int, Phase, int]:
         r, phase, deadline = self._view("currentRound", self.manager.functions.currentRound(task_id))
         return int(r), Phase(phase), int(deadline)
 
     def participant(self, task_id: int, account: str) -> Participant:
-        p = tuple(
-            self._view("participant", self.manager.functions.participant(task_id, Web3.to_checksum_address(account)))
+        return from_abi(
+            Participant,
+            self._view("participant", self.manager.functions.participant(task_id, Web3.to_checksum_address(account))),
         )
-        return Participant(Role(p[0]), *p[1:])
 
     def participant_status(self, task_id: int, round_id: int, account: str) -> tuple[ParticipationStatus, bytes]:
         status, record = self._view(
@@ -133,8 +124,9 @@ class TaskManager:
         return ParticipationStatus(status), bytes(record)
 
     def round_outcome(self, task_id: int, round_id: int) -> RoundOutcome:
-        o = tuple(self._view("roundOutcome", self.manager.functions.roundOutcome(task_id, round_id)))
-        return RoundOutcome(RoundStatus(o[0]), bytes(o[1]), *o[2:])
+        return from_abi(
+            RoundOutcome, self._view("roundOutcome", self.manager.functions.roundOutcome(task_id, round_id))
+        )
 
     def proposal_stake(self, task_id: int, round_id: int, proposal: bytes) -> int:
         return int(self._view("proposalStake", self.manager.functions.proposalStake(task_id, round_id, proposal)))
@@ -171,7 +163,7 @@ class TaskManager:
 
     def create_task(self, params: TaskParams) -> int:
         self._approve(params.reward_pool)
-        receipt = self._send("createTask", self.manager.functions.createTask(params.as_tuple()))
+        receipt = self._send("createTask", self.manager.functions.createTask(to_abi(params)))
         (event,) = self.manager.events.TaskCreated().process_receipt(receipt, errors=DISCARD)  # token logs are not ours
         return int(event["args"]["taskId"])
 
@@ -261,7 +253,7 @@ class TaskManager:
                 self._backoff,
             )
             found += [
-                Event(
+                decode_event(
                     name,
                     _plain(dict(e["args"])),
                     int(e["blockNumber"]),
