@@ -31,7 +31,10 @@ BUILD_DIR = PROJECT_ROOT / "build"
 
 
 @dataclass
-class Protocol:
+class DevnetDeployment:
+    """The suite's contracts deployed on its own devnet: its addresses, the environment a `dfl`
+    process needs to use it, and chain clients signing as anvil's standard accounts."""
+
     rpc_url: str
     ipfs_api: str
     deployments: Path

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
-from support import Protocol, free_port
+from support import DevnetDeployment, free_port
 
 DFL = [sys.executable, "-m", "offchain.cli.main"]
 
@@ -21,7 +21,7 @@ def _dfl(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.Co
 
 
 @pytest.fixture(scope="module")
-def demo(protocol: Protocol, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, dict[str, str], Path]:
+def demo(protocol: DevnetDeployment, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, dict[str, str], Path]:
     out = tmp_path_factory.mktemp("demo")
     env = protocol.env() | {"DFL_DEPLOYMENTS_DIR": str(out / "deployments"), "DFL_STATE_DIR": str(out / "state")}
     result = _dfl(
@@ -112,18 +112,18 @@ def test_unknown_task_and_wrong_phase_are_clear_errors(demo: tuple[dict, dict[st
     assert "stake reverted: FLTaskManager" in late and "Completed" in late
 
 
-def test_no_chain_running_says_what_to_do(protocol: Protocol) -> None:
+def test_no_chain_running_says_what_to_do(protocol: DevnetDeployment) -> None:
     env = protocol.env() | {"DFL_RPC_URL": f"http://127.0.0.1:{free_port()}"}
     message = _error(_dfl(env, "task", "list"))
     assert "did not answer" in message and "dfl node up" in message
 
 
-def test_no_deployment_says_to_deploy(protocol: Protocol, tmp_path: Path) -> None:
+def test_no_deployment_says_to_deploy(protocol: DevnetDeployment, tmp_path: Path) -> None:
     env = protocol.env() | {"DFL_DEPLOYMENTS_DIR": str(tmp_path)}
     assert "dfl deploy" in _error(_dfl(env, "task", "list"))
 
 
-def test_wrong_keystore_password_is_refused(protocol: Protocol, tmp_path: Path) -> None:
+def test_wrong_keystore_password_is_refused(protocol: DevnetDeployment, tmp_path: Path) -> None:
     keystore = tmp_path / "key.json"
     keystore.write_text(json.dumps(Account.encrypt(Account.create().key, "right password")))
     env = protocol.env() | {"DFL_KEYSTORE_PASSWORD": "wrong password"}
@@ -156,6 +156,6 @@ def test_model_pull_verifies_lineage_and_predict_reproduces_the_reported_accurac
     assert predicted["accuracy"] == pytest.approx(summary["final_accuracy"], abs=0.01)
 
 
-def test_predict_with_a_missing_model_file_says_how_to_get_one(protocol: Protocol, tmp_path: Path) -> None:
+def test_predict_with_a_missing_model_file_says_how_to_get_one(protocol: DevnetDeployment, tmp_path: Path) -> None:
     message = _error(_dfl(protocol.env(), "predict", str(tmp_path / "none.keras"), str(tmp_path / "x.npz")))
     assert "dfl model pull" in message

@@ -158,8 +158,9 @@ class Vote:
         return proposal_hash(self.cid, self.root)
 
 
-class Protocol:
-    """Thin driver: create tasks, stake, run the phases of a round, move time."""
+class RoundDriver:
+    """Drives FLTaskManager through rounds under Brownie: create tasks, stake, run the phases of a
+    round, move time."""
 
     def __init__(self, manager, token, requester, trainers, validators, chain) -> None:
         self.m = manager

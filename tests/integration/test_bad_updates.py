@@ -19,7 +19,7 @@ from offchain.services.claims import round_receipt
 from offchain.services.requester import TaskSettings, create_task, publish_model
 from offchain.storage.cid import compute_cid
 from offchain.storage.ipfs import IpfsStore
-from support import Protocol
+from support import DevnetDeployment
 
 HONEST = (1, 2)
 VALIDATORS = (5, 6)
@@ -51,7 +51,7 @@ def _bad_update(kind: str, store: IpfsStore, initial: bytes, spec_weights: dict[
 
 @pytest.mark.slow
 def test_bad_updates_are_excluded_with_reasons_and_the_round_still_finalizes(
-    protocol: Protocol, ipfs_api: str, tmp_path: Path
+    protocol: DevnetDeployment, ipfs_api: str, tmp_path: Path
 ) -> None:
     from offchain.services.context import TaskContext
 

@@ -19,7 +19,7 @@ from offchain.services.context import load_global_model
 from offchain.services.local_model import LocalModel
 from offchain.services.requester import TaskSettings, create_task, publish_model
 from offchain.storage.ipfs import IpfsStore
-from support import Protocol
+from support import DevnetDeployment
 
 TRAINERS = (1, 2, 3)  # anvil account indexes
 VALIDATORS = (5, 6)
@@ -44,7 +44,7 @@ def _committed(state_file: Path, round_id: int) -> bool:
 
 @pytest.mark.slow
 def test_two_rounds_finalize_accuracy_rises_rewards_are_claimed_and_a_killed_trainer_still_reveals(
-    protocol: Protocol, ipfs_api: str, tmp_path: Path
+    protocol: DevnetDeployment, ipfs_api: str, tmp_path: Path
 ) -> None:
     data = load_dataset("digits", seed=0)
     requester = protocol.manager(0)
