@@ -6,15 +6,32 @@ import os
 import socket
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeVar
 
 from offchain.chain.accounts import anvil_account
 from offchain.chain.artifacts import load_deployment
 from offchain.chain.manager import TaskManager
 from offchain.config import PROJECT_ROOT
 from offchain.devnet.services import Ports
+
+T = TypeVar("T")
+
+
+def wait_until(condition: Callable[[], T], *, timeout: float, what: str, every: float = 0.2) -> T:
+    """Ask `condition` until it answers something truthy, and return that; fail the test, naming
+    `what`, once `timeout` seconds have passed without it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = condition()
+        if answer:
+            return answer
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
+        time.sleep(every)
 
 
 def free_port() -> int:

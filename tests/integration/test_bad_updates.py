@@ -4,7 +4,6 @@ with their reasons in the round receipt, the honest ones are aggregated, and onl
 from __future__ import annotations
 
 import random
-import time
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +18,7 @@ from offchain.services.claims import round_receipt
 from offchain.services.requester import TaskSettings, create_task, publish_model
 from offchain.storage.cid import compute_cid
 from offchain.storage.ipfs import IpfsStore
-from support import DevnetDeployment
+from support import DevnetDeployment, wait_until
 
 HONEST = (1, 2)
 VALIDATORS = (5, 6)
@@ -28,10 +27,9 @@ MAX_UPDATE_BYTES = 32 * 1024
 
 
 def _wait_phase(chain: TaskManager, task: int, phase: Phase, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while chain.current_round(task)[1] != phase:
-        assert time.monotonic() < deadline, f"task {task} never reached {phase.name}"
-        time.sleep(0.3)
+    wait_until(
+        lambda: chain.current_round(task)[1] == phase, timeout=timeout, what=f"task {task} to reach {phase.name}"
+    )
 
 
 def _bad_update(kind: str, store: IpfsStore, initial: bytes, spec_weights: dict[str, np.ndarray]) -> str:
