@@ -199,6 +199,7 @@ def decode_event(
 class TaskLog:
     """Every event of one task, in chain order, looked up by kind and round."""
 
+    task_id: int
     events: tuple[Event[Any], ...]
     _index: dict[tuple[type, int | None], list[Event[Any]]] = field(init=False, repr=False, compare=False)
 

@@ -103,7 +103,7 @@ def round_show(
     round_id: Annotated[int, typer.Argument(help="Round (0-based).")],
     as_json: JsonOpt = False,
 ) -> None:
-    """A round's receipt: every update (CID, samples, accepted or why not, reward), every vote, every slash."""
+    """A round's receipt: every update (CID, samples, accepted or why not, reward), what every validator did, every slash."""
     from offchain.services.reports import round_report
 
     s = settings()
@@ -113,7 +113,8 @@ def round_show(
         print_json(report)
         return
     console.print(
-        f"[bold]task {task} round {round_id}[/]: {report['status']}; global model {report['global_cid']}",
+        f"[bold]task {task} round {round_id}[/]: {report['status']}; started from {report['global_model_cid']}; "
+        f"winning receipt {report['receipt_cid'] or '-'}; {_stakes(report)}",
         highlight=False,
     )
     table = Table("trainer", "update CID", "samples", "accepted", "reason", "reward (tokens)", "claimed")
@@ -131,11 +132,24 @@ def round_show(
     votes = Table("validator", "vote", "stake (tokens)", "metric (bps)")
     for v in report["votes"]:
         votes.add_row(
-            v["validator"], v["vote"], f"{v['weight'] / TOKEN:g}", str(v["metric"] if v["metric"] is not None else "-")
+            v["validator"],
+            v["vote"],
+            f"{v['weight'] / TOKEN:g}" if v["weight"] is not None else "-",
+            str(v["metric"] if v["metric"] is not None else "-"),
         )
     console.print(votes)
     for sl in report["slashes"]:
         console.print(f"slashed {sl['account']}: {sl['amount'] / TOKEN:g} tokens ({sl['reason']})", highlight=False)
+
+
+def _stakes(report: dict) -> str:  # type: ignore[type-arg]
+    """The vote's stakes, labelled as the explorer labels them."""
+    if report["total_validator_stake"] is None:
+        return "not finalized"
+    of = f"of {report['total_validator_stake'] / TOKEN:g} staked"
+    if report["status"] == "failed":
+        return f"no winner (leading stake {report['leading_stake'] / TOKEN:g} {of}, short of quorum)"
+    return f"winning stake {report['winning_stake'] / TOKEN:g} {of}"
 
 
 @rewards_app.command("show")
@@ -177,7 +191,7 @@ def rewards_claim(
     dev_account: DevAccountOpt = None,
 ) -> None:
     """Claim every unclaimed trainer and validator reward of the account in a task."""
-    from offchain.services.reports import claim_all
+    from offchain.services.claims import claim_all
 
     s = settings()
     chain = task_manager(s, load_signer(s, keystore, key_env, dev_account))

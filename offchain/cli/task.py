@@ -167,23 +167,11 @@ def show(task_id: Annotated[int, typer.Argument(help="Task id.")], as_json: Json
     chain = task_manager(settings())
     if not 1 <= task_id <= chain.task_count():
         raise ChainError(f"no task {task_id}: there are {chain.task_count()} tasks (see `dfl task list`)")
+    from offchain.services.reports import round_outcomes
+
     params = chain.task_params(task_id)
     state = chain.task_state(task_id)
-    rounds = []
-    for r in range(min(state.round + 1, params.num_rounds)):
-        o = chain.round_outcome(task_id, r)
-        rounds.append(
-            {
-                "round": r,
-                "status": o.status.name.lower(),
-                "reward_root": "0x" + o.reward_root.hex(),
-                "winning_stake": o.winning_stake,
-                "trainer_pool": o.trainer_pool,
-                "validator_pool": o.validator_pool,
-                "trainer_claimed": o.trainer_claimed,
-                "validator_claimed": o.validator_claimed,
-            }
-        )
+    rounds = round_outcomes(chain, task_id, min(state.round + 1, params.num_rounds))
     body = {"task": task_id, "params": params, "state": state, "rounds": rounds}
     if as_json:
         print_json(body)
@@ -198,6 +186,7 @@ def show(task_id: Annotated[int, typer.Argument(help="Task id.")], as_json: Json
         "round",
         "status",
         "winning stake",
+        "leading / total stake",
         "trainer pool",
         "claimed (trainers)",
         "validator pool",
@@ -208,6 +197,9 @@ def show(task_id: Annotated[int, typer.Argument(help="Task id.")], as_json: Json
             str(r["round"]),
             r["status"],
             f"{r['winning_stake'] / TOKEN:g}",
+            "-"
+            if r["total_validator_stake"] is None
+            else f"{r['leading_stake'] / TOKEN:g} / {r['total_validator_stake'] / TOKEN:g}",
             f"{r['trainer_pool'] / TOKEN:g}",
             f"{r['trainer_claimed'] / TOKEN:g}",
             f"{r['validator_pool'] / TOKEN:g}",

@@ -1,152 +1,133 @@
-"""Read-only reports from events, views and round receipts: what `dfl round show`,
-`dfl rewards show` and the demo summary print."""
+"""Read-only reports of a task from its events, views and round receipts: what `dfl round show`,
+`dfl task show`, `dfl rewards show` and the demo summary print. Nothing here sends a transaction;
+the figures come from the read model (`offchain.readmodel`), as the explorer's do."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
+from offchain.chain.events import RoundFinalized, RoundStarted, Staked, TaskLog
 from offchain.chain.manager import TaskManager
-from offchain.chain.protocol import REJECT_PROPOSAL, Role, RoundStatus, SlashReason
-from offchain.services.claims import claim_trainer_rewards, claim_validator_rewards, round_receipt
+from offchain.chain.protocol import Role
+from offchain.fl.receipt import RoundReceipt
+from offchain.readmodel.participants import participant_totals
+from offchain.readmodel.rounds import RoundView, Tally, round_view
+from offchain.services.context import round_receipt
 from offchain.storage.ipfs import IpfsStore
 
 
-def _by_round(chain: TaskManager, name: str, task_id: int) -> dict[int, list[Any]]:
-    grouped: dict[int, list[Any]] = defaultdict(list)
-    for event in chain.events(name, taskId=task_id):
-        grouped[int(event.args["round"])].append(event)
-    return grouped
+def task_round_view(chain: TaskManager, store: IpfsStore, task_id: int, round_id: int) -> RoundView:
+    """The read model's view of one round, with its winning receipt fetched from IPFS."""
+    log = chain.task_log(task_id)
+    receipt = round_receipt(chain, store, task_id, round_id, chain.task_params(task_id).max_update_bytes, log)
+    return round_view(log, round_id, receipt)
 
 
 def round_report(chain: TaskManager, store: IpfsStore, task_id: int, round_id: int) -> dict[str, Any]:
-    params = chain.task_params(task_id)
-    outcome = chain.round_outcome(task_id, round_id)
-    receipt = round_receipt(chain, store, task_id, round_id, params.max_update_bytes)
-    committed = [e.args["trainer"] for e in chain.events("UpdateCommitted", taskId=task_id, round=round_id)]
-    revealed = {
-        e.args["trainer"].lower(): e.args for e in chain.events("UpdateRevealed", taskId=task_id, round=round_id)
-    }
-    claimed = {
-        e.args["trainer"].lower(): int(e.args["amount"])
-        for e in chain.events("TrainerRewardClaimed", taskId=task_id, round=round_id)
-    }
-    entries = {u.trainer: u for u in receipt.updates} if receipt else {}
-    updates = []
-    for trainer in committed:
-        key = trainer.lower()
-        reveal, entry = revealed.get(key), entries.get(key)
-        updates.append(
-            {
-                "trainer": trainer,
-                "cid": reveal["updateCid"] if reveal else None,
-                "num_samples": int(reveal["numSamples"]) if reveal else None,
-                "accepted": bool(entry.accepted) if entry else False,
-                "reason": _reason(entry, reveal is not None, outcome.status),
-                "message": entry.message if entry else "",
-                "reward": entry.reward if entry else 0,
-                "claimed": key in claimed,
-                "claimed_amount": claimed.get(key, 0),
-            }
-        )
-    vote_reveals = {
-        e.args["validator"].lower(): e.args for e in chain.events("VoteRevealed", taskId=task_id, round=round_id)
-    }
-    votes = []
-    for e in chain.events("VoteCommitted", taskId=task_id, round=round_id):
-        v = vote_reveals.get(e.args["validator"].lower())
-        vote = "not revealed" if v is None else "reject" if v["proposalHash"] == REJECT_PROPOSAL else v["aggregateCid"]
-        votes.append(
-            {
-                "validator": e.args["validator"],
-                "vote": vote,
-                "weight": int(e.args["weight"]),
-                "metric": int(v["metric"]) if v else None,
-            }
-        )
-    slashes = [
+    view = task_round_view(chain, store, task_id, round_id)
+    started = view.started.record if view.started else None
+    updates = [
         {
-            "account": e.args["account"],
-            "amount": int(e.args["amount"]),
-            "reason": SlashReason(e.args["reason"]).name.lower(),
+            "trainer": u.trainer,
+            "cid": u.cid,
+            "num_samples": u.num_samples,
+            "accepted": bool(u.accepted),
+            "reason": u.reason,
+            "message": u.entry.message if u.entry else "",
+            "reward": u.reward,
+            "claimed": u.claim is not None,
+            "claimed_amount": u.claimed,
         }
-        for e in chain.events("Slashed", taskId=task_id, round=round_id)
+        for u in view.updates
     ]
     return {
         "task": task_id,
         "round": round_id,
-        "status": outcome.status.name.lower(),
-        "global_cid": chain.winning_cid(task_id, round_id),
-        "model_cid": receipt.model if receipt else None,
-        "reward_root": "0x" + outcome.reward_root.hex(),
-        "winning_stake": outcome.winning_stake,
-        "trainer_pool": outcome.trainer_pool,
-        "validator_pool": outcome.validator_pool,
-        "trainer_claimed": outcome.trainer_claimed,
-        "validator_claimed": outcome.validator_claimed,
-        "accepted": sum(1 for u in updates if u["accepted"]),
-        "rejected": sum(1 for u in updates if not u["accepted"]),
-        "rewards_allocated": sum(u["reward"] for u in updates),
-        "slashed": sum(s["amount"] for s in slashes),
+        "status": view.status.name.lower(),
+        "global_model_cid": view.global_model_cid,
+        "receipt_cid": view.receipt_cid,
+        "model_cid": view.receipt.model if view.receipt else None,
+        **_tally_fields(view.tally),
+        "trainer_pool": started.trainer_pool if started else 0,
+        "validator_pool": started.validator_pool if started else 0,
+        "trainer_claimed": view.trainer_claimed,
+        "validator_claimed": view.validator_claimed,
+        "accepted": view.accepted,
+        "rejected": len(updates) - view.accepted,
+        "rewards_allocated": view.rewards_allocated,
+        "slashed": view.slashed,
         "updates": updates,
-        "votes": votes,
-        "slashes": slashes,
+        "votes": [
+            {"validator": v.validator, "vote": v.vote, "weight": v.weight, "metric": v.metric} for v in view.validators
+        ],
+        "slashes": [
+            {"account": s.record.account, "amount": s.record.amount, "reason": s.record.reason.name.lower()}
+            for s in view.slashes
+        ],
     }
 
 
-def _reason(entry: Any, revealed: bool, status: RoundStatus) -> str | None:
-    if entry is not None:
-        return None if entry.accepted else entry.reason
-    if not revealed:
-        return "not revealed"
-    return f"round {status.name.lower()}" if status != RoundStatus.ACCEPTED else "not in the receipt"
+def _tally_fields(tally: Tally | None) -> dict[str, Any]:
+    return {
+        "reward_root": "0x" + (tally.reward_root if tally else b"\0" * 32).hex(),
+        "winning_stake": tally.winning_stake if tally else 0,
+        "leading_stake": tally.leading_stake if tally else 0,
+        "total_validator_stake": tally.total_validator_stake if tally else None,
+    }
+
+
+def round_outcomes(chain: TaskManager, task_id: int, rounds: int) -> list[dict[str, Any]]:
+    """Rounds 0..rounds-1: status and tally from the events (as the explorer shows them), pools and
+    claims from the chain's `roundOutcome` view."""
+    outcomes = [chain.round_outcome(task_id, r) for r in range(rounds)]
+    log = chain.task_log(task_id)  # read after the views, so it has every finalization they saw
+    found = []
+    for r, o in enumerate(outcomes):
+        finalized = log.first(RoundFinalized, r)
+        found.append(
+            {
+                "round": r,
+                "status": o.status.name.lower(),
+                **_tally_fields(Tally.of(finalized.record) if finalized else None),
+                "trainer_pool": o.trainer_pool,
+                "validator_pool": o.validator_pool,
+                "trainer_claimed": o.trainer_claimed,
+                "validator_claimed": o.validator_claimed,
+            }
+        )
+    return found
+
+
+def winning_receipts(chain: TaskManager, store: IpfsStore, task_id: int, log: TaskLog) -> dict[int, RoundReceipt]:
+    max_bytes = chain.task_params(task_id).max_update_bytes
+    receipts = {}
+    for started in log.of(RoundStarted):
+        receipt = round_receipt(chain, store, task_id, started.record.round, max_bytes, log)
+        if receipt is not None:
+            receipts[started.record.round] = receipt
+    return receipts
 
 
 def participants_report(chain: TaskManager, store: IpfsStore, task_id: int) -> list[dict[str, Any]]:
-    params = chain.task_params(task_id)
-    roles: dict[str, str] = {}
-    for e in chain.events("Staked", taskId=task_id):
-        roles.setdefault(e.args["account"], Role(e.args["role"]).name.lower())
-    earned: dict[str, int] = defaultdict(int)
-    for r in range(params.num_rounds):
-        receipt = round_receipt(chain, store, task_id, r, params.max_update_bytes)
-        for account, amount in receipt.rewards if receipt else ():
-            earned[account.lower()] += amount
-    claimed: dict[str, int] = defaultdict(int)
-    for e in chain.events("TrainerRewardClaimed", taskId=task_id):
-        claimed[e.args["trainer"].lower()] += int(e.args["amount"])
-    for e in chain.events("ValidatorRewardClaimed", taskId=task_id):
-        claimed[e.args["validator"].lower()] += int(e.args["amount"])
-    slashed: dict[str, int] = defaultdict(int)
-    for e in chain.events("Slashed", taskId=task_id):
-        slashed[e.args["account"].lower()] += int(e.args["amount"])
+    log = chain.task_log(task_id)
     rows = []
-    for address, role in roles.items():
-        key = address.lower()
-        pending = (
-            sum(chain.validator_reward(task_id, r, address) for r in range(params.num_rounds))
-            if role == "validator"
-            else 0
-        )
+    for p in participant_totals(log, winning_receipts(chain, store, task_id, log), _claimable(chain, task_id, log)):
         rows.append(
             {
-                "address": address,
-                "role": role,
-                "stake": chain.participant(task_id, address).stake,
-                "reward_earned": earned[key] if role == "trainer" else claimed[key] + pending,
-                "reward_claimed": claimed[key],
-                "slashed": slashed[key],
-                "balance": chain.balance_of(address),
+                "address": p.account,
+                "role": p.role.name.lower(),
+                "stake": chain.participant(task_id, p.account).stake,
+                "reward_earned": p.earned,
+                "reward_claimed": p.claimed,
+                "slashed": p.slashed,
+                "balance": chain.balance_of(p.account),
             }
         )
     return rows
 
 
-def claim_all(chain: TaskManager, store: IpfsStore, task_id: int) -> int:
-    assert chain.address is not None
-    role = chain.participant(task_id, chain.address).role
-    if role == Role.TRAINER:
-        return claim_trainer_rewards(chain, store, task_id)
-    if role == Role.VALIDATOR:
-        return claim_validator_rewards(chain, task_id)
-    return 0
+def _claimable(chain: TaskManager, task_id: int, log: TaskLog) -> dict[str, int]:
+    """Each validator's rewards not yet claimed, summed over the finalized rounds (the chain's view)."""
+    validators = {s.record.account for s in log.of(Staked) if s.record.role == Role.VALIDATOR}
+    finalized = [f.record.round for f in log.of(RoundFinalized)]
+    return {v: sum(chain.validator_reward(task_id, r, v) for r in finalized) for v in validators}

@@ -77,7 +77,7 @@ class Trainer(RoundWorker):
                 salt=new_salt().hex(),
                 train_accuracy=result.accuracy,
                 train_seconds=round(result.seconds, 3),
-                global_cid=model.cid,
+                global_model_cid=model.cid,
             )
             self.state.save()
             log.info(

@@ -85,7 +85,7 @@ def test_read_commands_show_the_demo_task(demo: tuple[dict, dict[str, str], Path
     assert [r["status"] for r in shown["rounds"]] == ["accepted", "accepted"]
     receipt = _json(env, "round", "show", task, "0")
     assert receipt["accepted"] == 2 and all(u["cid"] and u["claimed"] for u in receipt["updates"])
-    assert {v["vote"] for v in receipt["votes"]} == {receipt["global_cid"]}
+    assert {v["vote"] for v in receipt["votes"]} == {receipt["receipt_cid"]}
     rewards = _json(env, "rewards", "show", "--task", task)["participants"]
     assert sorted(r["reward_claimed"] for r in rewards) == sorted(p["reward_claimed"] for p in summary["participants"])
 
@@ -146,7 +146,7 @@ def test_model_pull_verifies_lineage_and_predict_reproduces_the_reported_accurac
     task = str(summary["task"])
     latest = _json(env, "model", "pull", task, "--out", str(tmp_path / "latest.keras"))
     assert [v["round"] for v in latest["lineage"]] == [None, 0, 1]
-    assert latest["model"]["cid"] == summary["rounds"][-1]["global_cid"]
+    assert latest["model"]["cid"] == summary["rounds"][-1]["next_global_model_cid"]
     first = _json(env, "model", "pull", task, "--round", "0", "--out", str(tmp_path / "r0.keras"))
     assert first["model"]["round"] == 0 and len(first["lineage"]) == 2
     data = load_dataset("digits", seed=0)

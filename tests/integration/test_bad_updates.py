@@ -14,7 +14,7 @@ from offchain.chain.manager import TaskManager
 from offchain.chain.protocol import Phase, Role, RoundStatus, new_salt, update_commitment
 from offchain.fl.codec import encode_weights
 from offchain.ml.datasets import load_dataset
-from offchain.services.claims import round_receipt
+from offchain.services.context import round_receipt
 from offchain.services.requester import TaskSettings, create_task, publish_model
 from offchain.storage.cid import compute_cid
 from offchain.storage.ipfs import IpfsStore

@@ -13,8 +13,7 @@ import pytest
 from offchain.chain.accounts import anvil_account
 from offchain.chain.protocol import RoundStatus
 from offchain.ml.datasets import load_dataset
-from offchain.services.claims import round_receipt
-from offchain.services.context import load_global_model
+from offchain.services.context import load_global_model, round_receipt
 from offchain.services.local_model import LocalModel
 from offchain.services.requester import TaskSettings, create_task, publish_model
 from offchain.storage.ipfs import IpfsStore
