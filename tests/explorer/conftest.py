@@ -3,13 +3,11 @@ task indexed by two indexer instances (a restart after round 0), and a real HTTP
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from explorer.scripted import ScriptedTask, run_task
 from offchain.chain.accounts import anvil_account
@@ -22,7 +20,7 @@ from offchain.explorer.db import Database
 from offchain.explorer.indexer import FollowConfig, Indexer, IndexerStatus, follow
 from offchain.storage.ipfs import IpfsStore
 from offchain.units import TOKEN
-from support import BUILD_DIR, free_port, wait_until
+from support import BUILD_DIR, serving, wait_until
 
 TRAINERS, VALIDATORS, ROUNDS = 3, 2, 2
 
@@ -106,11 +104,5 @@ def server(indexed: Indexed, ipfs_gateway: str) -> Iterator[str]:
         status=status,
         indexer=lambda stop, st: follow(indexed.db_path, config, stop, st),
     )
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, name="explorer-server", daemon=True)
-    thread.start()
-    wait_until(lambda: srv.started, timeout=20, what="the explorer server to start", every=0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=20)
+    with serving(app) as url:
+        yield url

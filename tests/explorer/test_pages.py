@@ -45,7 +45,7 @@ def test_task_page_has_parameters_rounds_participants_claims_and_slashes(server:
     html, data = _page(server, f"/tasks/{t.task_id}")
     assert data["state"]["phase"] == "completed" and data["params"]["numRounds"] == ROUNDS
     assert [r["status"] for r in data["rounds"]] == ["accepted"] * ROUNDS
-    assert [r["aggregate_cid"] for r in data["rounds"]] == [t.receipts[r] for r in range(ROUNDS)]
+    assert [r["receipt_cid"] for r in data["rounds"]] == [t.receipts[r] for r in range(ROUNDS)]
     assert [m["round"] for m in data["metrics"]] == list(range(ROUNDS))
     assert data["metrics"][1]["mean"] > data["metrics"][0]["mean"]
     roles = {p["address"]: p["role"] for p in data["participants"]}
