@@ -31,9 +31,9 @@ from offchain.chain.manager import TaskManager
 from offchain.chain.protocol import Phase, Role, proposal_hash, update_commitment, vote_commitment
 from offchain.config import PROJECT_ROOT
 from offchain.devnet.tools import find_tool
-from offchain.workers.requester import PublishedModel, TaskSettings, create_task
+from offchain.services.requester import PublishedModel, TaskSettings, create_task
+from offchain.units import TOKEN
 
-TOKEN = 10**18
 FAKE_CID = "QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG"  # any string: nobody fetches it
 GAS = {"approve": 80_000, "stake": 200_000, "commitUpdate": 120_000, "revealUpdate": 150_000, "transfer": 80_000}
 

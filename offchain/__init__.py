@@ -1,6 +1,7 @@
 """dfl: decentralized federated learning on Ethereum (off-chain half).
 
-Dependency direction: cli -> workers -> {chain, storage, fl, ml} -> {types, errors, config}.
+Dependency direction: cli -> workers/demo/explorer -> services -> readmodel -> {chain, storage, fl, ml}
+-> {types, units, retry, errors, config}.
 Only `offchain.ml` imports TensorFlow; only `offchain.chain` imports web3.
 """
 

@@ -23,8 +23,9 @@ import brownie
 from brownie import FLTaskManager, RewardToken, TaskLifecycle, TaskViews, accounts, network, web3
 from brownie.project import get_loaded_projects
 
+from offchain.units import TOKEN
+
 LOCAL_CHAIN_IDS = {31337, 1337}
-DECIMALS = 10**18
 
 
 def _deployer():
@@ -60,7 +61,7 @@ def _faucet_targets(deployer) -> list[str]:
 def main() -> dict:
     deployer = _deployer()
     project_path = Path(get_loaded_projects()[0]._path)
-    supply = int(os.environ.get("DFL_TOKEN_SUPPLY", 10**9)) * DECIMALS
+    supply = int(os.environ.get("DFL_TOKEN_SUPPLY", 10**9)) * TOKEN
     # The node's gas price: Brownie's development default (0) is below the base fee of an anvil
     # it did not launch itself (e.g. `dfl node up`) and of every public network.
     tx = {"from": deployer, "gas_price": web3.eth.gas_price}
@@ -73,7 +74,7 @@ def main() -> dict:
 
     funded = []
     if _is_local():
-        amount = int(os.environ.get("DFL_FAUCET_TOKENS", 100_000)) * DECIMALS
+        amount = int(os.environ.get("DFL_FAUCET_TOKENS", 100_000)) * TOKEN
         for address in _faucet_targets(deployer):
             token.transfer(address, amount, tx)
             funded.append(address)

@@ -14,7 +14,8 @@ import pytest
 from offchain.chain.accounts import anvil_account
 from offchain.chain.deploy import deploy
 from offchain.devnet.services import DevServices
-from support import BUILD_DIR, TOKEN, Protocol, free_ports
+from offchain.units import TOKEN
+from support import BUILD_DIR, DevnetDeployment, free_ports
 
 
 @pytest.fixture(scope="session")
@@ -47,7 +48,7 @@ def project_root() -> Path:
 
 
 @pytest.fixture(scope="session")
-def protocol(rpc_url: str, ipfs_api: str, tmp_path_factory: pytest.TempPathFactory) -> Protocol:
+def protocol(rpc_url: str, ipfs_api: str, tmp_path_factory: pytest.TempPathFactory) -> DevnetDeployment:
     if not (BUILD_DIR / "contracts" / "FLTaskManager.json").exists():
         pytest.fail("contracts are not compiled: run `brownie compile` (tools/run-tests.sh does it first)")
     deployments = tmp_path_factory.mktemp("deployments")
@@ -58,4 +59,4 @@ def protocol(rpc_url: str, ipfs_api: str, tmp_path_factory: pytest.TempPathFacto
         deployments_dir=deployments,
         faucet={anvil_account(i).address: 100_000 * TOKEN for i in range(1, 10)},
     )
-    return Protocol(rpc_url, ipfs_api, deployments, tmp_path_factory.mktemp("workers"))
+    return DevnetDeployment(rpc_url, ipfs_api, deployments, tmp_path_factory.mktemp("workers"))

@@ -6,15 +6,51 @@ import os
 import socket
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, TypeVar
 
 from offchain.chain.accounts import anvil_account
 from offchain.chain.artifacts import load_deployment
 from offchain.chain.manager import TaskManager
 from offchain.config import PROJECT_ROOT
 from offchain.devnet.services import Ports
+
+T = TypeVar("T")
+
+
+def wait_until(condition: Callable[[], T], *, timeout: float, what: str, every: float = 0.2) -> T:
+    """Ask `condition` until it answers something truthy, and return that; fail the test, naming
+    `what`, once `timeout` seconds have passed without it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = condition()
+        if answer:
+            return answer
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
+        time.sleep(every)
+
+
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """Serve an ASGI app (the explorer) over real HTTP on a free port while the block runs; yields its URL."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, name="test-http-server", daemon=True)
+    thread.start()
+    try:
+        wait_until(lambda: server.started, timeout=20, what="the HTTP server to start", every=0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=20)
 
 
 def free_port() -> int:
@@ -27,12 +63,14 @@ def free_ports() -> Ports:
     return Ports("127.0.0.1", free_port(), free_port(), free_port())
 
 
-TOKEN = 10**18
 BUILD_DIR = PROJECT_ROOT / "build"
 
 
 @dataclass
-class Protocol:
+class DevnetDeployment:
+    """The suite's contracts deployed on its own devnet: its addresses, the environment a `dfl`
+    process needs to use it, and chain clients signing as anvil's standard accounts."""
+
     rpc_url: str
     ipfs_api: str
     deployments: Path

@@ -19,10 +19,11 @@ from eth_utils import event_abi_to_log_topic, function_abi_to_4byte_selector, to
 from eth_utils.abi import collapse_if_tuple
 from web3 import Web3
 
+from offchain.chain.abi_records import from_abi
 from offchain.chain.artifacts import Deployment
 from offchain.chain.errors import ChainError
-from offchain.chain.manager import MANAGER, TOKEN, TaskManager
-from offchain.chain.protocol import Participant, Phase, Role, TaskParams, TaskState
+from offchain.chain.manager import MANAGER_CONTRACT, TOKEN_CONTRACT, TaskManager
+from offchain.chain.protocol import Participant, TaskParams, TaskState
 from offchain.chain.rpc import Backoff, with_retries
 
 log = logging.getLogger(__name__)
@@ -327,23 +328,14 @@ class ChainReader:
         return with_retries(what, self.rpc_url, lambda: fn.call(block_identifier=ident), self.backoff)
 
     def task_params(self, task_id: int, block: int | None = None) -> TaskParams:
-        return TaskParams.from_tuple(
-            tuple(self._call("taskParams", self.chain.manager.functions.taskParams(task_id), block))
-        )
+        return from_abi(TaskParams, self._call("taskParams", self.chain.manager.functions.taskParams(task_id), block))
 
     def task_state(self, task_id: int, block: int | None = None) -> TaskState:
-        s = tuple(self._call("taskState", self.chain.manager.functions.taskState(task_id), block))
-        return TaskState(s[0], s[1], s[2], Phase(s[3]), *s[4:15], bytes(s[15]), s[16], s[17], bool(s[18]))
+        return from_abi(TaskState, self._call("taskState", self.chain.manager.functions.taskState(task_id), block))
 
     def participant(self, task_id: int, account: str, block: int | None = None) -> Participant:
-        p = tuple(
-            self._call(
-                "participant",
-                self.chain.manager.functions.participant(task_id, Web3.to_checksum_address(account)),
-                block,
-            )
-        )
-        return Participant(Role(p[0]), *p[1:])
+        fn = self.chain.manager.functions.participant(task_id, Web3.to_checksum_address(account))
+        return from_abi(Participant, self._call("participant", fn, block))
 
     def balance(self, account: str, block: int | None = None) -> int:
         return int(
@@ -361,8 +353,8 @@ class ChainReader:
 
 
 __all__ = [
-    "MANAGER",
-    "TOKEN",
+    "MANAGER_CONTRACT",
+    "TOKEN_CONTRACT",
     "AbiDecoder",
     "BlockRecord",
     "ChainReader",

@@ -17,14 +17,15 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from offchain.chain.errors import ChainError
-from offchain.chain.manager import MANAGER, TOKEN
+from offchain.chain.manager import MANAGER_CONTRACT, TOKEN_CONTRACT
 from offchain.chain.revert import ErrorDecoder
 from offchain.chain.rpc import connect, with_retries
 from offchain.chain.tx import Transactor
+from offchain.units import TOKEN
 
 log = logging.getLogger(__name__)
 
-DEFAULT_SUPPLY = 1_000_000_000 * 10**18
+DEFAULT_SUPPLY = 1_000_000_000 * TOKEN
 
 
 def _artifact(build_dir: Path, name: str) -> dict[str, Any]:
@@ -60,7 +61,7 @@ def deploy(
     """Deploy both contracts, optionally fund `faucet` accounts (devnet), write and return the record."""
     w3 = connect(rpc_url)
     chain_id = int(with_retries("chain id", rpc_url, lambda: w3.eth.chain_id))
-    token_art, manager_art = _artifact(build_dir, TOKEN), _artifact(build_dir, MANAGER)
+    token_art, manager_art = _artifact(build_dir, TOKEN_CONTRACT), _artifact(build_dir, MANAGER_CONTRACT)
     tx = Transactor(w3, account, ErrorDecoder([token_art["abi"], manager_art["abi"]]), url=rpc_url)
 
     libraries: dict[str, str] = {}
@@ -87,8 +88,14 @@ def deploy(
         "deployer": account.address,
         "deployed_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "contracts": {
-            TOKEN: {"address": token_address, "abi": str(Path(build_dir) / "contracts" / f"{TOKEN}.json")},
-            MANAGER: {"address": manager_address, "abi": str(Path(build_dir) / "contracts" / f"{MANAGER}.json")},
+            TOKEN_CONTRACT: {
+                "address": token_address,
+                "abi": str(Path(build_dir) / "contracts" / f"{TOKEN_CONTRACT}.json"),
+            },
+            MANAGER_CONTRACT: {
+                "address": manager_address,
+                "abi": str(Path(build_dir) / "contracts" / f"{MANAGER_CONTRACT}.json"),
+            },
         },
         "libraries": libraries,
     }
@@ -96,9 +103,9 @@ def deploy(
     (Path(deployments_dir) / f"{chain_id}.json").write_text(json.dumps(record, indent=2) + "\n")
     log.info(
         "deployed %s at %s and %s at %s on chain %d (block %d)",
-        TOKEN,
+        TOKEN_CONTRACT,
         token_address,
-        MANAGER,
+        MANAGER_CONTRACT,
         manager_address,
         chain_id,
         first_block,

@@ -3,24 +3,26 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
+from eth_utils import event_abi_to_log_topic
 from web3 import Web3
 from web3.exceptions import ContractLogicError
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
+from offchain.chain.abi_records import from_abi, to_abi
 from offchain.chain.artifacts import Deployment
 from offchain.chain.errors import ChainError, TxReverted
+from offchain.chain.events import Event, TaskLog, decode_event
 from offchain.chain.protocol import (
     Participant,
     ParticipationStatus,
     Phase,
     Role,
     RoundOutcome,
-    RoundStatus,
     TaskParams,
     TaskState,
 )
@@ -30,18 +32,9 @@ from offchain.chain.tx import Transactor
 
 log = logging.getLogger(__name__)
 
-MANAGER = "FLTaskManager"
-TOKEN = "RewardToken"
+MANAGER_CONTRACT = "FLTaskManager"
+TOKEN_CONTRACT = "RewardToken"
 LOG_BATCH_BLOCKS = 5_000
-
-
-@dataclass(frozen=True)
-class Event:
-    name: str
-    args: dict[str, Any]
-    block: int
-    tx_hash: str
-    log_index: int
 
 
 class TaskManager:
@@ -61,12 +54,14 @@ class TaskManager:
         self.deployment = deployment
         self._backoff = backoff
         self.manager = self.w3.eth.contract(
-            address=Web3.to_checksum_address(deployment.address(MANAGER)),
-            abi=deployment.abis[MANAGER],
+            address=Web3.to_checksum_address(deployment.address(MANAGER_CONTRACT)),
+            abi=deployment.abis[MANAGER_CONTRACT],
             decode_tuples=True,
         )
         self.token = self.w3.eth.contract(
-            address=Web3.to_checksum_address(deployment.address(TOKEN)), abi=deployment.abis[TOKEN], decode_tuples=True
+            address=Web3.to_checksum_address(deployment.address(TOKEN_CONTRACT)),
+            abi=deployment.abis[TOKEN_CONTRACT],
+            decode_tuples=True,
         )
         decoder = ErrorDecoder(deployment.abis.values())
         self.account = account
@@ -75,7 +70,8 @@ class TaskManager:
         self._decoder = decoder
         # Blocks deeper than this are final for the log cache (anvil never reorgs; public chains can).
         self.confirmations = confirmations if confirmations is not None else (0 if deployment.chain_id == 31337 else 12)
-        self._log_cache: dict[tuple[Any, ...], tuple[int, list[Event]]] = {}
+        self._log_cache: dict[tuple[Any, ...], tuple[int, list[Event[Any]]]] = {}
+        self._task_events = _task_event_topics(deployment.abis[MANAGER_CONTRACT])
 
     # --- plumbing ---------------------------------------------------------------
 
@@ -107,21 +103,20 @@ class TaskManager:
         return int(self._view("taskCount", self.manager.functions.taskCount()))
 
     def task_params(self, task_id: int) -> TaskParams:
-        return TaskParams.from_tuple(tuple(self._view("taskParams", self.manager.functions.taskParams(task_id))))
+        return from_abi(TaskParams, self._view("taskParams", self.manager.functions.taskParams(task_id)))
 
     def task_state(self, task_id: int) -> TaskState:
-        s = tuple(self._view("taskState", self.manager.functions.taskState(task_id)))
-        return TaskState(s[0], s[1], s[2], Phase(s[3]), *s[4:15], bytes(s[15]), s[16], s[17], bool(s[18]))
+        return from_abi(TaskState, self._view("taskState", self.manager.functions.taskState(task_id)))
 
     def current_round(self, task_id: int) -> tuple[int, Phase, int]:
         r, phase, deadline = self._view("currentRound", self.manager.functions.currentRound(task_id))
         return int(r), Phase(phase), int(deadline)
 
     def participant(self, task_id: int, account: str) -> Participant:
-        p = tuple(
-            self._view("participant", self.manager.functions.participant(task_id, Web3.to_checksum_address(account)))
+        return from_abi(
+            Participant,
+            self._view("participant", self.manager.functions.participant(task_id, Web3.to_checksum_address(account))),
         )
-        return Participant(Role(p[0]), *p[1:])
 
     def participant_status(self, task_id: int, round_id: int, account: str) -> tuple[ParticipationStatus, bytes]:
         status, record = self._view(
@@ -131,8 +126,9 @@ class TaskManager:
         return ParticipationStatus(status), bytes(record)
 
     def round_outcome(self, task_id: int, round_id: int) -> RoundOutcome:
-        o = tuple(self._view("roundOutcome", self.manager.functions.roundOutcome(task_id, round_id)))
-        return RoundOutcome(RoundStatus(o[0]), bytes(o[1]), bytes(o[2]), *o[3:])
+        return from_abi(
+            RoundOutcome, self._view("roundOutcome", self.manager.functions.roundOutcome(task_id, round_id))
+        )
 
     def proposal_stake(self, task_id: int, round_id: int, proposal: bytes) -> int:
         return int(self._view("proposalStake", self.manager.functions.proposalStake(task_id, round_id, proposal)))
@@ -169,7 +165,7 @@ class TaskManager:
 
     def create_task(self, params: TaskParams) -> int:
         self._approve(params.reward_pool)
-        receipt = self._send("createTask", self.manager.functions.createTask(params.as_tuple()))
+        receipt = self._send("createTask", self.manager.functions.createTask(to_abi(params)))
         (event,) = self.manager.events.TaskCreated().process_receipt(receipt, errors=DISCARD)  # token logs are not ours
         return int(event["args"]["taskId"])
 
@@ -237,9 +233,9 @@ class TaskManager:
         *,
         from_block: int | None = None,
         to_block: int | None = None,
-        contract: str = MANAGER,
+        contract: str = MANAGER_CONTRACT,
         **filters: Any,
-    ) -> list[Event]:
+    ) -> list[Event[Any]]:
         """Decoded events `name` in [from_block, to_block] (default: deployment block to head), in chain order.
 
         Whole-history queries follow the chain with a checkpoint per query: logs older than the
@@ -249,19 +245,29 @@ class TaskManager:
             start = self.deployment.block if from_block is None else from_block
             return self._fetch(name, contract, filters, start, self.block_number() if to_block is None else to_block)
         key = (contract, name, tuple(sorted(filters.items())))
+        return self._followed(key, lambda lo, hi: self._fetch(name, contract, filters, lo, hi))
+
+    def task_log(self, task_id: int) -> TaskLog:
+        """Every event of the task, in chain order, followed like `events` (one log query per
+        refresh: the manager's task events all carry the task id as their first indexed argument)."""
+        topic = "0x" + task_id.to_bytes(32, "big").hex()
+        events = self._followed(("task", task_id), lambda lo, hi: self._fetch_task(topic, lo, hi))
+        return TaskLog(task_id, tuple(events))
+
+    def _followed(self, key: tuple[Any, ...], fetch: Callable[[int, int], list[Event[Any]]]) -> list[Event[Any]]:
         checkpoint, settled = self._log_cache.get(key, (self.deployment.block - 1, []))
         head = self.block_number()
         safe = head - self.confirmations
         if safe > checkpoint:
-            settled = settled + self._fetch(name, contract, filters, checkpoint + 1, safe)
+            settled = settled + fetch(checkpoint + 1, safe)
             checkpoint = safe
             self._log_cache[key] = (checkpoint, settled)
-        return settled + self._fetch(name, contract, filters, checkpoint + 1, head)
+        return settled + fetch(checkpoint + 1, head)
 
-    def _fetch(self, name: str, contract: str, filters: dict[str, Any], start: int, end: int) -> list[Event]:
-        target = self.manager if contract == MANAGER else self.token
+    def _fetch(self, name: str, contract: str, filters: dict[str, Any], start: int, end: int) -> list[Event[Any]]:
+        target = self.manager if contract == MANAGER_CONTRACT else self.token
         event = getattr(target.events, name)
-        found: list[Event] = []
+        found: list[Event[Any]] = []
         for lo in range(start, end + 1, LOG_BATCH_BLOCKS):
             hi = min(end, lo + LOG_BATCH_BLOCKS - 1)
             logs = with_retries(
@@ -270,44 +276,46 @@ class TaskManager:
                 lambda lo=lo, hi=hi: event().get_logs(from_block=lo, to_block=hi, argument_filters=filters or None),
                 self._backoff,
             )
-            found += [
-                Event(
-                    name,
-                    _plain(dict(e["args"])),
-                    int(e["blockNumber"]),
-                    "0x" + bytes(e["transactionHash"]).hex(),
-                    int(e["logIndex"]),
-                )
-                for e in logs
-            ]
+            found += [_decoded(name, e) for e in logs]
         return found
 
-    # --- derived ------------------------------------------------------------------
+    def _fetch_task(self, topic: str, start: int, end: int) -> list[Event[Any]]:
+        found: list[Event[Any]] = []
+        for lo in range(start, end + 1, LOG_BATCH_BLOCKS):
+            query = {
+                "address": self.manager.address,
+                "fromBlock": lo,
+                "toBlock": min(end, lo + LOG_BATCH_BLOCKS - 1),
+                "topics": [None, topic],
+            }
+            logs = with_retries("task logs", self.url, lambda q=query: self.w3.eth.get_logs(q), self._backoff)  # type: ignore[misc]
+            for entry in logs:
+                name = self._task_events.get(bytes(entry["topics"][0]))
+                if name is not None:
+                    found.append(_decoded(name, getattr(self.manager.events, name)().process_log(entry)))
+        return found
 
-    def winning_cid(self, task_id: int, round_id: int) -> str | None:
-        """The aggregate (receipt) CID that won `round_id`, or None unless the round was Accepted.
-        The CID comes from a VoteRevealed event whose proposal hash is the one finalized on-chain."""
-        finalized = self.events("RoundFinalized", taskId=task_id, round=round_id)
-        if not finalized or RoundStatus(finalized[0].args["status"]) != RoundStatus.ACCEPTED:
-            return None
-        proposal = finalized[0].args["winningProposal"]
-        for vote in self.events("VoteRevealed", taskId=task_id, round=round_id):
-            if vote.args["proposalHash"] == proposal:
-                return str(vote.args["aggregateCid"])
-        raise ChainError(f"task {task_id}: no revealed vote carries the winning proposal of round {round_id}")
 
-    def global_model_cid(self, task_id: int, round_id: int) -> str:
-        """CID of G_r: the winner of the last Accepted round before `round_id`, else the initial model."""
-        accepted = [
-            e.args["round"]
-            for e in self.events("RoundFinalized", taskId=task_id)
-            if e.args["round"] < round_id and RoundStatus(e.args["status"]) == RoundStatus.ACCEPTED
-        ]
-        if accepted:
-            cid = self.winning_cid(task_id, max(accepted))
-            assert cid is not None
-            return cid
-        return self.task_params(task_id).initial_model_cid
+def _task_event_topics(abi: list[dict[str, Any]]) -> dict[bytes, str]:
+    """topic0 -> name of the events whose first indexed argument is the task id."""
+    return {
+        event_abi_to_log_topic(item): str(item["name"])
+        for item in abi
+        if item.get("type") == "event"
+        and item["inputs"]
+        and item["inputs"][0]["name"] == "taskId"
+        and item["inputs"][0].get("indexed")
+    }
+
+
+def _decoded(name: str, log: Any) -> Event[Any]:
+    return decode_event(
+        name,
+        _plain(dict(log["args"])),
+        int(log["blockNumber"]),
+        "0x" + bytes(log["transactionHash"]).hex(),
+        int(log["logIndex"]),
+    )
 
 
 def _plain(args: dict[str, Any]) -> dict[str, Any]:

@@ -1,8 +1,10 @@
 """The protocol's on-chain vocabulary in Python: enums, records, and the commitments' hashes.
 
-Mirrors `contracts/interfaces/IFLTaskManager.sol`; commitments are computed
-locally (same `abi.encode` as the contract) so a salt never leaves the process
-before its reveal.
+Mirrors `contracts/interfaces/IFLTaskManager.sol`. The records of its structs have the ABI's
+field names in snake_case, in the ABI's order, and are read and written by name
+(`offchain.chain.abi_records`; `tests/offchain/chain/test_abi_records.py` checks them against the
+build artifacts): a new struct field is one new line here. Commitments are computed locally
+(same `abi.encode` as the contract) so a salt never leaves the process before its reveal.
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ ZERO_ROOT = b"\0" * 32
 
 @dataclass(frozen=True)
 class TaskParams:
-    """Arguments of createTask (field names as in the Solidity struct, snake_case)."""
+    """Arguments of createTask, and what the `taskParams` view returns."""
 
     model_spec_cid: str
     initial_model_cid: str
@@ -93,19 +95,6 @@ class TaskParams:
     validator_losing_slash_bps: int
     trainer_share_bps: int
     reward_pool: int
-
-    def as_tuple(self) -> tuple[object, ...]:
-        return tuple(
-            list(self.rule_params) if f == "rule_params" else getattr(self, f) for f in self.__dataclass_fields__
-        )
-
-    @classmethod
-    def from_tuple(cls, values: tuple[object, ...] | list[object]) -> TaskParams:
-        names = list(cls.__dataclass_fields__)
-        data = dict(zip(names, values))
-        data["rule_params"] = tuple(data["rule_params"])  # type: ignore[arg-type]
-        data["eval_dataset_hash"] = bytes(data["eval_dataset_hash"])  # type: ignore[arg-type]
-        return cls(**data)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -158,6 +147,15 @@ class RoundOutcome:
     trainer_claimed: int
     validator_claimed: int
     finalized_at: int
+
+
+# The view functions that return these records.
+VIEW_RECORDS: dict[str, type] = {
+    "taskParams": TaskParams,
+    "taskState": TaskState,
+    "participant": Participant,
+    "roundOutcome": RoundOutcome,
+}
 
 
 def new_salt() -> bytes:

@@ -101,8 +101,8 @@ def round_show(
     round_id: Annotated[int, typer.Argument(help="Round (0-based).")],
     as_json: JsonOpt = False,
 ) -> None:
-    """A round's receipt: every update (CID, samples, accepted or why not, reward), every vote, every slash."""
-    from offchain.workers.report import round_report
+    """A round's receipt: every update (CID, samples, accepted or why not, reward), what every validator did, every slash."""
+    from offchain.services.reports import round_report
 
     s = settings()
     chain = task_manager(s)
@@ -113,7 +113,8 @@ def round_show(
         print_json(report)
         return
     console.print(
-        f"[bold]task {task} round {round_id}[/]: {report['status']}; global model {report['global_cid']}",
+        f"[bold]task {task} round {round_id}[/]: {report['status']}; started from {report['global_model_cid']}; "
+        f"winning receipt {report['receipt_cid'] or '-'}; {_stakes(report)}",
         highlight=False,
     )
     table = Table("trainer", "update CID", "samples", "accepted", "reason", "reward (DFL)", "claimed")
@@ -131,11 +132,24 @@ def round_show(
     votes = Table("validator", "vote", "stake (DFL)", "metric (bps)")
     for v in report["votes"]:
         votes.add_row(
-            v["validator"], v["vote"], format_tokens(v["weight"]), str(v["metric"] if v["metric"] is not None else "-")
+            v["validator"],
+            v["vote"],
+            format_tokens(v["weight"]) if v["weight"] is not None else "-",
+            str(v["metric"] if v["metric"] is not None else "-"),
         )
     console.print(votes)
     for sl in report["slashes"]:
         console.print(f"slashed {sl['account']}: {format_tokens(sl['amount'])} DFL ({sl['reason']})", highlight=False)
+
+
+def _stakes(report: dict) -> str:  # type: ignore[type-arg]
+    """The vote's stakes, labelled as the explorer labels them."""
+    if report["total_validator_stake"] is None:
+        return "not finalized"
+    of = f"of {format_tokens(report['total_validator_stake'])} DFL staked"
+    if report["status"] == "failed":
+        return f"no winner (leading stake {format_tokens(report['leading_stake'])} DFL {of}, short of quorum)"
+    return f"winning stake {format_tokens(report['winning_stake'])} DFL {of}"
 
 
 @rewards_app.command("show")
@@ -145,7 +159,7 @@ def rewards_show(
     as_json: JsonOpt = False,
 ) -> None:
     """Rewards earned, claimed and slashed per participant of a task."""
-    from offchain.workers.report import participants_report
+    from offchain.services.reports import participants_report
 
     s = settings()
     chain = task_manager(s)
@@ -179,7 +193,7 @@ def rewards_claim(
     dev_account: DevAccountOpt = None,
 ) -> None:
     """Claim every unclaimed trainer and validator reward of the account in a task."""
-    from offchain.workers.report import claim_all
+    from offchain.services.claims import claim_all
 
     s = settings()
     chain = task_manager(s, load_signer(s, keystore, key_env, dev_account))

@@ -74,7 +74,7 @@ def demo(
     from offchain.demo.config import DemoConfig
     from offchain.fl.rules import parse_rule
     from offchain.ml.partition import parse_partition
-    from offchain.workers.requester import rule_id
+    from offchain.services.requester import rule_id
 
     setup_logging(verbose)
     s = settings()

@@ -39,7 +39,7 @@ def pull(
 ) -> None:
     """Fetch a global model from IPFS, verify it against the CIDs on-chain, save it as a Keras file
     with its lineage (OUT.lineage.json): the initial model and every accepted round since."""
-    from offchain.workers.lineage import pull as do_pull
+    from offchain.services.lineage import pull as do_pull
 
     s = settings()
     chain = task_manager(s)

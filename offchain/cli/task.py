@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -28,7 +28,7 @@ from offchain.when import deadline as show_deadline
 
 if TYPE_CHECKING:
     from offchain.chain.manager import TaskManager
-    from offchain.workers.requester import TaskSettings
+    from offchain.services.requester import TaskSettings
 
 app = typer.Typer(help="Create, list, inspect and settle federated-learning tasks.", no_args_is_help=True)
 BPS = 10_000
@@ -117,7 +117,7 @@ def create(
     Every option, the account's balance and the data set are checked before anything is uploaded or sent."""
     from offchain.ml.datasets import load_dataset
     from offchain.ml.models import PRESETS
-    from offchain.workers.requester import TaskSettings, create_task, publish_model
+    from offchain.services.requester import TaskSettings, create_task, publish_model
 
     if model_spec is None and model not in PRESETS:
         raise ArgumentError(f"unknown --model {model!r}: choose one of {', '.join(PRESETS)}, or give --model-spec")
@@ -206,7 +206,7 @@ def _micro(flag: str, value: float) -> int:
 def check_task_settings(t: TaskSettings) -> None:
     """What the contract (and the validators' rule parser) would refuse, as a message naming the option."""
     from offchain.fl.rules import parse_rule
-    from offchain.workers.requester import rule_id
+    from offchain.services.requester import rule_id
 
     try:
         parse_rule(rule_id(t.rule), list(t.rule_params))
@@ -303,28 +303,16 @@ def list_tasks(as_json: JsonOpt = False) -> None:
 def show(task_id: Annotated[int, typer.Argument(help="Task id.")], as_json: JsonOpt = False) -> None:
     """A task's parameters, live state and the outcome of each round."""
     from offchain.chain.protocol import Phase
+    from offchain.services.reports import round_outcomes
 
     chain = task_manager(settings())
     require_task(chain, task_id)
     params = chain.task_params(task_id)
+    state = chain.task_state(task_id)
     summary = _task_summary(chain, task_id)
     now = chain.timestamp()
-    rounds: list[dict[str, Any]] = []
-    for r in range(min(summary["round"] + 1, params.num_rounds)):
-        o = chain.round_outcome(task_id, r)
-        rounds.append(
-            {
-                "round": r,
-                "status": o.status.name.lower(),
-                "reward_root": "0x" + o.reward_root.hex(),
-                "winning_stake": o.winning_stake,
-                "trainer_pool": o.trainer_pool,
-                "validator_pool": o.validator_pool,
-                "trainer_claimed": o.trainer_claimed,
-                "validator_claimed": o.validator_claimed,
-            }
-        )
-    body = {"task": task_id, "params": params, "state": chain.task_state(task_id), "summary": summary, "rounds": rounds}
+    rounds = round_outcomes(chain, task_id, min(state.round + 1, params.num_rounds))
+    body = {"task": task_id, "params": params, "state": state, "summary": summary, "rounds": rounds}
     if as_json:
         print_json(body | {"chain_time": now})
         return
@@ -355,21 +343,29 @@ def show(task_id: Annotated[int, typer.Argument(help="Task id.")], as_json: Json
         "round",
         "status",
         "winning stake (DFL)",
+        "leading / total stake",
         "trainer pool",
         "claimed (trainers)",
         "validator pool",
         "claimed (validators)",
     )
-    for row in rounds:
+    for r in rounds:
         table.add_row(
-            str(row["round"]),
-            row["status"],
-            format_tokens(row["winning_stake"]),
-            format_tokens(row["trainer_pool"]),
-            format_tokens(row["trainer_claimed"]),
-            format_tokens(row["validator_pool"]),
-            format_tokens(row["validator_claimed"]),
+            str(r["round"]),
+            r["status"],
+            format_tokens(r["winning_stake"]),
+            "-"
+            if r["total_validator_stake"] is None
+            else f"{format_tokens(r['leading_stake'])} / {format_tokens(r['total_validator_stake'])}",
+            format_tokens(r["trainer_pool"]),
+            format_tokens(r["trainer_claimed"]),
+            format_tokens(r["validator_pool"]),
+            format_tokens(r["validator_claimed"]),
         )
     console.print(table)
-    if completed and summary["unallocated_pool"]:
-        console.print(f"  return the unspent pool to the requester: dfl task reclaim {task_id}", highlight=False)
+    if completed and (summary["unallocated_pool"] or state.unclaimed_rewards):
+        console.print(
+            f"  unclaimed rewards {format_tokens(state.unclaimed_rewards)} DFL; return what is left to the requester "
+            f"(the unspent pool now, unclaimed rewards after the claim window): dfl task reclaim {task_id}",
+            highlight=False,
+        )

@@ -188,7 +188,7 @@ def trainer(
     """Train on local data in every round of TASK: stake, fetch G_r, train, pin the update to IPFS,
     commit and reveal its CID; claim rewards when the task completes. Safe to kill and restart."""
     from offchain.ml.train import OPTIMIZERS
-    from offchain.workers.local_model import TrainingConfig
+    from offchain.services.local_model import TrainingConfig
     from offchain.workers.trainer import Trainer, TrainerOptions
 
     _check_options(client_index, num_clients, poll, max_seconds, test_fraction, "trainer")

@@ -11,6 +11,7 @@ from rich.table import Table
 from offchain.chain.protocol import RoundStatus
 from offchain.demo.run import DemoRun
 from offchain.demo.summary import AccuracyMeter
+from offchain.readmodel.models import global_model_cid
 
 
 class Progress:
@@ -38,7 +39,8 @@ class Progress:
             outcome = chain.round_outcome(task, r)
             if outcome.status == RoundStatus.OPEN:
                 break
-            accuracy = self.meter.of(chain.global_model_cid(task, r + 1))
+            # read after the view saw the round finalized, so the log has its RoundFinalized event
+            accuracy = self.meter.of(global_model_cid(chain.task_log(task), r + 1))
             self._finalized[r] = (outcome.status.name.lower(), accuracy)
             if not self._live:
                 self.console.print(

@@ -28,11 +28,11 @@ from offchain.demo.config import DemoConfig
 from offchain.errors import DflError
 from offchain.ml.datasets import Dataset, load_dataset
 from offchain.ml.partition import parse_partition
+from offchain.services.requester import PublishedModel, TaskSettings, create_task, publish_model
 from offchain.storage.ipfs import IpfsStore
-from offchain.workers.requester import PublishedModel, TaskSettings, create_task, publish_model
+from offchain.units import TOKEN
 
 log = logging.getLogger(__name__)
-TOKEN = 10**18
 
 
 @dataclass

@@ -9,12 +9,12 @@ from rich.console import Console
 from rich.table import Table
 
 from offchain.demo.run import DemoRun
+from offchain.readmodel.models import global_model_cid
+from offchain.services.context import TaskContext, load_global_model
+from offchain.services.reports import participants_report, round_report
 from offchain.storage.ipfs import IpfsStore
 from offchain.tokens import format_tokens
-from offchain.workers.context import TaskContext, load_global_model
-from offchain.workers.report import participants_report, round_report
-
-TOKEN = 10**18
+from offchain.units import TOKEN
 
 
 def _tokens(amount: int) -> str:
@@ -43,15 +43,16 @@ def collect(run: DemoRun, store: IpfsStore, meter: AccuracyMeter) -> dict[str, A
     chain, task = run.chain, run.task_id
     initial_accuracy = meter.of(run.published.weights_cid)
     rounds, accuracy = [], initial_accuracy
+    log = chain.task_log(task)
     for r in range(run.config.rounds):
         rep = round_report(chain, store, task, r)
-        global_cid = chain.global_model_cid(task, r + 1)  # the model after round r (kept if not accepted)
-        accuracy = meter.of(global_cid)
+        next_global = global_model_cid(log, r + 1)  # G_{r+1}: the model after round r (kept if not accepted)
+        accuracy = meter.of(next_global)
         rounds.append(
             {
                 "round": r,
                 "status": rep["status"],
-                "global_cid": global_cid,
+                "next_global_model_cid": next_global,
                 "accuracy": accuracy,
                 "accepted": rep["accepted"],
                 "rejected": rep["rejected"],

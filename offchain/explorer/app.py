@@ -1,6 +1,6 @@
 """The web app: server-rendered pages (Jinja2), each also as JSON under /api/...
 
-Pages read only the database (see queries.py); the indexer fills it, in a background thread
+Pages read only the database (see queries/); the indexer fills it, in a background thread
 of the same process when started with `indexer=...`.
 """
 

@@ -199,16 +199,14 @@ class Database:
         }
         return [t for t in created if t not in done]
 
-    def pending_receipts(self) -> list[tuple[int, int, int, str]]:
-        """(task, round, block, winning CID) of accepted rounds whose receipt is not stored."""
+    def rounds_missing_receipts(self) -> list[tuple[int, int, int]]:
+        """(task, round, block of its finalization) of accepted rounds whose receipt is not stored."""
         rows = self.conn.execute("""
-            SELECT f.task_id, f.round, f.block_number, json_extract(v.args, '$.aggregateCid')
-            FROM events f JOIN events v ON v.name = 'VoteRevealed' AND v.task_id = f.task_id AND v.round = f.round
-                 AND json_extract(v.args, '$.proposalHash') = json_extract(f.args, '$.winningProposal')
+            SELECT f.task_id, f.round, f.block_number FROM events f
             LEFT JOIN receipts r ON r.task_id = f.task_id AND r.round = f.round
-            WHERE f.name = 'RoundFinalized' AND json_extract(f.args, '$.status') = 1 AND (r.body IS NULL)
-            GROUP BY f.task_id, f.round""")
-        return [(int(r[0]), int(r[1]), int(r[2]), str(r[3])) for r in rows]
+            WHERE f.name = 'RoundFinalized' AND json_extract(f.args, '$.status') = 1 AND r.body IS NULL
+            ORDER BY f.block_number, f.log_index""")
+        return [(int(r[0]), int(r[1]), int(r[2])) for r in rows]
 
     def all_participants(self) -> list[tuple[int, str]]:
         rows = self.conn.execute(

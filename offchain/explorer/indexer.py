@@ -22,9 +22,12 @@ from typing import Any
 
 from offchain.chain.artifacts import Deployment, load_deployment
 from offchain.chain.blocks import ChainReader, LogRecord, RangeChanged, RangeData
+from offchain.chain.events import TaskLog
 from offchain.errors import DflError, IpfsError
 from offchain.explorer.db import Database, dumps
+from offchain.explorer.queries.store import task_log
 from offchain.fl.receipt import RoundReceipt, is_receipt
+from offchain.readmodel.models import winning_receipt_cid
 from offchain.storage.ipfs import IpfsStore
 
 log = logging.getLogger(__name__)
@@ -302,8 +305,14 @@ class Indexer:
         if self.store is None:
             return
         now = time.monotonic()
-        for task_id, round_id, block, cid in self.db.pending_receipts():
+        logs: dict[int, TaskLog] = {}
+        for task_id, round_id, block in self.db.rounds_missing_receipts():
             if self._receipt_retry.get((task_id, round_id), 0.0) > now:
+                continue
+            if task_id not in logs:
+                logs[task_id] = task_log(self.db.conn, task_id)
+            cid = winning_receipt_cid(logs[task_id], round_id)
+            if cid is None:
                 continue
             try:
                 data = self.store.get(cid, max_bytes=RECEIPT_MAX_BYTES)

@@ -4,16 +4,14 @@ ipfshttpclient is unmaintained; it stays behind this one class. Its
 `connect()` refuses kubo newer than 0.7, so the Client is constructed directly.
 Every failure leaves here as an IpfsError naming the operation, the CID and
 the API address; transient failures (connection refused, timeouts) are
-retried with exponential backoff first.
+retried with exponential backoff first (offchain.retry).
 """
 
 from __future__ import annotations
 
 import io
 import logging
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TypeVar
 from urllib.parse import urlparse
 
@@ -21,6 +19,7 @@ import ipfshttpclient
 import ipfshttpclient.exceptions as ipfs_exc
 
 from offchain.errors import CidMismatchError, ContentTooLargeError, IpfsError
+from offchain.retry import Backoff, call_with_retries
 from offchain.storage.cid import matches, parse_cid
 
 log = logging.getLogger(__name__)
@@ -42,17 +41,14 @@ def url_to_multiaddr(url: str) -> str:
     return f"/{proto}/{host}/tcp/{port}/{parsed.scheme}"
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    attempts: int = 4
-    first_delay: float = 0.5
-    factor: float = 2.0
+# Four attempts, 0.5 s, 1 s and 2 s apart: a dead node is reported within about 4 s plus timeouts.
+IPFS_BACKOFF = Backoff(attempts=4, first_delay=0.5, factor=2.0)
 
 
 class IpfsStore:
     """put/get/pin/unpin of immutable blobs, each fetched blob verified against its CID."""
 
-    def __init__(self, api: str, *, timeout: float = 30.0, retry: RetryPolicy = RetryPolicy()) -> None:
+    def __init__(self, api: str, *, timeout: float = 30.0, retry: Backoff = IPFS_BACKOFF) -> None:
         self.api = api
         self._retry = retry
         self._timeout = timeout
@@ -121,29 +117,29 @@ class IpfsStore:
 
     def _call(self, op: str, cid: str | None, fn: Callable[[], T]) -> T:
         subject = f" of {cid}" if cid else ""
-        delay = self._retry.first_delay
-        for attempt in range(1, self._retry.attempts + 1):
-            try:
-                return fn()
-            except (ipfs_exc.ConnectionError, ipfs_exc.TimeoutError) as exc:
-                kind = "timed out" if isinstance(exc, ipfs_exc.TimeoutError) else "could not connect"
-                if attempt == self._retry.attempts:
-                    raise IpfsError(
-                        f"IPFS {op}{subject} failed: {kind} after {attempt} attempts. {_HINT}", api=self.api, cid=cid
-                    ) from exc
-                log.warning(
-                    "IPFS %s%s %s (attempt %d/%d); retrying in %.1fs",
-                    op,
-                    subject,
-                    kind,
-                    attempt,
-                    self._retry.attempts,
-                    delay,
-                )
-                time.sleep(delay)
-                delay *= self._retry.factor
-            except ipfs_exc.ErrorResponse as exc:
-                raise IpfsError(f"IPFS {op}{subject} refused by the node: {exc}", api=self.api, cid=cid) from exc
-            except ipfs_exc.Error as exc:
-                raise IpfsError(f"IPFS {op}{subject} failed: {exc}", api=self.api, cid=cid) from exc
-        raise AssertionError("unreachable")
+
+        def kind(exc: BaseException) -> str:
+            return "timed out" if isinstance(exc, ipfs_exc.TimeoutError) else "could not connect"
+
+        def on_retry(attempt: int, attempts: int, delay: float, exc: BaseException) -> None:
+            log.warning(
+                "IPFS %s%s %s (attempt %d/%d); retrying in %.1fs", op, subject, kind(exc), attempt, attempts, delay
+            )
+
+        def give_up(attempts: int, exc: BaseException) -> Exception:
+            return IpfsError(
+                f"IPFS {op}{subject} failed: {kind(exc)} after {attempts} attempts. {_HINT}", api=self.api, cid=cid
+            )
+
+        try:
+            return call_with_retries(
+                fn,
+                backoff=self._retry,
+                transient=(ipfs_exc.ConnectionError, ipfs_exc.TimeoutError),
+                on_retry=on_retry,
+                give_up=give_up,
+            )
+        except ipfs_exc.ErrorResponse as exc:
+            raise IpfsError(f"IPFS {op}{subject} refused by the node: {exc}", api=self.api, cid=cid) from exc
+        except ipfs_exc.Error as exc:
+            raise IpfsError(f"IPFS {op}{subject} failed: {exc}", api=self.api, cid=cid) from exc

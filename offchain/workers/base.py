@@ -12,10 +12,10 @@ from offchain.chain.manager import TaskManager
 from offchain.chain.protocol import VALIDATOR_STAKE_FROZEN, ParticipationStatus, Phase, Role
 from offchain.errors import DflError
 from offchain.ml.errors import MlError
+from offchain.services.claims import withdraw_stake
+from offchain.services.context import TaskContext, WorkerError
 from offchain.storage.ipfs import IpfsStore
 from offchain.tokens import format_tokens
-from offchain.workers.claims import withdraw_stake
-from offchain.workers.context import TaskContext, WorkerError
 from offchain.workers.loop import run_until_done
 from offchain.workers.staking import check_stake, minimum_stake, stake
 from offchain.workers.state import WorkerState

@@ -18,10 +18,10 @@ from offchain.fl.clipping import change_norm, clip_to_bound
 from offchain.fl.codec import encode_weights
 from offchain.fl.records import Update, Verdict
 from offchain.fl.screening import check_values
+from offchain.services.claims import claim_trainer_rewards
+from offchain.services.local_model import TrainingConfig
 from offchain.storage.ipfs import IpfsStore
 from offchain.workers.base import RoundWorker
-from offchain.workers.claims import claim_trainer_rewards
-from offchain.workers.local_model import TrainingConfig
 from offchain.workers.spans import span
 from offchain.workers.state import WorkerState
 
@@ -94,7 +94,7 @@ class Trainer(RoundWorker):
                 salt=new_salt().hex(),
                 train_accuracy=result.accuracy,
                 train_seconds=round(result.seconds, 3),
-                global_cid=model.cid,
+                global_model_cid=model.cid,
             )
             self.state.save()
             log.info(

@@ -29,11 +29,11 @@ from offchain.chain.protocol import (
 from offchain.fl.availability import bitmap
 from offchain.fl.round import Addressing, RoundResult, RoundTerms, compute_round, needed
 from offchain.fl.screening import Checks
+from offchain.services.claims import claim_validator_rewards
+from offchain.services.penalties import apply_penalties
 from offchain.storage.cid import compute_cid, is_cid
 from offchain.storage.ipfs import IpfsStore
 from offchain.workers.base import RoundWorker
-from offchain.workers.claims import claim_validator_rewards
-from offchain.workers.penalties import apply_penalties
 from offchain.workers.restakes import log_restakes
 from offchain.workers.round_inputs import UpdateHolder, attestations_of, reveals_of
 from offchain.workers.spans import span

@@ -22,9 +22,9 @@ from eth_account import Account
 from offchain.chain.accounts import anvil_account
 from offchain.chain.protocol import Role
 from offchain.ml.datasets import load_dataset
+from offchain.services.requester import TaskSettings, create_task, publish_model
 from offchain.storage.ipfs import IpfsStore
-from offchain.workers.requester import TaskSettings, create_task, publish_model
-from support import Protocol, free_port
+from support import DevnetDeployment, free_port
 
 DFL = [sys.executable, "-m", "offchain.cli.main"]
 USER = 7  # the anvil account that makes the mistakes (funded by the suite's faucet)
@@ -32,7 +32,7 @@ USER = 7  # the anvil account that makes the mistakes (funded by the suite's fau
 
 @dataclass(frozen=True)
 class World:
-    protocol: Protocol
+    protocol: DevnetDeployment
     task: int
     files: Path
     manager_address: str
@@ -54,7 +54,7 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world(protocol: Protocol, tmp_path_factory: pytest.TempPathFactory) -> World:
+def world(protocol: DevnetDeployment, tmp_path_factory: pytest.TempPathFactory) -> World:
     files = tmp_path_factory.mktemp("bad-input")
     digits = load_dataset("digits", seed=0)
     with IpfsStore(protocol.ipfs_api) as store:

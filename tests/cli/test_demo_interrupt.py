@@ -16,14 +16,14 @@ import pytest
 from offchain.chain.artifacts import load_deployment
 from offchain.chain.manager import TaskManager
 from offchain.chain.protocol import Phase
-from support import BUILD_DIR, Protocol
+from support import BUILD_DIR, DevnetDeployment
 
 DFL = [sys.executable, "-m", "offchain.cli.main"]
 
 
 @pytest.mark.slow
 def test_ctrl_c_stops_the_workers_and_says_what_is_left_and_what_happens_to_the_task(
-    protocol: Protocol, tmp_path: Path
+    protocol: DevnetDeployment, tmp_path: Path
 ) -> None:
     env = protocol.env() | {
         "DFL_DEPLOYMENTS_DIR": str(tmp_path / "deployments"),

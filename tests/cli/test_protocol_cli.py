@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
-from support import Protocol, free_port
+from support import DevnetDeployment, free_port
 
 DFL = [sys.executable, "-m", "offchain.cli.main"]
 
@@ -21,7 +21,7 @@ def _dfl(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.Co
 
 
 @pytest.fixture(scope="module")
-def demo(protocol: Protocol, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, dict[str, str], Path]:
+def demo(protocol: DevnetDeployment, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, dict[str, str], Path]:
     out = tmp_path_factory.mktemp("demo")
     env = protocol.env() | {"DFL_DEPLOYMENTS_DIR": str(out / "deployments"), "DFL_STATE_DIR": str(out / "state")}
     result = _dfl(
@@ -89,7 +89,7 @@ def test_read_commands_show_the_demo_task(demo: tuple[dict, dict[str, str], Path
     assert [r["status"] for r in shown["rounds"]] == ["accepted", "accepted"]
     receipt = _json(env, "round", "show", task, "0")
     assert receipt["accepted"] == 2 and all(u["cid"] and u["claimed"] for u in receipt["updates"])
-    assert {v["vote"] for v in receipt["votes"]} == {receipt["global_cid"]}
+    assert {v["vote"] for v in receipt["votes"]} == {receipt["receipt_cid"]}
     rewards = _json(env, "rewards", "show", "--task", task)["participants"]
     assert sorted(r["reward_claimed"] for r in rewards) == sorted(p["reward_claimed"] for p in summary["participants"])
 
@@ -116,18 +116,18 @@ def test_unknown_task_and_wrong_phase_are_clear_errors(demo: tuple[dict, dict[st
     assert f"task {summary['task']} is completed" in late  # checked before any approval or transaction
 
 
-def test_no_chain_running_says_what_to_do(protocol: Protocol) -> None:
+def test_no_chain_running_says_what_to_do(protocol: DevnetDeployment) -> None:
     env = protocol.env() | {"DFL_RPC_URL": f"http://127.0.0.1:{free_port()}"}
     message = _error(_dfl(env, "task", "list"))
     assert "did not answer" in message and "dfl node up" in message
 
 
-def test_no_deployment_says_to_deploy(protocol: Protocol, tmp_path: Path) -> None:
+def test_no_deployment_says_to_deploy(protocol: DevnetDeployment, tmp_path: Path) -> None:
     env = protocol.env() | {"DFL_DEPLOYMENTS_DIR": str(tmp_path)}
     assert "dfl deploy" in _error(_dfl(env, "task", "list"))
 
 
-def test_wrong_keystore_password_is_refused(protocol: Protocol, tmp_path: Path) -> None:
+def test_wrong_keystore_password_is_refused(protocol: DevnetDeployment, tmp_path: Path) -> None:
     keystore = tmp_path / "key.json"
     keystore.write_text(json.dumps(Account.encrypt(Account.create().key, "right password")))
     env = protocol.env() | {"DFL_KEYSTORE_PASSWORD": "wrong password"}
@@ -150,7 +150,7 @@ def test_model_pull_verifies_lineage_and_predict_reproduces_the_reported_accurac
     task = str(summary["task"])
     latest = _json(env, "model", "pull", task, "--out", str(tmp_path / "latest.keras"))
     assert [v["round"] for v in latest["lineage"]] == [None, 0, 1]
-    assert latest["model"]["cid"] == summary["rounds"][-1]["global_cid"]
+    assert latest["model"]["cid"] == summary["rounds"][-1]["next_global_model_cid"]
     first = _json(env, "model", "pull", task, "--round", "0", "--out", str(tmp_path / "r0.keras"))
     assert first["model"]["round"] == 0 and len(first["lineage"]) == 2
     data = load_dataset("digits", seed=0)
@@ -160,7 +160,7 @@ def test_model_pull_verifies_lineage_and_predict_reproduces_the_reported_accurac
     assert predicted["accuracy"] == pytest.approx(summary["final_accuracy"], abs=0.01)
 
 
-def test_predict_with_a_missing_model_file_says_how_to_get_one(protocol: Protocol, tmp_path: Path) -> None:
+def test_predict_with_a_missing_model_file_says_how_to_get_one(protocol: DevnetDeployment, tmp_path: Path) -> None:
     import numpy as np
 
     np.savez(tmp_path / "x.npz", x=np.zeros((2, 8, 8)))

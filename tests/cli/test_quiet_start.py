@@ -13,16 +13,16 @@ import pytest
 from offchain.ml.datasets import load_dataset
 from offchain.ml.files import save_model_file
 from offchain.ml.models import build_model
+from offchain.services.requester import TaskSettings, create_task, publish_model
 from offchain.storage.ipfs import IpfsStore
-from offchain.workers.requester import TaskSettings, create_task, publish_model
-from support import Protocol
+from support import DevnetDeployment
 
 DFL = [sys.executable, "-m", "offchain.cli.main"]
 TF_NOISE = ("oneDNN", "absl::InitializeLog", "cpu_feature_guard", "I0000", "W0000")
 
 
 @pytest.fixture(scope="module")
-def task(protocol: Protocol) -> int:
+def task(protocol: DevnetDeployment) -> int:
     digits = load_dataset("digits", seed=0)
     with IpfsStore(protocol.ipfs_api) as store:
         published = publish_model(
@@ -51,7 +51,7 @@ def task(protocol: Protocol) -> int:
     ],
     ids=lambda a: " ".join(a),
 )
-def test_commands_without_a_model_never_import_tensorflow(protocol: Protocol, task: int, args: list[str]) -> None:
+def test_commands_without_a_model_never_import_tensorflow(protocol: DevnetDeployment, task: int, args: list[str]) -> None:
     argv = [a.format(task=task) for a in args]
     result = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "offchain.cli.main", *argv],
@@ -67,7 +67,7 @@ def test_commands_without_a_model_never_import_tensorflow(protocol: Protocol, ta
     assert not [m for m in imported if m.split(".")[0] in ("tensorflow", "keras")]
 
 
-def test_a_command_that_runs_a_model_prints_no_tensorflow_start_up_lines(protocol: Protocol, tmp_path: Path) -> None:
+def test_a_command_that_runs_a_model_prints_no_tensorflow_start_up_lines(protocol: DevnetDeployment, tmp_path: Path) -> None:
     digits = load_dataset("digits", seed=0)
     model = build_model("mlp", input_shape=digits.input_shape, num_classes=digits.num_classes, seed=0)
     save_model_file(model, tmp_path / "model.keras")

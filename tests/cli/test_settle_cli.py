@@ -18,22 +18,22 @@ from offchain.chain.artifacts import load_deployment
 from offchain.chain.manager import TaskManager
 from offchain.chain.protocol import Phase, new_salt, update_commitment
 from offchain.ml.datasets import load_dataset
+from offchain.services.requester import TaskSettings, create_task, publish_model
 from offchain.storage.ipfs import IpfsStore
 from offchain.tokens import UNIT
-from offchain.workers.requester import TaskSettings, create_task, publish_model
-from support import BUILD_DIR, Protocol
+from support import BUILD_DIR, DevnetDeployment
 
 DFL = [sys.executable, "-m", "offchain.cli.main"]
 REQUESTER, VALIDATOR, TRAINER = 0, 8, 9
 
 
-def _dfl(protocol: Protocol, *args: str) -> str:
+def _dfl(protocol: DevnetDeployment, *args: str) -> str:
     result = subprocess.run([*DFL, *args], capture_output=True, text=True, env=protocol.env(), timeout=120)
     assert result.returncode == 0, (args, result.stdout[-2000:], result.stderr[-2000:])
     return result.stdout
 
 
-def _wait_for_phase(protocol: Protocol, task: int, phase: Phase, timeout: float = 120) -> None:
+def _wait_for_phase(protocol: DevnetDeployment, task: int, phase: Phase, timeout: float = 120) -> None:
     chain = protocol.manager()
     deadline = time.monotonic() + timeout
     while chain.current_round(task)[1] != phase:
@@ -42,7 +42,7 @@ def _wait_for_phase(protocol: Protocol, task: int, phase: Phase, timeout: float 
 
 
 @pytest.mark.slow
-def test_finalize_slash_reclaim_and_withdraw_by_hand_move_every_token_back(protocol: Protocol) -> None:
+def test_finalize_slash_reclaim_and_withdraw_by_hand_move_every_token_back(protocol: DevnetDeployment) -> None:
     chain = protocol.manager()
     who = {i: anvil_account(i).address for i in (REQUESTER, VALIDATOR, TRAINER)}
     digits = load_dataset("digits", seed=0)
@@ -108,7 +108,7 @@ def test_finalize_slash_reclaim_and_withdraw_by_hand_move_every_token_back(proto
     assert chain.task_state(task).unallocated_pool == 0 and pool == 1000 * UNIT
 
 
-def test_deploy_funds_the_faucet_with_exactly_the_tokens_asked(protocol: Protocol, tmp_path: Path) -> None:
+def test_deploy_funds_the_faucet_with_exactly_the_tokens_asked(protocol: DevnetDeployment, tmp_path: Path) -> None:
     env = protocol.env() | {"DFL_DEPLOYMENTS_DIR": str(tmp_path)}
     args = ["deploy", "--faucet", "2", "--faucet-amount", "100000", "--supply", "1000000.000000000000000001"]
     result = subprocess.run([*DFL, *args], capture_output=True, text=True, env=env, timeout=300)

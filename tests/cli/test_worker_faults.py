@@ -18,15 +18,15 @@ from offchain.chain.accounts import anvil_account
 from offchain.chain.protocol import Phase, Role, new_salt, proposal_hash, update_commitment, vote_commitment
 from offchain.fl.receipt import KIND
 from offchain.ml.datasets import load_dataset
+from offchain.services.requester import TaskSettings, create_task, publish_model
 from offchain.storage.ipfs import IpfsStore
-from offchain.workers.requester import TaskSettings, create_task, publish_model
-from support import Protocol
+from support import DevnetDeployment
 
 DFL = [sys.executable, "-m", "offchain.cli.main"]
 TRAINER, NEWCOMER, VALIDATOR = 4, 3, 6
 
 
-def _wait_for_phase(protocol: Protocol, task: int, phase: Phase, timeout: float = 120) -> None:
+def _wait_for_phase(protocol: DevnetDeployment, task: int, phase: Phase, timeout: float = 120) -> None:
     chain = protocol.manager()
     deadline = time.monotonic() + timeout
     while chain.current_round(task)[1] != phase:
@@ -40,7 +40,7 @@ def _dfl(env: dict[str, str], *args: str, timeout: float = 180) -> subprocess.Co
 
 @pytest.mark.slow
 def test_a_malformed_winning_receipt_ends_a_trainer_with_one_line_and_a_lost_salt_is_announced(
-    protocol: Protocol, tmp_path: Path
+    protocol: DevnetDeployment, tmp_path: Path
 ) -> None:
     digits = load_dataset("digits", seed=0)
     with IpfsStore(protocol.ipfs_api) as store:

@@ -35,7 +35,7 @@ def _use_private_chain() -> None:
 
 _use_private_chain()
 
-from contract_helpers import Protocol, default_params  # noqa: E402  (needs the path set up by pytest)
+from contract_helpers import RoundDriver, default_params  # noqa: E402  (needs the path set up by pytest)
 
 
 @pytest.fixture(autouse=True)
@@ -94,7 +94,7 @@ def params():
 
 @pytest.fixture(scope="module")
 def proto(manager, token, requester, trainers, validators, chain):
-    return Protocol(manager, token, requester, trainers, validators, chain)
+    return RoundDriver(manager, token, requester, trainers, validators, chain)
 
 
 @pytest.fixture(scope="module")

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from eth_abi import encode
 from eth_utils import keccak, to_checksum_address
 
+from merkle_oracle import oz_tree
 from offchain.chain.protocol import (
     REJECT_PROPOSAL,
     ZERO_ROOT,
@@ -20,6 +20,7 @@ from offchain.chain.protocol import (
     update_commitment,
     vote_commitment,
 )
+from offchain.units import TOKEN
 
 # The protocol's enums and commitments, from the off-chain package (checked against the contract's
 # own pure functions in tests/offchain/chain/test_task_manager.py); short names for the tests.
@@ -28,7 +29,7 @@ Reason = SlashReason
 Participation = ParticipationStatus
 
 
-E18 = 10**18
+E18 = TOKEN  # short name for the tests' amounts
 ZERO = ZERO_ROOT
 REJECT = REJECT_PROPOSAL
 
@@ -107,50 +108,20 @@ def salt() -> bytes:
     return os.urandom(32)
 
 
-# --- OpenZeppelin StandardMerkleTree (leaf types ["address", "uint256"]) ---------------------
+# --- reward trees: @openzeppelin/merkle-tree itself (tests/merkle_oracle.py) ----------------
 
 
-def leaf_hash(account, amount: int) -> bytes:
-    return keccak(keccak(encode(["address", "uint256"], [to_checksum_address(str(account)), amount])))
-
-
-def _pair(a: bytes, b: bytes) -> bytes:
-    return keccak(min(a, b) + max(a, b))
-
-
-@dataclass
 class MerkleTree:
-    """Same tree, root and proofs as @openzeppelin/merkle-tree's StandardMerkleTree.of(...)."""
+    """StandardMerkleTree.of(values, ["address", "uint256"]): its root and each (account, amount)'s proof."""
 
-    values: list[tuple[str, int]]
-    tree: list[bytes] = field(init=False)
-    index: dict[tuple[str, int], int] = field(init=False)
-
-    def __post_init__(self) -> None:
-        hashed = sorted(((leaf_hash(a, v), i) for i, (a, v) in enumerate(self.values)), key=lambda x: x[0])
-        n = len(hashed)
-        self.tree = [b""] * (2 * n - 1)
-        self.index = {}
-        for k, (h, i) in enumerate(hashed):
-            pos = len(self.tree) - 1 - k
-            self.tree[pos] = h
-            a, v = self.values[i]
-            self.index[(to_checksum_address(str(a)), v)] = pos
-        for pos in range(len(self.tree) - 1 - n, -1, -1):
-            self.tree[pos] = _pair(self.tree[2 * pos + 1], self.tree[2 * pos + 2])
-
-    @property
-    def root(self) -> bytes:
-        return self.tree[0]
+    def __init__(self, values: list[tuple[str, int]]) -> None:
+        self.values = [(to_checksum_address(str(a)), int(v)) for a, v in values]
+        tree = oz_tree(self.values)
+        self.root: bytes = tree.root
+        self._proofs = dict(zip(self.values, tree.proofs))
 
     def proof(self, account, amount: int) -> list[bytes]:
-        pos = self.index[(to_checksum_address(str(account)), amount)]
-        out = []
-        while pos > 0:
-            sibling = pos - 1 if pos % 2 == 0 else pos + 1
-            out.append(self.tree[sibling])
-            pos = (pos - 1) // 2
-        return out
+        return self._proofs[(to_checksum_address(str(account)), int(amount))]
 
 
 # --- driving rounds -----------------------------------------------------------------------
@@ -176,8 +147,9 @@ def all_held(reveals: int) -> bytes:
     return bytes(bits)
 
 
-class Protocol:
-    """Thin driver: create tasks, stake, run the phases of a round, move time."""
+class RoundDriver:
+    """Drives FLTaskManager through rounds under Brownie: create tasks, stake, run the phases of a
+    round, move time."""
 
     def __init__(self, manager, token, requester, trainers, validators, chain) -> None:
         self.m = manager

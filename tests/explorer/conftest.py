@@ -3,25 +3,24 @@ task indexed by two indexer instances (a restart after round 0), and a real HTTP
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from explorer.scripted import ScriptedTask, run_task
 from offchain.chain.accounts import anvil_account
 from offchain.chain.artifacts import load_deployment
 from offchain.chain.blocks import ChainReader
 from offchain.chain.deploy import deploy
+from offchain.chain.manager import TaskManager
 from offchain.explorer.app import create_app
 from offchain.explorer.db import Database
 from offchain.explorer.indexer import FollowConfig, Indexer, IndexerStatus, follow
 from offchain.storage.ipfs import IpfsStore
-from support import BUILD_DIR, TOKEN, free_port
+from offchain.units import TOKEN
+from support import BUILD_DIR, serving, wait_until
 
 TRAINERS, VALIDATORS, ROUNDS = 3, 2, 2
 
@@ -80,7 +79,9 @@ def indexed(rpc_url: str, ipfs_api: str, tmp_path_factory: pytest.TempPathFactor
             reveal_seconds=8,
             after_round=first_indexer_after,
         )
-        time.sleep(1.5)  # the last transaction's block is mined; index it too
+        chain = TaskManager(rpc_url, load_deployment(deployments, 31337, BUILD_DIR))
+        last = chain.block_number()  # index a block past the task's last transaction too
+        wait_until(lambda: chain.block_number() > last, timeout=10, what="a block after the task's last transaction")
         index_to_head(db_path, rpc_url, deployments, store).db.close()
     return Indexed(rpc_url, ipfs_api, deployments, db_path, task, seen["checkpoint"], seen["events"])
 
@@ -103,14 +104,5 @@ def server(indexed: Indexed, ipfs_gateway: str) -> Iterator[str]:
         status=status,
         indexer=lambda stop, st: follow(indexed.db_path, config, stop, st),
     )
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, name="explorer-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert srv.started, "the explorer server did not start"
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=20)
+    with serving(app) as url:
+        yield url

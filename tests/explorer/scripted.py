@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -21,8 +20,9 @@ from offchain.fl.merkle import build_tree
 from offchain.fl.receipt import RoundReceipt, UpdateEntry
 from offchain.fl.rewards import allocate
 from offchain.storage.ipfs import IpfsStore
+from offchain.units import TOKEN
+from support import wait_until
 
-TOKEN = 10**18
 BUILD_DIR = PROJECT_ROOT / "build"
 
 
@@ -111,8 +111,13 @@ class Driver:
         )
         revealing = self.trainers[: len(self.trainers) - skip_reveal]
         self._each(lambda m: m.reveal_update(t, *updates[m.address]), revealing)
-        while skip_reveal and self.requester.current_round(t)[1] == Phase.REVEAL:
-            time.sleep(0.5)  # the reveal phase ends at its deadline: someone did not reveal
+        if skip_reveal:  # someone did not reveal: the phase ends at its deadline
+            wait_until(
+                lambda: self.requester.current_round(t)[1] != Phase.REVEAL,
+                timeout=self.requester.task_params(t).reveal_duration + 60,
+                what=f"the reveal phase of round {round_id} to end",
+                every=0.5,
+            )
         trainer_pool = self.requester.round_outcome(t, round_id).trainer_pool
         weights = {m.address.lower(): updates[m.address][1] for m in revealing}
         leaves = allocate(trainer_pool, weights)

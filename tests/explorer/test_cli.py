@@ -7,7 +7,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ import requests
 
 from explorer.conftest import ROUNDS, Indexed
 from offchain.explorer import background
-from support import BUILD_DIR, free_port
+from support import BUILD_DIR, free_port, wait_until
 
 DFL = [sys.executable, "-m", "offchain.cli.main"]
 
@@ -38,13 +37,12 @@ def test_background_explorer_indexes_from_scratch_is_reused_and_stops(indexed: I
     url, pid, started = background.ensure(tmp_path, env, port=port)
     try:
         assert started and url == f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
+
+        def indexed_task() -> bool:
             task = requests.get(f"{url}/api/tasks/{indexed.task.task_id}", timeout=5)
-            if task.status_code == 200 and len(task.json()["rounds"]) == ROUNDS and task.json()["state"]:
-                break
-            assert time.monotonic() < deadline, task.text[:300]
-            time.sleep(0.5)
+            return task.status_code == 200 and len(task.json()["rounds"]) == ROUNDS and bool(task.json()["state"])
+
+        wait_until(indexed_task, timeout=60, what="the background explorer to index the task", every=0.5)
         assert (tmp_path / "explorer" / "31337.sqlite").exists()
         assert background.ensure(tmp_path, env, port=port) == (url, pid, False)  # a second demo reuses it
     finally:

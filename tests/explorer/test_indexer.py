@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,8 @@ from offchain.devnet.services import anvil_answers
 from offchain.devnet.tools import find_tool
 from offchain.explorer.db import Database
 from offchain.explorer.indexer import Indexer
-from support import BUILD_DIR, TOKEN, free_port
+from offchain.units import TOKEN
+from support import BUILD_DIR, free_port, wait_until
 
 
 def _db(indexed: Indexed) -> sqlite3.Connection:
@@ -109,10 +109,8 @@ def private_anvil(tmp_path: Path):  # automine, for a reorg made with evm_snapsh
         [str(find_tool("anvil")), "--port", str(port), "--silent"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while not anvil_answers(url):
-        assert time.monotonic() < deadline and process.poll() is None, "anvil did not start"
-        time.sleep(0.1)
+    wait_until(lambda: anvil_answers(url) or process.poll() is not None, timeout=20, what="anvil to start", every=0.1)
+    assert process.poll() is None, "anvil exited at start"
     yield url
     process.terminate()
     process.wait(10)

@@ -4,7 +4,6 @@ with their reasons in the round receipt, the honest ones are aggregated, and onl
 from __future__ import annotations
 
 import random
-import time
 from pathlib import Path
 
 import numpy as np
@@ -15,11 +14,11 @@ from offchain.chain.manager import TaskManager
 from offchain.chain.protocol import Phase, Role, RoundStatus, new_salt, update_commitment
 from offchain.fl.codec import encode_weights
 from offchain.ml.datasets import load_dataset
+from offchain.services.context import round_receipt
+from offchain.services.requester import TaskSettings, create_task, publish_model
 from offchain.storage.cid import compute_cid
 from offchain.storage.ipfs import IpfsStore
-from offchain.workers.claims import round_receipt
-from offchain.workers.requester import TaskSettings, create_task, publish_model
-from support import Protocol
+from support import DevnetDeployment, wait_until
 
 HONEST = (1, 2)
 VALIDATORS = (5, 6)
@@ -28,10 +27,9 @@ MAX_UPDATE_BYTES = 32 * 1024
 
 
 def _wait_phase(chain: TaskManager, task: int, phase: Phase, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while chain.current_round(task)[1] != phase:
-        assert time.monotonic() < deadline, f"task {task} never reached {phase.name}"
-        time.sleep(0.3)
+    wait_until(
+        lambda: chain.current_round(task)[1] == phase, timeout=timeout, what=f"task {task} to reach {phase.name}"
+    )
 
 
 def _bad_update(kind: str, store: IpfsStore, initial: bytes, spec_weights: dict[str, np.ndarray]) -> str:
@@ -51,9 +49,9 @@ def _bad_update(kind: str, store: IpfsStore, initial: bytes, spec_weights: dict[
 
 @pytest.mark.slow
 def test_bad_updates_are_excluded_with_reasons_and_the_round_still_finalizes(
-    protocol: Protocol, ipfs_api: str, tmp_path: Path
+    protocol: DevnetDeployment, ipfs_api: str, tmp_path: Path
 ) -> None:
-    from offchain.workers.context import TaskContext
+    from offchain.services.context import TaskContext
 
     data = load_dataset("digits", seed=0)
     requester = protocol.manager(0)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import signal
-import time
 from pathlib import Path
 
 import pytest
@@ -14,25 +13,15 @@ import pytest
 from offchain.chain.accounts import anvil_account
 from offchain.chain.protocol import RoundStatus
 from offchain.ml.datasets import load_dataset
+from offchain.services.context import load_global_model, round_receipt
+from offchain.services.local_model import LocalModel
+from offchain.services.requester import TaskSettings, create_task, publish_model
 from offchain.storage.ipfs import IpfsStore
-from offchain.workers.claims import round_receipt
-from offchain.workers.context import load_global_model
-from offchain.workers.local_model import LocalModel
-from offchain.workers.requester import TaskSettings, create_task, publish_model
-from support import Protocol
+from support import DevnetDeployment, wait_until
 
 TRAINERS = (1, 2, 3)  # anvil account indexes
 VALIDATORS = (5, 6)
 ROUNDS = 2
-
-
-def _wait(predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
 def _committed(state_file: Path, round_id: int) -> bool:
@@ -44,7 +33,7 @@ def _committed(state_file: Path, round_id: int) -> bool:
 
 @pytest.mark.slow
 def test_two_rounds_finalize_accuracy_rises_rewards_are_claimed_and_a_killed_trainer_still_reveals(
-    protocol: Protocol, ipfs_api: str, tmp_path: Path
+    protocol: DevnetDeployment, ipfs_api: str, tmp_path: Path
 ) -> None:
     data = load_dataset("digits", seed=0)
     requester = protocol.manager(0)
@@ -125,7 +114,7 @@ def test_two_rounds_finalize_accuracy_rises_rewards_are_claimed_and_a_killed_tra
         # Kill trainer 1 the moment its round-0 commit is on record: the worst time to crash.
         victim = anvil_account(TRAINERS[0]).address.lower()
         state_file = protocol.state_dir / "workers" / "31337" / f"task-{task}" / f"trainer-{victim}.json"
-        _wait(lambda: _committed(state_file, 0), 120, "trainer 1 to commit in round 0")
+        wait_until(lambda: _committed(state_file, 0), timeout=120, what="trainer 1 to commit in round 0")
         procs[f"t{TRAINERS[0]}"].send_signal(signal.SIGKILL)
         assert procs[f"t{TRAINERS[0]}"].wait(10) == -signal.SIGKILL
         procs[f"t{TRAINERS[0]}"] = protocol.dfl(trainer(0, TRAINERS[0]), logs[f"t{TRAINERS[0]}"])

@@ -13,7 +13,8 @@ from offchain.chain.errors import AccountError, RpcUnavailable, TxReverted
 from offchain.chain.manager import TaskManager
 from offchain.chain.protocol import Role, TaskParams, proposal_hash, update_commitment, vote_commitment
 from offchain.chain.rpc import Backoff
-from support import BUILD_DIR, TOKEN, Protocol, free_port
+from offchain.units import TOKEN
+from support import BUILD_DIR, DevnetDeployment, free_port
 
 
 def _params(**overrides: object) -> TaskParams:
@@ -50,7 +51,7 @@ def _params(**overrides: object) -> TaskParams:
     return TaskParams(**(base | overrides))  # type: ignore[arg-type]
 
 
-def test_a_revert_is_reported_by_its_custom_error_name_and_arguments(protocol: Protocol) -> None:
+def test_a_revert_is_reported_by_its_custom_error_name_and_arguments(protocol: DevnetDeployment) -> None:
     chain = protocol.manager(7)
     with pytest.raises(TxReverted) as raised:
         chain.stake(999_999, Role.TRAINER, TOKEN)
@@ -59,13 +60,13 @@ def test_a_revert_is_reported_by_its_custom_error_name_and_arguments(protocol: P
     assert "stake reverted: FLTaskManagerUnknownTask(999999)" in str(raised.value)
 
 
-def test_invalid_parameters_revert_with_the_parameter_named(protocol: Protocol) -> None:
+def test_invalid_parameters_revert_with_the_parameter_named(protocol: DevnetDeployment) -> None:
     with pytest.raises(TxReverted) as raised:
         protocol.manager(0).create_task(_params(quorum_bps=4000))
     assert raised.value.error == "FLTaskManagerInvalidQuorum" and raised.value.args_ == (4000,)
 
 
-def test_back_to_back_transactions_get_consecutive_nonces_and_params_round_trip(protocol: Protocol) -> None:
+def test_back_to_back_transactions_get_consecutive_nonces_and_params_round_trip(protocol: DevnetDeployment) -> None:
     chain = protocol.manager(0)
     first = chain.create_task(_params())
     second = chain.create_task(_params(num_rounds=3))
@@ -73,7 +74,7 @@ def test_back_to_back_transactions_get_consecutive_nonces_and_params_round_trip(
     assert chain.task_params(second) == _params(num_rounds=3)
 
 
-def test_event_following_sees_new_events_and_matches_a_fresh_scan(protocol: Protocol) -> None:
+def test_event_following_sees_new_events_and_matches_a_fresh_scan(protocol: DevnetDeployment) -> None:
     chain = protocol.manager(0)
     before = chain.events("TaskCreated")
     task = chain.create_task(_params())
@@ -84,7 +85,7 @@ def test_event_following_sees_new_events_and_matches_a_fresh_scan(protocol: Prot
     assert chain.events("TaskCreated", taskId=task)[0].args["requester"] == chain.address
 
 
-def test_local_commitments_equal_the_contracts(protocol: Protocol) -> None:
+def test_local_commitments_equal_the_contracts(protocol: DevnetDeployment) -> None:
     chain = protocol.manager(1)
     salt = b"\x07" * 32
     fn = chain.manager.functions
@@ -98,7 +99,7 @@ def test_local_commitments_equal_the_contracts(protocol: Protocol) -> None:
     )
 
 
-def test_a_dead_rpc_is_retried_then_reported_with_what_to_do(protocol: Protocol) -> None:
+def test_a_dead_rpc_is_retried_then_reported_with_what_to_do(protocol: DevnetDeployment) -> None:
     url = f"http://127.0.0.1:{free_port()}"
     chain = TaskManager(
         url, load_deployment(protocol.deployments, 31337, BUILD_DIR), backoff=Backoff(attempts=2, first_delay=0.05)

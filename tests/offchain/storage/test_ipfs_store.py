@@ -13,7 +13,7 @@ import pytest
 from offchain.devnet.services import DevServices
 from offchain.errors import CidMismatchError, InvalidCidError, IpfsError
 from offchain.storage.cid import CHUNK_SIZE, compute_cid
-from offchain.storage.ipfs import IpfsStore, RetryPolicy, url_to_multiaddr
+from offchain.storage.ipfs import Backoff, IpfsStore, url_to_multiaddr
 from support import free_port
 
 
@@ -57,14 +57,14 @@ def test_unknown_cid_fails_quickly_with_the_cid_in_the_message(store: IpfsStore)
 
 
 def test_malformed_cid_is_refused_before_any_request() -> None:
-    dead = IpfsStore(f"http://127.0.0.1:{free_port()}", retry=RetryPolicy(attempts=1))
+    dead = IpfsStore(f"http://127.0.0.1:{free_port()}", retry=Backoff(attempts=1))
     with pytest.raises(InvalidCidError):
         dead.get("not-a-cid")
 
 
 def test_dead_node_is_retried_then_reported_with_address_and_what_to_do() -> None:
     api = f"http://127.0.0.1:{free_port()}"
-    store = IpfsStore(api, timeout=2, retry=RetryPolicy(attempts=3, first_delay=0.1, factor=2))
+    store = IpfsStore(api, timeout=2, retry=Backoff(attempts=3, first_delay=0.1, factor=2))
     started = time.monotonic()
     with pytest.raises(IpfsError) as raised:
         store.put(b"data")
@@ -111,7 +111,7 @@ def test_wrong_bytes_from_a_lying_node_raise_cid_mismatch() -> None:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        store = IpfsStore(f"http://127.0.0.1:{server.server_port}", retry=RetryPolicy(attempts=1))
+        store = IpfsStore(f"http://127.0.0.1:{server.server_port}", retry=Backoff(attempts=1))
         cid = compute_cid(b"the real model")
         with pytest.raises(CidMismatchError, match="do not hash to that CID"):
             store.get(cid)

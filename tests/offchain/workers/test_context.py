@@ -8,8 +8,8 @@ import pytest
 
 from offchain.errors import DflError
 from offchain.fl.receipt import KIND
+from offchain.services.context import WorkerError, dump_npz_xy, load_global_model, load_npz_xy
 from offchain.storage.ipfs import IpfsStore
-from offchain.workers.context import WorkerError, dump_npz_xy, load_global_model, load_npz_xy
 
 
 @pytest.mark.parametrize(

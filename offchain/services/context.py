@@ -1,4 +1,5 @@
-"""What both workers need about a task: its parameters, its model, and G_r from IPFS."""
+"""What the workers and services need about a task: its parameters, its model, G_r and the
+winning receipts from IPFS."""
 
 from __future__ import annotations
 
@@ -11,13 +12,15 @@ from functools import cached_property
 
 import numpy as np
 
+from offchain.chain.events import RoundFinalized, TaskLog
 from offchain.chain.manager import TaskManager
 from offchain.chain.protocol import TaskParams
 from offchain.errors import DflError
 from offchain.fl.receipt import ReceiptError, RoundReceipt, is_receipt
 from offchain.fl.rules import RuleConfig, parse_rule
+from offchain.readmodel.models import global_model_cid, winning_receipt_cid
+from offchain.services.local_model import LocalModel
 from offchain.storage.ipfs import IpfsStore
-from offchain.workers.local_model import LocalModel
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +47,7 @@ class TaskContext:
         self.task_id = task_id
         self.params: TaskParams = chain.task_params(task_id)
         self.rule: RuleConfig = parse_rule(self.params.rule_id, list(self.params.rule_params))
+        self._global_cids: dict[int, str] = {}
 
     @cached_property
     def model(self) -> LocalModel:
@@ -52,7 +56,14 @@ class TaskContext:
         return LocalModel(spec, max_update_bytes=self.params.max_update_bytes)
 
     def global_model(self, round_id: int) -> GlobalModel:
-        cid = self.chain.global_model_cid(self.task_id, round_id)
+        """G_r from IPFS. Its CID comes from the task's log, which the chain client follows
+        incrementally; once the previous round is final it cannot change, so it is kept."""
+        cid = self._global_cids.get(round_id)
+        if cid is None:
+            log = self.chain.task_log(self.task_id)
+            cid = global_model_cid(log, round_id)
+            if round_id == 0 or log.first(RoundFinalized, round_id - 1):
+                self._global_cids[round_id] = cid
         return load_global_model(self.store, cid, self.params.max_update_bytes)
 
     def eval_set(self) -> tuple[np.ndarray, np.ndarray]:
@@ -77,6 +88,19 @@ def load_global_model(store: IpfsStore, cid: str, max_bytes: int) -> GlobalModel
             "report it to the task's requester"
         ) from None
     return GlobalModel(cid, receipt.model, store.get(receipt.model, max_bytes=max_bytes), receipt)
+
+
+def round_receipt(
+    chain: TaskManager, store: IpfsStore, task_id: int, round_id: int, max_bytes: int, log: TaskLog | None = None
+) -> RoundReceipt | None:
+    """The receipt that won `round_id` (None unless the round was accepted)."""
+    cid = winning_receipt_cid(log or chain.task_log(task_id), round_id)
+    if cid is None:
+        return None
+    model = load_global_model(store, cid, max_bytes)
+    if model.receipt is None:
+        raise WorkerError(f"task {task_id} round {round_id}: the winning CID {cid} is not a round receipt")
+    return model.receipt
 
 
 def load_npz_xy(data: bytes) -> tuple[np.ndarray, np.ndarray]:

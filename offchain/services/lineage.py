@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from offchain.chain.manager import TaskManager
-from offchain.chain.protocol import RoundStatus
+from offchain.readmodel.models import winning_receipt_cid
+from offchain.services.context import TaskContext, WorkerError, load_global_model
 from offchain.storage.ipfs import IpfsStore
-from offchain.workers.context import TaskContext, WorkerError, load_global_model
 
 
 @dataclass(frozen=True)
@@ -24,12 +24,12 @@ def lineage(chain: TaskManager, store: IpfsStore, task_id: int) -> list[Version]
     """Initial model, then every accepted round's model; each receipt's CID is the winning
     proposal's on-chain, and each receipt names the previous version as its parent."""
     params = chain.task_params(task_id)
+    log = chain.task_log(task_id)
     versions = [Version(None, params.initial_model_cid, params.initial_model_cid, None, "initial")]
     for r in range(params.num_rounds):
-        if chain.round_outcome(task_id, r).status != RoundStatus.ACCEPTED:
+        cid = winning_receipt_cid(log, r)
+        if cid is None:  # not accepted: the round kept the model it started from
             continue
-        cid = chain.winning_cid(task_id, r)
-        assert cid is not None
         model = load_global_model(store, cid, params.max_update_bytes)
         if model.receipt is None or model.receipt.parent != versions[-1].cid or model.receipt.round != r:
             raise WorkerError(

@@ -15,9 +15,10 @@ from offchain.fl.codec import encode_weights
 from offchain.fl.rules import parse_rule, rule_named
 from offchain.ml.models import build_model, model_from_spec, model_to_spec
 from offchain.ml.weights import get_weights
+from offchain.services.context import dump_npz_xy
 from offchain.storage.ipfs import IpfsStore
 from offchain.tokens import format_tokens
-from offchain.workers.context import dump_npz_xy
+from offchain.units import TOKEN
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +40,9 @@ class TaskSettings:
     vote_reveal: int = 60
     exit_cooldown: int = 60  # also the window for penalties after a trainer's last round
     claim_window: int = 7 * 24 * 3600
-    min_trainer_stake: int = 10 * 10**18
-    min_validator_stake: int = 100 * 10**18
-    stake_per_sample: int = 10**16  # 0.01 token of stake backs each declared sample
+    min_trainer_stake: int = 10 * TOKEN
+    min_validator_stake: int = 100 * TOKEN
+    stake_per_sample: int = TOKEN // 100  # 0.01 token of stake backs each declared sample
     max_trainers: int = 100
     max_update_bytes: int = 16 << 20
     # 10.0: about three times the largest change of an honest round of the demo (MLP, 2 epochs, lr 0.1)
@@ -53,7 +54,7 @@ class TaskSettings:
     validator_non_reveal_slash_bps: int = 1_000
     validator_losing_slash_bps: int = 500
     trainer_share_bps: int = 7_000
-    reward_pool: int = 1_000 * 10**18
+    reward_pool: int = 1_000 * TOKEN
 
 
 @dataclass(frozen=True)

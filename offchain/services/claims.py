@@ -7,37 +7,24 @@ import logging
 from offchain.chain.manager import TaskManager
 from offchain.chain.protocol import Role, RoundStatus
 from offchain.fl.merkle import build_tree
-from offchain.fl.receipt import RoundReceipt
+from offchain.services.context import round_receipt
 from offchain.storage.ipfs import IpfsStore
 from offchain.tokens import format_tokens
-from offchain.workers.context import WorkerError, load_global_model
 
 log = logging.getLogger(__name__)
-
-
-def round_receipt(
-    chain: TaskManager, store: IpfsStore, task_id: int, round_id: int, max_bytes: int
-) -> RoundReceipt | None:
-    """The receipt that won `round_id` (None unless the round was accepted)."""
-    cid = chain.winning_cid(task_id, round_id)
-    if cid is None:
-        return None
-    model = load_global_model(store, cid, max_bytes)
-    if model.receipt is None:
-        raise WorkerError(f"task {task_id} round {round_id}: the winning CID {cid} is not a round receipt")
-    return model.receipt
 
 
 def claim_trainer_rewards(chain: TaskManager, store: IpfsStore, task_id: int) -> int:
     """Claim every unclaimed reward of the account in accepted rounds; the total claimed now."""
     assert chain.address is not None
     params = chain.task_params(task_id)
+    task_log = chain.task_log(task_id)
     total = 0
     for round_id in range(params.num_rounds):
         outcome = chain.round_outcome(task_id, round_id)
         if outcome.status != RoundStatus.ACCEPTED or chain.trainer_reward_claimed(task_id, round_id, chain.address):
             continue
-        receipt = round_receipt(chain, store, task_id, round_id, params.max_update_bytes)
+        receipt = round_receipt(chain, store, task_id, round_id, params.max_update_bytes, task_log)
         amount = receipt.reward_of(chain.address) if receipt else 0
         if amount == 0:
             continue
@@ -92,3 +79,14 @@ def unlock_time(chain: TaskManager, task_id: int, account: str) -> int:
         finalized = chain.round_outcome(task_id, p.last_round).finalized_at
         unlock = max(unlock, finalized + params.exit_cooldown) if finalized else unlock
     return unlock
+
+
+def claim_all(chain: TaskManager, store: IpfsStore, task_id: int) -> int:
+    """Claim whatever the account is owed in the task, as trainer or validator; the total claimed now."""
+    assert chain.address is not None
+    role = chain.participant(task_id, chain.address).role
+    if role == Role.TRAINER:
+        return claim_trainer_rewards(chain, store, task_id)
+    if role == Role.VALIDATOR:
+        return claim_validator_rewards(chain, task_id)
+    return 0
