@@ -76,6 +76,17 @@ class UpdateRevealed:
     trainer: str
     update_cid: str
     num_samples: int
+    index: int  # its bit in availability attestations
+
+
+@dataclass(frozen=True)
+class AvailabilityAttested:
+    task_id: int
+    round: int
+    validator: str
+    held: bytes  # bit i of byte i // 8 (least significant first): holds the update of reveal index i
+    weight: int
+    total_validator_stake: int
 
 
 @dataclass(frozen=True)
@@ -95,6 +106,7 @@ class VoteRevealed:
     proposal_hash: bytes
     aggregate_cid: str  # the round receipt's CID ("" for the reject proposal)
     reward_root: bytes
+    penalty_root: bytes
     weight: int
     metric: int
 
@@ -106,6 +118,7 @@ class RoundFinalized:
     status: RoundStatus
     winning_proposal: bytes  # the leading proposal when it missed quorum (then Failed)
     reward_root: bytes
+    penalty_root: bytes
     winning_stake: int  # the leading proposal's stake, also when it missed quorum
     total_validator_stake: int
     returned_to_pool: int
@@ -118,10 +131,11 @@ class TaskCompleted:
 
 
 @dataclass(frozen=True)
-class UnspentPoolReturned:
+class Reclaimed:
     task_id: int
     requester: str
-    amount: int
+    unallocated: int
+    unclaimed: int
 
 
 @dataclass(frozen=True)
@@ -161,11 +175,12 @@ EVENT_RECORDS: dict[str, type] = {
         RoundStarted,
         UpdateCommitted,
         UpdateRevealed,
+        AvailabilityAttested,
         VoteCommitted,
         VoteRevealed,
         RoundFinalized,
         TaskCompleted,
-        UnspentPoolReturned,
+        Reclaimed,
         TrainerRewardClaimed,
         ValidatorRewardClaimed,
         Slashed,

@@ -117,22 +117,24 @@ def round_show(
         f"winning receipt {report['receipt_cid'] or '-'}; {_stakes(report)}",
         highlight=False,
     )
-    table = Table("trainer", "update CID", "samples", "accepted", "reason", "reward (DFL)", "claimed")
+    table = Table("trainer", "update CID", "samples", "score", "reward (DFL)", "why", "claimed", "penalty (DFL)")
     for u in report["updates"]:
         table.add_row(
             u["trainer"],
             u["cid"] or "-",
             str(u["num_samples"] or "-"),
-            "yes" if u["accepted"] else "no",
-            u["reason"] or "",
+            f"{u['score_ppm'] / 1e6:.3f}" if u["score_ppm"] is not None else "-",
             format_tokens(u["reward"]),
+            u["why"],
             "yes" if u["claimed"] else "",
+            format_tokens(u["penalty"]) if u["penalty"] else ("due" if u["penalized"] else ""),
         )
     console.print(table)
-    votes = Table("validator", "vote", "stake (DFL)", "metric (bps)")
+    votes = Table("validator", "attested", "vote", "stake (DFL)", "metric (bps)")
     for v in report["votes"]:
         votes.add_row(
             v["validator"],
+            str(v["attested"]) if v["attested"] is not None else "-",
             v["vote"],
             format_tokens(v["weight"]) if v["weight"] is not None else "-",
             str(v["metric"] if v["metric"] is not None else "-"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from offchain.chain.events import (
+    AvailabilityAttested,
     Event,
     RoundFinalized,
     RoundStarted,
@@ -18,7 +19,7 @@ from offchain.chain.events import (
     VoteCommitted,
     VoteRevealed,
 )
-from offchain.chain.protocol import REJECT_PROPOSAL, RoundStatus
+from offchain.chain.protocol import REJECT_PROPOSAL, RoundStatus, SlashReason
 from offchain.fl.receipt import RoundReceipt, UpdateEntry
 from offchain.readmodel.models import global_model_cid, winning_receipt_cid
 from offchain.readmodel.validators import round_validators
@@ -33,6 +34,7 @@ class Tally:
     leading_stake: int  # revealed stake behind the most-backed proposal, whether or not it reached quorum
     total_validator_stake: int
     reward_root: bytes
+    penalty_root: bytes
     returned_to_pool: int
 
     @property
@@ -54,6 +56,7 @@ class Tally:
             finalized.winning_stake,
             finalized.total_validator_stake,
             finalized.reward_root,
+            finalized.penalty_root,
             finalized.returned_to_pool,
         )
 
@@ -68,6 +71,8 @@ class UpdateView:
     entry: UpdateEntry | None  # from the winning receipt; None if the round has none or it is not there
     claim: Event[TrainerRewardClaimed] | None
     reason: str | None  # why it earned nothing; None when accepted
+    penalty: Event[Slashed] | None = None  # the penalty applied for this round's update, if any
+    trainer_pool: int = 0  # what the round paid trainers in all, to show this update's share
 
     @property
     def cid(self) -> str | None:
@@ -90,6 +95,34 @@ class UpdateView:
     def claimed(self) -> int:
         return self.claim.record.amount if self.claim else 0
 
+    @property
+    def score_ppm(self) -> int | None:
+        """Agreement with the round's consensus direction, parts per million (from the receipt)."""
+        return self.entry.score_ppm if self.entry else None
+
+    @property
+    def penalized(self) -> bool:
+        return bool(self.entry and self.entry.penalized)
+
+    @property
+    def why(self) -> str:
+        """Why it earned what it earned, in words (the receipt's figures, the chain's penalty)."""
+        e = self.entry
+        if e is None:
+            return self.reason or "no verdict"
+        if e.accepted and e.reward:
+            share = e.reward / self.trainer_pool if self.trainer_pool else 0
+            return (
+                f"score {e.score_ppm / 1e6:.3f} x {e.weight // max(e.score_ppm, 1)} samples = weight {e.weight}: "
+                f"{share:.1%} of the trainer pool"
+            )
+        if e.accepted:
+            return f"accepted, but score {e.score_ppm / 1e6:.3f} is below the floor: its change does not point where the others' do"
+        text = f"rejected ({e.reason}: {e.detail})" if e.detail else f"rejected ({e.reason})"
+        if e.penalized:
+            text += "; penalized" + (f" {self.penalty.record.amount} units" if self.penalty else " (not applied yet)")
+        return text
+
 
 @dataclass(frozen=True)
 class ValidatorView:
@@ -101,6 +134,14 @@ class ValidatorView:
     reveal: Event[VoteRevealed] | None
     claim: Event[ValidatorRewardClaimed] | None
     with_winner: bool | None  # None unless it voted and a proposal won
+    attestation: Event[AvailabilityAttested] | None = None
+
+    @property
+    def attested(self) -> int | None:
+        """How many of the round's updates it attested to holding; None if it did not attest."""
+        if self.attestation is None:
+            return None
+        return sum(bin(byte).count("1") for byte in self.attestation.record.held)
 
     @property
     def vote(self) -> str:
@@ -179,22 +220,32 @@ def round_view(log: TaskLog, round_id: int, receipt: RoundReceipt | None = None)
         global_model_cid=global_model_cid(log, round_id),
         receipt_cid=winning_receipt_cid(log, round_id),
         receipt=receipt,
-        updates=tuple(_updates(log, round_id, receipt, status)),
+        updates=tuple(_updates(log, round_id, receipt, status, receipt.trainer_pool if receipt else 0)),
         validators=tuple(_validators(log, round_id, finalized)),
         slashes=tuple(log.of(Slashed, round_id)),
     )
 
 
-def _updates(log: TaskLog, round_id: int, receipt: RoundReceipt | None, status: RoundStatus) -> list[UpdateView]:
+def _updates(
+    log: TaskLog, round_id: int, receipt: RoundReceipt | None, status: RoundStatus, trainer_pool: int
+) -> list[UpdateView]:
     reveals = {e.record.trainer.lower(): e for e in log.of(UpdateRevealed, round_id)}
     claims = {e.record.trainer.lower(): e for e in log.of(TrainerRewardClaimed, round_id)}
+    penalties = {
+        e.record.account.lower(): e
+        for e in log.of(Slashed, round_id)
+        if e.record.reason == SlashReason.TRAINER_REJECTED_UPDATE
+    }
     entries = {u.trainer.lower(): u for u in receipt.updates} if receipt else {}
     views = []
     for commit in log.of(UpdateCommitted, round_id):
         key = commit.record.trainer.lower()
         reveal, entry = reveals.get(key), entries.get(key)
+        reason = _reason(entry, reveal, status)
         views.append(
-            UpdateView(commit.record.trainer, commit, reveal, entry, claims.get(key), _reason(entry, reveal, status))
+            UpdateView(
+                commit.record.trainer, commit, reveal, entry, claims.get(key), reason, penalties.get(key), trainer_pool
+            )
         )
     return views
 
@@ -213,6 +264,7 @@ def _validators(log: TaskLog, round_id: int, finalized: Event[RoundFinalized] | 
     commits = {e.record.validator: e for e in log.of(VoteCommitted, round_id)}
     reveals = {e.record.validator: e for e in log.of(VoteRevealed, round_id)}
     claims = {e.record.validator: e for e in log.of(ValidatorRewardClaimed, round_id)}
+    attestations = {e.record.validator: e for e in log.of(AvailabilityAttested, round_id)}
     tally = Tally.of(finalized.record) if finalized else None
     views = []
     for validator in round_validators(log, round_id):
@@ -220,5 +272,14 @@ def _validators(log: TaskLog, round_id: int, finalized: Event[RoundFinalized] | 
         with_winner = (
             reveal.record.proposal_hash == tally.leading_proposal if reveal and tally and tally.decided else None
         )
-        views.append(ValidatorView(validator, commits.get(validator), reveal, claims.get(validator), with_winner))
+        views.append(
+            ValidatorView(
+                validator,
+                commits.get(validator),
+                reveal,
+                claims.get(validator),
+                with_winner,
+                attestations.get(validator),
+            )
+        )
     return views

@@ -8,7 +8,7 @@ from offchain.chain.errors import TxReverted
 from offchain.chain.manager import TaskManager
 from offchain.chain.protocol import ZERO_ROOT, RoundStatus
 from offchain.fl.merkle import build_penalty_tree
-from offchain.services.claims import round_receipt
+from offchain.services.context import round_receipt
 from offchain.storage.ipfs import IpfsStore
 
 log = logging.getLogger(__name__)

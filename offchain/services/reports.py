@@ -33,7 +33,12 @@ def round_report(chain: TaskManager, store: IpfsStore, task_id: int, round_id: i
             "num_samples": u.num_samples,
             "accepted": bool(u.accepted),
             "reason": u.reason,
-            "message": u.entry.message if u.entry else "",
+            "detail": u.entry.detail if u.entry else "",
+            "score_ppm": u.score_ppm,
+            "weight": u.entry.weight if u.entry else None,
+            "penalized": u.penalized,
+            "penalty": u.penalty.record.amount if u.penalty else 0,
+            "why": u.why,
             "reward": u.reward,
             "claimed": u.claim is not None,
             "claimed_amount": u.claimed,
@@ -58,7 +63,8 @@ def round_report(chain: TaskManager, store: IpfsStore, task_id: int, round_id: i
         "slashed": view.slashed,
         "updates": updates,
         "votes": [
-            {"validator": v.validator, "vote": v.vote, "weight": v.weight, "metric": v.metric} for v in view.validators
+            {"validator": v.validator, "attested": v.attested, "vote": v.vote, "weight": v.weight, "metric": v.metric}
+            for v in view.validators
         ],
         "slashes": [
             {"account": s.record.account, "amount": s.record.amount, "reason": s.record.reason.name.lower()}
@@ -70,6 +76,7 @@ def round_report(chain: TaskManager, store: IpfsStore, task_id: int, round_id: i
 def _tally_fields(tally: Tally | None) -> dict[str, Any]:
     return {
         "reward_root": "0x" + (tally.reward_root if tally else b"\0" * 32).hex(),
+        "penalty_root": "0x" + (tally.penalty_root if tally else b"\0" * 32).hex(),
         "winning_stake": tally.winning_stake if tally else 0,
         "leading_stake": tally.leading_stake if tally else 0,
         "total_validator_stake": tally.total_validator_stake if tally else None,

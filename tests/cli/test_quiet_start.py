@@ -51,7 +51,9 @@ def task(protocol: DevnetDeployment) -> int:
     ],
     ids=lambda a: " ".join(a),
 )
-def test_commands_without_a_model_never_import_tensorflow(protocol: DevnetDeployment, task: int, args: list[str]) -> None:
+def test_commands_without_a_model_never_import_tensorflow(
+    protocol: DevnetDeployment, task: int, args: list[str]
+) -> None:
     argv = [a.format(task=task) for a in args]
     result = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "offchain.cli.main", *argv],
@@ -67,7 +69,9 @@ def test_commands_without_a_model_never_import_tensorflow(protocol: DevnetDeploy
     assert not [m for m in imported if m.split(".")[0] in ("tensorflow", "keras")]
 
 
-def test_a_command_that_runs_a_model_prints_no_tensorflow_start_up_lines(protocol: DevnetDeployment, tmp_path: Path) -> None:
+def test_a_command_that_runs_a_model_prints_no_tensorflow_start_up_lines(
+    protocol: DevnetDeployment, tmp_path: Path
+) -> None:
     digits = load_dataset("digits", seed=0)
     model = build_model("mlp", input_shape=digits.input_shape, num_classes=digits.num_classes, seed=0)
     save_model_file(model, tmp_path / "model.keras")

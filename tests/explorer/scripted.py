@@ -14,8 +14,17 @@ from pathlib import Path
 from offchain.chain.accounts import anvil_account
 from offchain.chain.artifacts import load_deployment
 from offchain.chain.manager import TaskManager
-from offchain.chain.protocol import Phase, Role, TaskParams, proposal_hash, update_commitment, vote_commitment
+from offchain.chain.protocol import (
+    ZERO_ROOT,
+    Phase,
+    Role,
+    TaskParams,
+    proposal_hash,
+    update_commitment,
+    vote_commitment,
+)
 from offchain.config import PROJECT_ROOT
+from offchain.fl.availability import bitmap
 from offchain.fl.merkle import build_tree
 from offchain.fl.receipt import RoundReceipt, UpdateEntry
 from offchain.fl.rewards import allocate
@@ -78,15 +87,20 @@ class Driver:
             registration_duration=0,
             commit_duration=600,
             reveal_duration=reveal_seconds,
+            attest_duration=600,
             vote_commit_duration=600,
             vote_reveal_duration=600,
             exit_cooldown=0,
+            claim_window=3600,
             min_trainer_stake=10 * TOKEN,
             min_validator_stake=100 * TOKEN,
+            stake_per_sample=0,
             max_trainers_per_round=100,
             max_update_bytes=1 << 20,
+            max_delta_norm_micro=0,
             quorum_bps=6_000,
             trainer_non_reveal_slash_bps=1_000,
+            trainer_penalty_bps=2_000,
             validator_non_reveal_slash_bps=1_000,
             validator_losing_slash_bps=500,
             trainer_share_bps=7_000,
@@ -118,6 +132,8 @@ class Driver:
                 what=f"the reveal phase of round {round_id} to end",
                 every=0.5,
             )
+        held = bitmap(range(len(revealing)), len(revealing))
+        self._each(lambda m: m.attest_availability(t, held), self.validators)
         trainer_pool = self.requester.round_outcome(t, round_id).trainer_pool
         weights = {m.address.lower(): updates[m.address][1] for m in revealing}
         leaves = allocate(trainer_pool, weights)
@@ -130,18 +146,35 @@ class Driver:
             parent=parent,
             model=model,
             rule="fedavg",
-            rule_params={"cap": 0},
+            rule_id=0,
+            rule_params=(0,),
             trainer_pool=trainer_pool,
+            void=False,
             updates=tuple(
-                UpdateEntry(a, updates[m.address][0], updates[m.address][1], True, None, "", w, rewards.get(a, 0))
-                for m in revealing
+                UpdateEntry(
+                    i,
+                    a,
+                    updates[m.address][0],
+                    updates[m.address][1],
+                    10_000,
+                    True,
+                    None,
+                    False,
+                    "",
+                    1_000_000,
+                    w,
+                    rewards.get(a, 0),
+                )
+                for i, m in enumerate(revealing)
                 for a, w in [(m.address.lower(), weights[m.address.lower()])]
             ),
             rewards=tuple(leaves),
             reward_root="0x" + tree.root.hex(),
+            penalties=(),
+            penalty_root="0x" + "00" * 32,
         )
         receipt_cid = self.store.put(receipt.to_bytes())
-        proposal = proposal_hash(receipt_cid, tree.root)
+        proposal = proposal_hash(receipt_cid, tree.root, ZERO_ROOT)
         salts = {m.address: os.urandom(32) for m in self.validators}
         self._each(
             lambda m: m.commit_vote(t, vote_commitment(t, round_id, m.address, proposal, salts[m.address])),
@@ -149,7 +182,12 @@ class Driver:
         )
         self._each(
             lambda m: m.reveal_vote(
-                t, receipt_cid, tree.root, salts[m.address], 6_000 + 500 * round_id + 37 * self.validators.index(m)
+                t,
+                receipt_cid,
+                tree.root,
+                ZERO_ROOT,
+                salts[m.address],
+                6_000 + 500 * round_id + 37 * self.validators.index(m),
             ),
             self.validators,
         )
@@ -210,7 +248,7 @@ def run_task(
         if withdraw:
             driver._each(lambda m: m.withdraw(task_id), driver.trainers + driver.validators)
             if driver.requester.task_state(task_id).unallocated_pool > 0:
-                driver.requester.return_unspent_pool(task_id)
+                driver.requester.reclaim(task_id)
         return task
     finally:
         driver.close()

@@ -73,6 +73,7 @@ def _finalized(view: RoundView) -> dict[str, Any] | None:
         "winning_proposal": hex0x(tally.leading_proposal) if tally.decided else None,
         "leading_proposal": hex0x(tally.leading_proposal),
         "reward_root": hex0x(tally.reward_root),
+        "penalty_root": hex0x(tally.penalty_root),
         "winning_stake": tally.winning_stake,
         "leading_stake": tally.leading_stake,
         "total_validator_stake": tally.total_validator_stake,
@@ -93,6 +94,9 @@ def _receipt(view: RoundView, stored: StoredReceipt | None) -> dict[str, Any] | 
         "reward_root": body.reward_root if body else None,
         "root_matches_chain": bool(body and tally and body.reward_root == hex0x(tally.reward_root)),
         "rewards": [{"account": a, "amount": v} for a, v in body.rewards] if body else [],
+        "penalty_root": body.penalty_root if body else None,
+        "penalty_root_matches_chain": bool(body and tally and body.penalty_root == hex0x(tally.penalty_root)),
+        "penalties": list(body.penalties) if body else [],
     }
 
 
@@ -105,8 +109,13 @@ def _update(u: UpdateView) -> dict[str, Any]:
         "num_samples": u.num_samples,
         "accepted": u.accepted,
         "reason": u.reason,
-        "message": u.entry.message if u.entry else "",
+        "detail": u.entry.detail if u.entry else "",
+        "score_ppm": u.score_ppm,
         "weight": u.entry.weight if u.entry else None,
+        "penalized": u.penalized,
+        "penalty": u.penalty.record.amount if u.penalty else 0,
+        "penalty_tx": u.penalty.tx_hash if u.penalty else None,
+        "why": u.why,
         "reward": u.reward,
         "claimed": u.claimed,
         "claim_tx": u.claim.tx_hash if u.claim else None,
@@ -116,6 +125,7 @@ def _update(u: UpdateView) -> dict[str, Any]:
 def _vote(v: ValidatorView) -> dict[str, Any]:
     return {
         "validator": v.validator,
+        "attested": v.attested,
         "weight": v.weight,
         "commit_tx": v.commit.tx_hash if v.commit else None,
         "reveal_tx": v.reveal.tx_hash if v.reveal else None,

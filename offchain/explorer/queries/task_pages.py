@@ -11,13 +11,13 @@ from collections import defaultdict
 from typing import Any
 
 from offchain.chain.events import (
+    Reclaimed,
     RoundStarted,
     Slashed,
     TaskCompleted,
     TaskCreated,
     TaskLog,
     TrainerRewardClaimed,
-    UnspentPoolReturned,
     ValidatorRewardClaimed,
 )
 from offchain.chain.protocol import RoundStatus
@@ -32,13 +32,14 @@ from offchain.explorer.queries.store import (
     task_log,
     task_state,
 )
-from offchain.fl.ruleconfig import RULE_IDS
+from offchain.fl.rules import RULES
 from offchain.readmodel.participants import participant_totals
 from offchain.readmodel.rounds import RoundView, round_view
 
 
 def rule_name(rule_id: int) -> str:
-    return RULE_IDS.get(rule_id, str(rule_id))
+    rule = RULES.get(rule_id)
+    return rule.name if rule else str(rule_id)
 
 
 def tasks(conn: sqlite3.Connection) -> dict[str, Any]:
@@ -77,7 +78,7 @@ def task(conn: sqlite3.Connection, task_id: int) -> dict[str, Any]:
     stored = receipts(conn, task_id)
     views = [round_view(log, s.record.round, _body(stored.get(s.record.round))) for s in log.of(RoundStarted)]
     rounds = [_round_summary(v) for v in views]
-    completed, returned = log.first(TaskCompleted), log.first(UnspentPoolReturned)
+    completed, returned = log.first(TaskCompleted), log.first(Reclaimed)
     return {
         "task": task_id,
         "requester": created.record.requester,
@@ -97,7 +98,14 @@ def task(conn: sqlite3.Connection, task_id: int) -> dict[str, Any]:
         "completed": None
         if completed is None
         else {"block": completed.block, "tx": completed.tx_hash, "unallocated_pool": completed.record.unallocated_pool},
-        "unspent_returned": None if returned is None else {"amount": returned.record.amount, "tx": returned.tx_hash},
+        "unspent_returned": None
+        if returned is None
+        else {
+            "amount": returned.record.unallocated + returned.record.unclaimed,
+            "unallocated": returned.record.unallocated,
+            "unclaimed": returned.record.unclaimed,
+            "tx": returned.tx_hash,
+        },
     }
 
 

@@ -86,8 +86,8 @@ def test_names_map_both_ways() -> None:
 
 def test_web3_values_and_the_explorers_json_give_the_same_record() -> None:
     params = TaskParams(
-        "QmSpec", "QmInit", "QmEval", b"\x01" * 32, 3, (1, 2), 2, 0, 60, 60, 60, 60, 60, 10, 100, 5, 1 << 20, 6000,
-        1000, 1000, 500, 7000, 10**21,
+        "QmSpec", "QmInit", "QmEval", b"\x01" * 32, 3, (1, 2), 2, 0, 60, 60, 60, 60, 60, 60, 3600, 10, 100, 1,
+        5, 1 << 20, 10_000_000, 6000, 1000, 2000, 1000, 500, 7000, 10**21,
     )  # fmt: skip
     as_web3 = {"taskId": 7, "requester": "0x" + "ab" * 20, "params": to_abi(params)}
     as_json = json.loads(json.dumps({**as_web3, "params": {**to_abi(params), "evalDatasetHash": "0x" + "01" * 32}}))

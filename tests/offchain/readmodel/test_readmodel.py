@@ -32,8 +32,8 @@ TASK = 1
 A, B, C, D = (f"0x{c * 40}" for c in "ABCD")
 ROOT = b"\x05" * 32
 PARAMS = TaskParams(
-    "QmSpec", "QmInit", "QmEval", b"\0" * 32, 0, (0,), 3, 0, 60, 60, 60, 60, 0, TOKEN, 100 * TOKEN, 10, 1 << 20,
-    6000, 1000, 1000, 500, 7000, 100 * TOKEN,
+    "QmSpec", "QmInit", "QmEval", b"\0" * 32, 0, (0,), 3, 0, 60, 60, 60, 60, 60, 0, 3600, TOKEN, 100 * TOKEN, 0,
+    10, 1 << 20, 0, 6000, 1000, 2000, 1000, 500, 7000, 100 * TOKEN,
 )  # fmt: skip
 
 
@@ -44,12 +44,16 @@ def _log(*records: Any) -> TaskLog:
 
 
 def _vote(round_id: int, validator: str, cid: str) -> VoteRevealed:
-    proposal = proposal_hash(cid, ROOT) if cid else REJECT_PROPOSAL
-    return VoteRevealed(TASK, round_id, validator, proposal, cid, ROOT if cid else b"\0" * 32, 100 * TOKEN, 9000)
+    proposal = proposal_hash(cid, ROOT, b"\0" * 32) if cid else REJECT_PROPOSAL
+    return VoteRevealed(
+        TASK, round_id, validator, proposal, cid, ROOT if cid else b"\0" * 32, b"\0" * 32, 100 * TOKEN, 9000
+    )
 
 
 def _finalized(round_id: int, status: RoundStatus, cid: str, stake: int = 100 * TOKEN) -> RoundFinalized:
-    return RoundFinalized(TASK, round_id, status, proposal_hash(cid, ROOT), ROOT, stake, 300 * TOKEN, 0)
+    return RoundFinalized(
+        TASK, round_id, status, proposal_hash(cid, ROOT, b"\0" * 32), ROOT, b"\0" * 32, stake, 300 * TOKEN, 0
+    )
 
 
 def test_each_round_starts_from_the_receipt_of_the_last_accepted_round_before_it() -> None:
@@ -97,7 +101,9 @@ def test_trainers_earn_what_the_receipts_allocate_and_validators_what_they_claim
         ValidatorRewardClaimed(TASK, 0, B, 3 * TOKEN, True),
         Slashed(TASK, 1, A, SlashReason.TRAINER_NON_REVEAL, TOKEN // 10, 2 * TOKEN - TOKEN // 10),
     )
-    receipt = RoundReceipt(TASK, 0, "QmInit", "QmModel", "fedavg", {}, 7 * TOKEN, (), ((A.lower(), 7 * TOKEN),), "0x")
+    receipt = RoundReceipt(
+        TASK, 0, "QmInit", "QmModel", "fedavg", 0, (0,), 7 * TOKEN, False, (), ((A.lower(), 7 * TOKEN),), "0x", (), "0x"
+    )
     rows = participant_totals(log, {0: receipt}, {B.lower(): 2 * TOKEN})
     assert [(p.account, p.role, p.staked, p.earned, p.claimed, p.slashed) for p in rows] == [
         (A, Role.TRAINER, 2 * TOKEN, 7 * TOKEN, 7 * TOKEN, TOKEN // 10),

@@ -14,7 +14,8 @@ import pytest
 
 from offchain.devnet.services import DevServices, ipfs_answers
 from offchain.errors import IpfsError
-from offchain.storage.ipfs import IpfsStore, RetryPolicy
+from offchain.retry import Backoff
+from offchain.storage.ipfs import IpfsStore
 from offchain.workers.watch import Watchdog
 from support import free_ports
 
@@ -43,7 +44,7 @@ def test_a_stopped_node_is_reported_while_it_is_down_and_once_when_it_answers_ag
     api = f"http://127.0.0.1:{services.ports.ipfs_api}"
     caplog.set_level(logging.INFO, logger="offchain.workers.watch")
     with (
-        IpfsStore(api, timeout=2, retry=RetryPolicy(attempts=2, first_delay=0.2)) as raw,
+        IpfsStore(api, timeout=2, retry=Backoff(attempts=2, first_delay=0.2)) as raw,
         Watchdog(after=1.0, every=1.0, tick=0.1) as watchdog,
     ):
         store = watchdog.wrap(raw, f"IPFS at {api}", _outage)
@@ -72,7 +73,7 @@ def test_a_hanging_call_is_reported_while_it_hangs(services: DevServices, caplog
     pid = _ipfs_pid(services)
     caplog.set_level(logging.INFO, logger="offchain.workers.watch")
     with (
-        IpfsStore(api, timeout=4, retry=RetryPolicy(attempts=1)) as raw,
+        IpfsStore(api, timeout=4, retry=Backoff(attempts=1)) as raw,
         Watchdog(after=1.0, every=1.0, tick=0.1) as watchdog,
     ):
         store = watchdog.wrap(raw, f"IPFS at {api}", _outage)
