@@ -225,6 +225,9 @@ def validator(
     tolerance: Annotated[
         float, typer.Option(help="Vote reject when the aggregate's accuracy is this much below G_r's.")
     ] = 0.02,
+    fetch_timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for one update from IPFS per attempt (retried until the phase ends).")
+    ] = 20.0,
     test_fraction: TestFractionOpt = DEFAULT_TEST_FRACTION,
     stake: StakeOpt = None,
     keystore: KeystoreOpt = None,
@@ -234,14 +237,17 @@ def validator(
     max_seconds: MaxSecondsOpt = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
-    """Validate every round of TASK: stake, fetch and verify each revealed update, aggregate by the
-    task's rule, pin the model and round receipt, vote; finalize, slash absentees, claim rewards."""
+    """Validate every round of TASK: stake, fetch, verify and pin each revealed update, attest to what
+    it holds, compute the round over the updates a quorum holds, pin the model and round receipt, vote;
+    finalize, slash absentees, apply penalties, claim rewards."""
     from offchain.workers.validator import Validator, ValidatorOptions
 
     _check_options(client_index, num_clients, poll, max_seconds, test_fraction, "validator")
     if not 0 <= tolerance <= 1:
         raise ArgumentError(f"--tolerance is an accuracy difference from 0 to 1, not {tolerance}")
-    options = ValidatorOptions(stake=stake, tolerance=tolerance, poll_seconds=poll)
+    if not 0.5 <= fetch_timeout <= 3600:
+        raise ArgumentError(f"--fetch-timeout is in seconds, from 0.5 to 3600, not {fetch_timeout}")
+    options = ValidatorOptions(stake=stake, tolerance=tolerance, fetch_timeout=fetch_timeout, poll_seconds=poll)
     _run(
         "validator",
         task,

@@ -85,6 +85,17 @@ class UpdateHolder:
             self.fetch(round_id, reveal, timeout=min(per_update, left))
         return sorted(r.index for r in reveals if self.has(round_id, r.index))
 
+    def serve(self, round_id: int, indexes: list[int]) -> None:
+        """Add held updates to this validator's IPFS node again (pinned), so that the network keeps
+        serving them whatever their trainers do (unpinning, taking their node down)."""
+        for index in indexes:
+            content = self.held.get((round_id, index))
+            if isinstance(content, bytes):
+                try:
+                    self.store.put(content)
+                except IpfsError as exc:
+                    log.warning("%s: could not serve update %d again: %s", self.name, index, exc)
+
     def forget_before(self, round_id: int) -> None:
         for key in [k for k in self.held if k[0] < round_id]:
             del self.held[key]

@@ -150,6 +150,8 @@ class Validator(RoundWorker):
             )
         rec["held"] = held
         self.state.save()
+        with span(rec, "ipfs"):
+            self.holder.serve(round_id, held)
         with span(rec, "chain"):
             self.chain.attest_availability(self.task_id, bitmap(held, len(reveals)))
         rec["attested"] = True
@@ -247,6 +249,8 @@ class Validator(RoundWorker):
                 deadline=time.monotonic() + self._seconds_left(),
                 per_update=self.options.fetch_timeout,
             )
+        with span(rec, "ipfs"):
+            self.holder.serve(round_id, held)  # others may need what we hold
         missing = sorted(set(wanted) - set(held))
         if missing:
             log.warning(
