@@ -124,3 +124,24 @@ def write_report(name: str, payload: dict[str, Any], folder: Path = REPORTS) -> 
 
 def say(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def run_round(global_weights: Any, updates: list[Any], config: Any, *, bound_micro: int = 0, pool: int = 10**21) -> Any:
+    """The validators' round computation (`offchain.fl.round.compute_round`) over `updates`, with every
+    validator holding every update: what a round of the real protocol would give, without the chain."""
+    from offchain.fl.availability import Attestation, bitmap
+    from offchain.fl.codec import encode_weights
+    from offchain.fl.round import Addressing, Reveal, RoundTerms, compute_round
+    from offchain.fl.screening import Checks
+    from offchain.storage.cid import compute_cid, is_cid
+    from offchain.types import TensorSpec
+
+    contents = {i: encode_weights(u.weights) for i, u in enumerate(updates)}
+    reveals = [Reveal(i, u.trainer, compute_cid(contents[i]), u.num_samples) for i, u in enumerate(updates)]
+    held = bitmap(range(len(updates)), len(updates))
+    attestations = [Attestation(f"0x{9000 + v:040x}", held, 1, 3) for v in range(3)]
+    specs = [TensorSpec(n, tuple(a.shape)) for n, a in sorted(global_weights.items())]
+    terms = RoundTerms(1, 0, config, Checks(specs, 1 << 30, bound_micro), 6000, pool)
+    return compute_round(
+        terms, "QmParent", global_weights, reveals, attestations, contents, Addressing(compute_cid, is_cid)
+    )

@@ -1,7 +1,7 @@
 """Byzantine robustness: 30% of the trainers attack; final accuracy under each aggregation rule.
 
 Runs without the chain: an in-process FedAvg-style loop whose aggregation step is exactly what
-every validator runs (`offchain.fl.aggregate.aggregate` with `parse_rule`, including the
+every validator runs (`offchain.fl.round.compute_round` with `parse_rule`, including the
 deterministic acceptance checks), on the same shares, model and local training as the
 comparison. Chain and IPFS only move the same bytes around, so they cannot change these numbers.
 
@@ -56,9 +56,9 @@ def _address(i: int) -> str:
 def run_one(
     setup: Setup, data: Any, parts: list[np.ndarray], rule: str, attack: str, attackers: list[int], clip_bound: float
 ) -> dict[str, Any]:
-    from offchain.fl.aggregate import aggregate
+    from bench.common import run_round
     from offchain.fl.records import Update
-    from offchain.fl.ruleconfig import parse_rule
+    from offchain.fl.rules import parse_rule
     from offchain.ml.models import build_model
     from offchain.ml.train import evaluate, train_local
     from offchain.ml.weights import get_weights, set_weights
@@ -109,7 +109,7 @@ def run_one(
                         )
                     )
             updates.append(Update(trainer=_address(i), num_samples=len(idx), weights=weights))
-        result = aggregate(global_w, updates, config)
+        result = run_round(global_w, updates, config)
         global_w = result.weights
         rejected.append(len(result.verdicts) - len(result.accepted))
         set_weights(model, global_w)
@@ -218,7 +218,7 @@ def robustness(
                 "sign_flip_scale": -4.0,
                 "norm_clip_bound": clip,
                 "rule_params": {r: rule_params(r, setup.trainers, len(attackers), clip)[1] for r in rules},
-                "chain": "not used: the aggregation code is the validators' own (offchain.fl.aggregate); see BENCHMARKS.md",
+                "chain": "not used: the aggregation code is the validators' own (offchain.fl.round); see BENCHMARKS.md",
                 "jobs": jobs,
                 "complete": len(done) == len(order),
                 **tables(runs, attacks),

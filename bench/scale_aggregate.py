@@ -1,7 +1,7 @@
 """Aggregation at scale: N updates of 1M float32 parameters (4 MB each) for N in 10, 100, 1000.
 
 For each (rule, N), a fresh subprocess reads the N update files, decodes and screens them
-(the validator's `screen_bytes` + `check_update`) and aggregates with `offchain.fl.aggregate`,
+(the validator's `offchain.fl.screening.screen`) and aggregates with `offchain.fl.rules.aggregate`,
 reporting seconds and peak RSS; a baseline subprocess only reads the same bytes once.
 The files are written just before, so reads come from the page cache: "read once" is the
 floor of any aggregation that must touch every byte, not a disk benchmark.
@@ -61,31 +61,31 @@ def _child(folder: Path, n: int, rule: str) -> dict[str, Any]:
         for path in files:
             total += len(path.read_bytes())
         return {"seconds": time.perf_counter() - started, "bytes": total, "peak_rss_mib": _peak_rss_mib()}
-    from offchain.fl.acceptance import screen_bytes
-    from offchain.fl.aggregate import aggregate
     from offchain.fl.codec import decode_weights
-    from offchain.fl.records import Update
-    from offchain.fl.ruleconfig import parse_rule
+    from offchain.fl.rules import Contribution, aggregate, parse_rule, sample_weight
+    from offchain.fl.screening import Checks, Screened, screen
     from offchain.types import TensorSpec
 
     specs = (TensorSpec(NAME, (PARAMS,)),)
     limit = 16 << 20
     global_weights = decode_weights((folder / "global.st").read_bytes(), specs, limit)
     started = time.perf_counter()
-    updates = []
+    config = parse_rule(*RULES[rule])
+    checks = Checks(specs, limit, 0)
+    accepted = []
     for i, path in enumerate(files):
-        screened = screen_bytes(f"0x{i + 1:040x}", 100 + i, path.read_bytes(), specs=specs, max_bytes=limit)
-        assert isinstance(screened, Update), screened
-        updates.append(screened)
+        screened = screen(f"0x{i + 1:040x}", 100 + i, path.read_bytes(), global_weights, checks)
+        assert isinstance(screened, Screened), screened
+        u = screened.update
+        accepted.append(Contribution(u, screened.sq_delta_norm, 1, sample_weight(config, u.num_samples)))
     decoded = time.perf_counter()
-    rule_id, params = RULES[rule]
-    result = aggregate(global_weights, updates, parse_rule(rule_id, params))
+    result = aggregate(global_weights, accepted, config)
     done = time.perf_counter()
     return {
         "seconds": done - started,
         "read_decode_seconds": decoded - started,
         "aggregate_seconds": done - decoded,
-        "accepted": len(result.accepted),
+        "accepted": len(accepted) - len(result.excluded),
         "peak_rss_mib": _peak_rss_mib(),
     }
 
