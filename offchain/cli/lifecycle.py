@@ -199,6 +199,40 @@ def slash(
     )
 
 
+def penalize(
+    task: TaskArg,
+    round_id: Annotated[int, typer.Argument(help="An accepted round whose receipt names penalized trainers.")],
+    keystore: KeystoreOpt = None,
+    key_env: KeyEnvOpt = "DFL_PRIVATE_KEY",
+    dev_account: DevAccountOpt = None,
+) -> None:
+    """Apply every penalty the winning receipt of a round names, with Merkle proofs (anyone may;
+    validators do it on their own)."""
+    from offchain.chain.protocol import ZERO_ROOT, RoundStatus
+    from offchain.cli.common import ipfs_store
+    from offchain.services.penalties import apply_penalties
+
+    chain = _signed(keystore, key_env, dev_account, task)
+    require_round(chain, task, round_id)
+    outcome = chain.round_outcome(task, round_id)
+    if outcome.status == RoundStatus.OPEN:
+        raise NotNow(f"round {round_id} of task {task} is not finalized yet: `dfl round finalize {task}` first")
+    if outcome.status != RoundStatus.ACCEPTED or outcome.penalty_root == ZERO_ROOT:
+        raise ArgumentError(f"round {round_id} of task {task} penalizes nobody (status {outcome.status.name.lower()})")
+    before = {e.args["account"] for e in chain.events("Slashed", taskId=task, round=round_id)}
+    with ipfs_store(settings()) as store:
+        done = apply_penalties(chain, store, task, round_id - 1, round_id)
+    if done < round_id:
+        raise NotNow(
+            f"a penalized trainer of round {round_id} committed in the open Commit phase: try again once it ends"
+        )
+    applied = [e for e in chain.events("Slashed", taskId=task, round=round_id) if e.args["account"] not in before]
+    for e in applied:
+        console.print(f"penalized {e.args['account']}: {format_tokens(e.args['amount'])} DFL", highlight=False)
+    if not applied:
+        console.print(f"every penalty of round {round_id} of task {task} was already applied", highlight=False)
+
+
 def reclaim(
     task: TaskArg,
     keystore: KeystoreOpt = None,

@@ -60,7 +60,10 @@ class Trainer(RoundWorker):
         return self.x, self.y
 
     def stake_amount(self) -> int:
-        """At least the task's minimum, and enough to back every local sample as collateral."""
+        """The stake asked for; by default at least the task's minimum and enough to back every local
+        sample as collateral (with less, the trainer declares only the samples its stake backs)."""
+        if self._stake:
+            return self._stake
         return max(super().stake_amount(), len(self.x) * self.ctx.params.stake_per_sample)
 
     def act(self, round_id: int, phase: Phase) -> None:
