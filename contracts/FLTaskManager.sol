@@ -436,7 +436,7 @@ contract FLTaskManager is IFLTaskManager, ReentrancyGuardTransient {
 
     /// @inheritdoc IFLTaskManager
     function currentRound(uint256 taskId) external view returns (uint256 round, Phase phase, uint256 deadline) {
-        (PhaseClock.Clock memory c,) = _task(taskId).sync();
+        PhaseClock.Clock memory c = _task(taskId).clockNow();
         return (c.round, c.phase, c.phaseEnd);
     }
 

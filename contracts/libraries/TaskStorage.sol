@@ -111,6 +111,12 @@ library TaskStorage {
         PhaseClock.advance(c, s, block.timestamp);
     }
 
+    /// @notice The task's clock advanced to now (for views that need no schedule).
+    function clockNow(Task storage t) internal view returns (PhaseClock.Clock memory c) {
+        c = t.clock;
+        PhaseClock.advance(c, t.schedule, block.timestamp);
+    }
+
     function isFinalized(PhaseClock.Clock memory c, uint256 round) internal pure returns (bool) {
         return round < c.round || c.phase == IFLTaskManager.Phase.Completed;
     }

@@ -16,7 +16,7 @@ library TaskViews {
 
     /// @notice {IFLTaskManager-taskState}.
     function taskState(TaskStorage.Task storage t) external view returns (IFLTaskManager.TaskState memory state) {
-        (PhaseClock.Clock memory c,) = TaskStorage.sync(t);
+        PhaseClock.Clock memory c = TaskStorage.clockNow(t);
         TaskStorage.Totals memory tot = t.totals;
         TaskStorage.Ledger memory l = t.ledger;
         state.requester = t.funds.requester;
