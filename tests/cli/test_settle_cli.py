@@ -59,7 +59,7 @@ def test_finalize_slash_reclaim_and_withdraw_by_hand_move_every_token_back(proto
         )
     before = {i: chain.balance_of(a) for i, a in who.items()}
     settings = TaskSettings(
-        num_rounds=1, registration=20, commit=60, reveal=3, vote_commit=3, vote_reveal=3, exit_cooldown=1
+        num_rounds=1, registration=20, commit=60, reveal=3, attest=3, vote_commit=3, vote_reveal=3, exit_cooldown=1
     )
     task = create_task(protocol.manager(REQUESTER), published, settings)
     pool = settings.reward_pool
@@ -76,7 +76,7 @@ def test_finalize_slash_reclaim_and_withdraw_by_hand_move_every_token_back(proto
     assert f"left task {t}" in left and f"dfl withdraw --task {t}" in left
 
     shown = _dfl(protocol, "task", "show", t)
-    assert "rule fedavg (cap=0)" in shown and "rule id" not in shown
+    assert "rule consensus_fedavg (cap=0)" in shown and "rule id" not in shown
     assert "phase registration" in shown and "(in " in shown  # the deadline: local time, then "in N s"
 
     _wait_for_phase(protocol, task, Phase.COMMIT)

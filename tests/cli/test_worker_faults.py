@@ -15,9 +15,18 @@ from pathlib import Path
 import pytest
 
 from offchain.chain.accounts import anvil_account
-from offchain.chain.protocol import Phase, Role, new_salt, proposal_hash, update_commitment, vote_commitment
+from offchain.chain.protocol import (
+    ZERO_ROOT,
+    Phase,
+    Role,
+    new_salt,
+    proposal_hash,
+    update_commitment,
+    vote_commitment,
+)
 from offchain.fl.receipt import KIND
 from offchain.ml.datasets import load_dataset
+from offchain.readmodel.models import winning_receipt_cid
 from offchain.services.requester import TaskSettings, create_task, publish_model
 from offchain.storage.ipfs import IpfsStore
 from support import DevnetDeployment
@@ -55,7 +64,9 @@ def test_a_malformed_winning_receipt_ends_a_trainer_with_one_line_and_a_lost_sal
             y_eval=digits.y_test[:20],
         )
         bad_receipt = store.put(b'{"kind":"' + KIND.encode() + b'","version":1,"task":"not a receipt"}')
-    settings = TaskSettings(num_rounds=2, registration=6, commit=60, reveal=60, vote_commit=60, vote_reveal=60)
+    settings = TaskSettings(
+        num_rounds=2, registration=6, commit=60, reveal=60, attest=6, vote_commit=60, vote_reveal=60
+    )
     task = create_task(protocol.manager(0), published, settings)
     trainer, validator = protocol.manager(TRAINER), protocol.manager(VALIDATOR)
     trainer.stake(task, Role.TRAINER, settings.min_trainer_stake)
@@ -69,13 +80,14 @@ def test_a_malformed_winning_receipt_ends_a_trainer_with_one_line_and_a_lost_sal
     trainer.reveal_update(task, published.weights_cid, 10, salt)
     _wait_for_phase(protocol, task, Phase.VOTE_COMMIT)
     root, vote_salt = b"\x01" * 32, new_salt()
-    proposal = proposal_hash(bad_receipt, root)
+    proposal = proposal_hash(bad_receipt, root, ZERO_ROOT)
     validator.commit_vote(task, vote_commitment(task, 0, anvil_account(VALIDATOR).address, proposal, vote_salt))
     _wait_for_phase(protocol, task, Phase.VOTE_REVEAL)
-    validator.reveal_vote(task, bad_receipt, root, vote_salt, 5000)
+    validator.reveal_vote(task, bad_receipt, root, ZERO_ROOT, vote_salt, 5000)
     _wait_for_phase(protocol, task, Phase.AWAITING_FINALIZATION)
     validator.finalize_round(task)
-    assert protocol.manager().winning_cid(task, 0) == bad_receipt
+    chain = protocol.manager()
+    assert winning_receipt_cid(chain.task_log(task), 0) == bad_receipt
 
     # Round 1: a newcomer stakes (so the commit phase waits for two trainers), then the trainer commits
     # by hand: its worker's state never held that salt.

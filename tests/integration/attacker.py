@@ -131,6 +131,16 @@ class Player:
         per_sample = params[17]  # stakePerSample
         self.backed = stake // per_sample if per_sample else 10**6
 
+    def error_name(self, exc: Exception) -> str:
+        """The contract's custom error a revert carries, found by its selector in the ABI."""
+        text = str(exc)
+        for entry in self.m.abi:
+            if entry.get("type") == "error":
+                signature = f"{entry['name']}({','.join(i['type'] for i in entry['inputs'])})"
+                if Web3.keccak(text=signature)[:4].hex() in text:
+                    return str(entry["name"])
+        return text[:200]
+
     def commit(self, cid: str, samples: int) -> None:
         self.cid, self.samples = cid, samples
         commitment = Web3.keccak(
@@ -150,7 +160,7 @@ class Player:
             self.report["revealed"] = True
         except Exception as exc:  # the contract refuses it: that is what this attack meets
             self.report["revealed"] = False
-            self.report["reveal_error"] = str(exc)[:200]
+            self.report["reveal_error"] = self.error_name(exc)
 
 
 def phase(player: Player) -> int:

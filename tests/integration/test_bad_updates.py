@@ -1,4 +1,4 @@
-"""Bad input never stops a round: NaN, wrong-shape, oversized and missing updates are excluded
+"""Bad input never stops a round: NaN, wrong-shape, oversized and unavailable updates are excluded
 with their reasons in the round receipt, the honest ones are aggregated, and only they are paid."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from support import DevnetDeployment, wait_until
 
 HONEST = (1, 2)
 VALIDATORS = (5, 6)
-BAD = {7: "non_finite", 8: "wrong_shape", 9: "missing", 4: "too_large"}
+BAD = {7: "non_finite", 8: "wrong_shape", 9: "unavailable", 4: "too_large"}
 MAX_UPDATE_BYTES = 32 * 1024
 
 
@@ -41,7 +41,7 @@ def _bad_update(kind: str, store: IpfsStore, initial: bytes, spec_weights: dict[
     if kind == "wrong_shape":
         weights = {k: (np.zeros(v.shape[0] + 1, np.float32) if v.ndim == 1 else v) for k, v in spec_weights.items()}
         return store.put(encode_weights(weights))
-    if kind == "missing":  # a valid CID of bytes nobody ever added
+    if kind == "unavailable":  # a valid CID of bytes nobody ever added
         return compute_cid(random.randbytes(1000))
     assert kind == "too_large"
     return store.put(initial + b"\0" * MAX_UPDATE_BYTES)
@@ -145,8 +145,11 @@ def test_bad_updates_are_excluded_with_reasons_and_the_round_still_finalizes(
     verdicts = {u.trainer: u for u in receipt.updates}
     for a, kind in BAD.items():
         entry = verdicts[anvil_account(a).address.lower()]
-        assert (entry.accepted, entry.reason, entry.reward) == (False, kind, 0), entry
+        assert (entry.accepted, entry.reason, entry.reward, entry.penalized) == (False, kind, 0, True), entry
     for a in HONEST:
         entry = verdicts[anvil_account(a).address.lower()]
         assert entry.accepted and entry.reward > 0
     assert {account for account, _ in receipt.rewards} == {anvil_account(a).address.lower() for a in HONEST}
+    # Each of them is penalized on-chain (the validators apply the receipt's penalties).
+    penalized = {e.args["account"] for e in requester.events("Slashed", taskId=task, round=0)}
+    assert penalized == {anvil_account(a).address for a in BAD}

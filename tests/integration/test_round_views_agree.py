@@ -51,15 +51,20 @@ def _params() -> TaskParams:
         registration_duration=0,
         commit_duration=600,  # ends as soon as the one trainer committed
         reveal_duration=600,
+        attest_duration=6,
         vote_commit_duration=6,  # one validator never commits: the phase ends at its deadline
         vote_reveal_duration=6,  # one never reveals: same
         exit_cooldown=0,
+        claim_window=3600,
         min_trainer_stake=10 * TOKEN,
         min_validator_stake=100 * TOKEN,
+        stake_per_sample=0,
         max_trainers_per_round=10,
         max_update_bytes=1 << 20,
+        max_delta_norm_micro=0,
         quorum_bps=6_000,
         trainer_non_reveal_slash_bps=1_000,
+        trainer_penalty_bps=2_000,
         validator_non_reveal_slash_bps=1_000,
         validator_losing_slash_bps=500,
         trainer_share_bps=7_000,
@@ -80,15 +85,16 @@ def _play_failed_round(protocol: DevnetDeployment) -> tuple[int, dict[int, str]]
     wait_until(lambda: requester.current_round(task)[1] == Phase.REVEAL, timeout=30, what="the reveal phase")
     trainer.reveal_update(task, "QmUpdate", 100, salt)
     wait_until(lambda: requester.current_round(task)[1] == Phase.VOTE_COMMIT, timeout=30, what="the vote phase")
+    # (nobody attested: the Attest phase ran out; validators may still vote)
     root = b"\x07" * 32
     votes = {VOTES_FOR: (RECEIPT, root), VOTES_REJECT: ("", ZERO_ROOT), NEVER_REVEALS: (RECEIPT, root)}
     salts = {i: os.urandom(32) for i in votes}
     for i, (cid, vote_root) in votes.items():
-        proposal = proposal_hash(cid, vote_root) if cid else REJECT_PROPOSAL
+        proposal = proposal_hash(cid, vote_root, ZERO_ROOT) if cid else REJECT_PROPOSAL
         validators[i].commit_vote(task, vote_commitment(task, 0, validators[i].address, proposal, salts[i]))
     wait_until(lambda: requester.current_round(task)[1] == Phase.VOTE_REVEAL, timeout=30, what="the reveal of votes")
     for i in (VOTES_FOR, VOTES_REJECT):
-        validators[i].reveal_vote(task, votes[i][0], votes[i][1], salts[i], 9_000)
+        validators[i].reveal_vote(task, votes[i][0], votes[i][1], ZERO_ROOT, salts[i], 9_000)
     wait_until(lambda: requester.current_round(task)[1] == Phase.AWAITING_FINALIZATION, timeout=30, what="finalization")
     requester.finalize_round(task)
     return task, {i: chain.address for i, chain in validators.items()}
