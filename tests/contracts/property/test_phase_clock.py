@@ -37,7 +37,7 @@ MAX_PHASE_END = 2**40 - 1 - 5 * UINT32
 UNTIMED = (Phase.NONE, Phase.AWAITING_FINALIZATION, Phase.COMPLETED)
 ROUND_PHASES = TIMED[1:]
 
-# Example counts keep this file near 40 s on a 2-core machine: each example makes one to three
+# Example counts keep this file near 30 s on a 2-core machine: each example makes one to three
 # eth_calls on anvil (about 5 ms each); the comparison with the model gets the most.
 MODEL = settings(max_examples=600, derandomize=True, deadline=None)
 FAST = settings(max_examples=250, derandomize=True, deadline=None)
