@@ -77,7 +77,8 @@ def test_finalize_slash_reclaim_and_withdraw_by_hand_move_every_token_back(proto
 
     shown = _dfl(protocol, "task", "show", t)
     assert "rule consensus_fedavg (cap=0)" in shown and "rule id" not in shown
-    assert "phase registration" in shown and "(in " in shown  # the deadline: local time, then "in N s"
+    # the deadline: local time, then "in N s" (registration, or the commit phase on a slow machine)
+    assert ("phase registration" in shown or "phase commit" in shown) and "(in " in shown
 
     _wait_for_phase(protocol, task, Phase.COMMIT)
     trainer = protocol.manager(TRAINER)  # commits and never reveals: it owes a slash
@@ -93,7 +94,10 @@ def test_finalize_slash_reclaim_and_withdraw_by_hand_move_every_token_back(proto
 
     assert "dfl task reclaim" in _dfl(protocol, "task", "show", t)
     reclaimed = _dfl(protocol, "task", "reclaim", t, "--dev-account", str(TRAINER))  # anyone may call it
-    assert f"returned 1001.05 DFL of task {t} to its requester {who[REQUESTER]}" in reclaimed
+    assert (
+        f"returned 1001.05 DFL of unspent pool and 0 DFL of unclaimed rewards of task {t} to its requester {who[REQUESTER]}"
+        in reclaimed
+    )
 
     assert "withdrew 100 DFL" in _dfl(protocol, "withdraw", "--task", t, "--dev-account", str(VALIDATOR))
     assert "withdrew 9.45 DFL" in _dfl(protocol, "withdraw", "--task", t, "--dev-account", str(TRAINER))
