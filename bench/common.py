@@ -40,6 +40,7 @@ class Setup:
     batch_size: int = 32
     learning_rate: float = 0.1
     seed: int = 0
+    delta_bound: float = 0.0  # the task's norm bound on an update's change (0: none), for robustness runs
 
     @property
     def partition(self) -> str:

@@ -10,10 +10,16 @@ Attacks (each attacker sends a full weight vector W = G + delta for global model
   sign_flip  delta = -4 * (its honest delta): trains honestly, sends the scaled opposite
   label_flip trains honestly on labels y -> (C - 1 - y)
   free_rider W = G unchanged (no training)
+  huge       W = G + 1e38 everywhere: finite, and enough to wreck any plain average
   none       no attacker (reference)
+
+With --bound B the validators also enforce the task's norm bound B on each update's change (what
+new tasks do, 10.0 by default): updates beyond it are rejected (and, on-chain, penalized).
 
     .venv/bin/python -m bench.robustness --model cnn --rounds 20          # the issue's setup
     .venv/bin/python -m bench.robustness --model mlp --rounds 10          # what fits in minutes
+    .venv/bin/python -m bench.robustness --dataset mnist-5k --trainers 4 --rounds 5 --epochs 2 \
+        --fraction 0.25 --bound 10 --rules consensus_fedavg,fedavg      # the demo's settings, 1 attacker
 """
 
 from __future__ import annotations
@@ -28,8 +34,8 @@ import numpy as np
 
 from bench.common import REPORTS, Setup, load, machine, say, shares, write_report
 
-ATTACKS = ("none", "gaussian", "sign_flip", "label_flip", "free_rider")
-RULE_NAMES = ("fedavg", "median", "trimmed_mean", "multi_krum", "norm_clipped_fedavg")
+ATTACKS = ("none", "gaussian", "sign_flip", "label_flip", "free_rider", "huge")
+RULE_NAMES = ("fedavg", "median", "trimmed_mean", "multi_krum", "norm_clipped_fedavg", "consensus_fedavg")
 SIGMA = 1.0
 
 
@@ -41,6 +47,7 @@ def rule_params(rule: str, n: int, attackers: int, clip_bound: float) -> tuple[i
         "trimmed_mean": (2, [(attackers * 10_000 + n - 1) // n]),  # trims ceil(f) per side
         "multi_krum": (3, [attackers, n - attackers]),
         "norm_clipped_fedavg": (4, [int(clip_bound * 1_000_000), 0]),
+        "consensus_fedavg": (5, []),
     }[rule]
 
 
@@ -74,6 +81,8 @@ def run_one(
             x, y = data.x_train[idx], data.y_train[idx]
             if i in bad and attack == "free_rider":
                 weights = {k: v.copy() for k, v in global_w.items()}
+            elif i in bad and attack == "huge":
+                weights = {k: (v + np.float32(1e38)).astype(np.float32) for k, v in global_w.items()}
             elif i in bad and attack == "gaussian":
                 noise = np.random.default_rng(setup.seed * 1000 + r * 100 + i)
                 weights = {
@@ -109,7 +118,7 @@ def run_one(
                         )
                     )
             updates.append(Update(trainer=_address(i), num_samples=len(idx), weights=weights))
-        result = run_round(global_w, updates, config)
+        result = run_round(global_w, updates, config, bound_micro=round(setup.delta_bound * 1_000_000))
         global_w = result.weights
         rejected.append(len(result.verdicts) - len(result.accepted))
         set_weights(model, global_w)
@@ -314,8 +323,20 @@ def main() -> None:
     p.add_argument("--attacks", default=",".join(ATTACKS))
     p.add_argument("--out", default="robustness.json")
     p.add_argument("--jobs", type=int, default=1, help="runs in parallel, one TensorFlow thread each (2 suits 2 cores)")
+    p.add_argument("--epochs", type=int, default=d.epochs)
+    p.add_argument("--learning-rate", type=float, default=d.learning_rate)
+    p.add_argument("--bound", type=float, default=0.0, help="the task's norm bound on each change (0: none)")
     a = p.parse_args()
-    setup = Setup(dataset=a.dataset, model=a.model, trainers=a.trainers, rounds=a.rounds, alpha=a.alpha)
+    setup = Setup(
+        dataset=a.dataset,
+        model=a.model,
+        trainers=a.trainers,
+        rounds=a.rounds,
+        alpha=a.alpha,
+        epochs=a.epochs,
+        learning_rate=a.learning_rate,
+        delta_bound=a.bound,
+    )
     robustness(
         setup,
         fraction=a.fraction,

@@ -122,3 +122,46 @@ def test_a_malformed_winning_receipt_ends_a_trainer_with_one_line_and_a_lost_sal
     assert str(tmp_path / "state") in warnings[0]
     assert lost.returncode == 1 and lost.stderr.strip().splitlines()[-1].startswith("error: trainer 0x")
     assert "commitUpdate" not in lost.stderr  # no second commitment attempted in that round
+
+
+@pytest.mark.slow
+def test_a_trainer_slashed_below_the_minimum_stops_with_one_line_saying_what_to_do(
+    protocol: DevnetDeployment, tmp_path: Path
+) -> None:
+    """A worker that can no longer act (deactivated: a slash took its stake below the minimum) ends
+    with exit code 1 and one line naming its stake, the minimum and how to top up or leave, instead
+    of retrying every second."""
+    digits = load_dataset("digits", seed=0)
+    with IpfsStore(protocol.ipfs_api) as store:
+        published = publish_model(
+            store,
+            preset="mlp",
+            spec_json=None,
+            input_shape=digits.input_shape,
+            num_classes=digits.num_classes,
+            seed=0,
+            x_eval=digits.x_test[:20],
+            y_eval=digits.y_test[:20],
+        )
+    settings = TaskSettings(
+        num_rounds=3, registration=4, commit=60, reveal=4, attest=4, vote_commit=4, vote_reveal=4, exit_cooldown=1
+    )
+    task = create_task(protocol.manager(0), published, settings)
+    slashed = protocol.manager(NEWCOMER)
+    slashed.stake(task, Role.TRAINER, settings.min_trainer_stake)
+    _wait_for_phase(protocol, task, Phase.COMMIT)
+    me = anvil_account(NEWCOMER).address
+    slashed.commit_update(task, update_commitment(task, 0, me, published.weights_cid, 10, new_salt()))
+    _wait_for_phase(protocol, task, Phase.AWAITING_FINALIZATION)  # never revealed
+    protocol.manager(0).finalize_round(task)
+    protocol.manager(0).slash(task, 0, me)  # 10% of 10 DFL: 9 DFL left, below the minimum of 10
+    assert not protocol.manager().participant(task, me).active
+
+    env = protocol.env() | {"DFL_STATE_DIR": str(tmp_path / "state")}
+    started = time.monotonic()
+    stopped = _dfl(env, "trainer", "--task", str(task), "--data", "digits", "--dev-account", str(NEWCOMER))
+    assert stopped.returncode == 1 and "Traceback" not in stopped.stderr
+    last = stopped.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: trainer 0x") and "no longer active" in last
+    assert "9 DFL" in last and "minimum of 10 DFL" in last and "dfl stake" in last and "dfl exit" in last
+    assert time.monotonic() - started < 60
