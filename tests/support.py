@@ -107,3 +107,26 @@ class DevnetDeployment:
         return subprocess.Popen(
             [sys.executable, "-m", "offchain.cli.main", *args], env=self.env(), stdout=log, stderr=subprocess.STDOUT
         )
+
+
+def publish_digits(ipfs_api: str, *, eval_samples: int | None = None, seed: int = 0) -> Any:
+    """Pin the MLP preset for scikit-learn's 8x8 digits (initial weights seeded with `seed`) and the
+    first `eval_samples` of its test split as the task's public evaluation set (all of it by default),
+    as a requester does before `create_task`; returns the PublishedModel."""
+    from offchain.ml.datasets import load_dataset
+    from offchain.services.requester import publish_model
+    from offchain.storage.ipfs import IpfsStore
+
+    digits = load_dataset("digits", seed=0)
+    n = len(digits.y_test) if eval_samples is None else eval_samples
+    with IpfsStore(ipfs_api) as store:
+        return publish_model(
+            store,
+            preset="mlp",
+            spec_json=None,
+            input_shape=digits.input_shape,
+            num_classes=digits.num_classes,
+            seed=seed,
+            x_eval=digits.x_test[:n],
+            y_eval=digits.y_test[:n],
+        )

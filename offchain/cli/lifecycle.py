@@ -28,7 +28,10 @@ from offchain.tokens import format_tokens
 from offchain.when import deadline as show_deadline
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from offchain.chain.manager import TaskManager
+    from offchain.chain.protocol import Participant, Phase
 
 TaskArg = Annotated[int, typer.Argument(help="Task id.")]
 TaskOpt = Annotated[int, typer.Option("--task", help="Task id.")]
@@ -83,18 +86,18 @@ def exit_task(
     """Leave a running task: stop taking part from the next round; withdraw after the task's cooldown."""
     from offchain.chain.protocol import VALIDATOR_STAKE_FROZEN, Phase, Role
 
-    chain = _signed(keystore, key_env, dev_account, task)
-    assert chain.address is not None
-    p = chain.participant(task, chain.address)
-    _, phase, _ = chain.current_round(task)
-    if p.role == Role.NONE:
-        raise ArgumentError(f"{chain.address} has no stake in task {task}: nothing to leave")
+    chain, p, round_id, phase = _staked(task, keystore, key_env, dev_account, "leave")
     if phase == Phase.COMPLETED:
         raise NotNow(f"task {task} is completed: withdraw your stake with `dfl withdraw --task {task}`")
     if p.exiting:
         raise NotNow(f"{chain.address} already left task {task}: `dfl withdraw --task {task}` once its stake unlocks")
     if p.role == Role.VALIDATOR and phase in VALIDATOR_STAKE_FROZEN:
         raise NotNow(f"validators cannot leave task {task} while it votes ({_phase_line(chain, task)}): try after it")
+    if p.committed and p.has_round and p.last_round == round_id:
+        raise NotNow(
+            f"{chain.address} committed in round {round_id} of task {task}, which is not finalized: it can leave "
+            "once the round is (an exit now could end the Commit phase before every trainer committed)"
+        )
     chain.request_exit(task)
     unlock = chain.participant(task, chain.address).unlock_at
     console.print(
@@ -112,29 +115,44 @@ def withdraw(
     dev_account: DevAccountOpt = None,
 ) -> None:
     """Withdraw the whole stake: once the task is completed, or after `dfl exit` and its cooldown."""
-    from offchain.chain.protocol import Phase, Role
+    from offchain.chain.protocol import Phase
+    from offchain.services.claims import unlock_time
 
-    chain = _signed(keystore, key_env, dev_account, task)
+    chain, p, _, phase = _staked(task, keystore, key_env, dev_account, "withdraw")
     assert chain.address is not None
-    p = chain.participant(task, chain.address)
-    _, phase, _ = chain.current_round(task)
-    if p.role == Role.NONE:
-        raise ArgumentError(f"{chain.address} has no stake in task {task}: nothing to withdraw")
-    if phase != Phase.COMPLETED:
-        if not p.exiting:
-            raise NotNow(
-                f"task {task} is running ({_phase_line(chain, task)}): stakes unlock when it completes, "
-                f"or leave it first with `dfl exit --task {task}`"
-            )
-        now = chain.timestamp()
-        if now < p.unlock_at:
-            raise NotNow(f"the stake in task {task} unlocks at {show_deadline(p.unlock_at, now)}")
+    if phase != Phase.COMPLETED and not p.exiting:
+        raise NotNow(
+            f"task {task} is running ({_phase_line(chain, task)}): stakes unlock when it completes, "
+            f"or leave it first with `dfl exit --task {task}`"
+        )
+    now, unlock = chain.timestamp(), unlock_time(chain, task, chain.address)
+    if now < unlock:
+        raise NotNow(
+            f"the stake in task {task} unlocks at {show_deadline(unlock, now)} (after the exit cooldown, and for a "
+            "trainer no earlier than that long after its last round was finalized: the penalty window)"
+        )
     before = chain.balance_of(chain.address)
     chain.withdraw(task)
     received = chain.balance_of(chain.address) - before
     console.print(
         f"{chain.address} withdrew {format_tokens(received)} DFL from task {task}", highlight=False, soft_wrap=True
     )
+
+
+def _staked(
+    task: int, keystore: Path | None, key_env: str, dev_account: int | None, doing: str
+) -> tuple[TaskManager, Participant, int, Phase]:
+    """The signing account's chain client, its standing in `task`, and the task's round and phase; an
+    ArgumentError if it has no stake there (nothing to `doing`)."""
+    from offchain.chain.protocol import Role
+
+    chain = _signed(keystore, key_env, dev_account, task)
+    assert chain.address is not None
+    p = chain.participant(task, chain.address)
+    if p.role == Role.NONE:
+        raise ArgumentError(f"{chain.address} has no stake in task {task}: nothing to {doing}")
+    round_id, phase, _ = chain.current_round(task)
+    return chain, p, round_id, phase
 
 
 def finalize(

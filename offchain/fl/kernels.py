@@ -22,7 +22,7 @@ pairwise distances reuse two scratch buffers.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -36,6 +36,20 @@ CHUNK_VALUES = 1 << 23
 def chunk_length(count: int) -> int:
     """Coordinates per chunk when `count` updates are combined coordinate-wise."""
     return max(1024, CHUNK_VALUES // max(count, 1))
+
+
+def combine_changes(
+    base: np.ndarray, flats: Sequence[np.ndarray], combine: Callable[[list[np.ndarray]], np.ndarray]
+) -> np.ndarray:
+    """combine([f - base for f in flats]) for flat float32 `flats` and a flat float64 `base`,
+    `chunk_length(len(flats))` coordinates at a time: the same bits as whole vectors (each coordinate
+    is computed on its own), with float64 working memory bounded at any number of updates."""
+    out = np.empty_like(base)
+    step = chunk_length(len(flats))
+    for lo in range(0, base.size, step):
+        part = slice(lo, min(lo + step, base.size))
+        out[part] = combine([f[part].astype(np.float64) - base[part] for f in flats])
+    return out
 
 
 class RunningMean:

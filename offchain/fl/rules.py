@@ -200,15 +200,10 @@ def coordinatewise_change(
 ) -> NamedWeights:
     """G + combine(changes), coordinate chunk by coordinate chunk (float32 result)."""
     new = {}
-    step = kernels.chunk_length(len(updates))
     for name in sorted(global_weights):
         base = global_weights[name].astype(np.float64).reshape(-1)
-        flats = [u.weights[name].reshape(-1) for u in updates]
-        out = np.empty_like(base)
-        for lo in range(0, base.size, step):
-            part = slice(lo, min(lo + step, base.size))
-            out[part] = base[part] + combine([f[part].astype(np.float64) - base[part] for f in flats])
-        new[name] = out.reshape(global_weights[name].shape).astype(np.float32)
+        change = kernels.combine_changes(base, [u.weights[name].reshape(-1) for u in updates], combine)
+        new[name] = (base + change).reshape(global_weights[name].shape).astype(np.float32)
     return new
 
 

@@ -36,18 +36,15 @@ def score_floor(num_parameters: int) -> float:
 
 
 def consensus_change(global_weights: NamedWeights, updates: Sequence[Update]) -> dict[str, np.ndarray]:
-    """The coordinate-wise median of the updates' changes (float64, per tensor)."""
-    out: dict[str, np.ndarray] = {}
-    step = kernels.chunk_length(len(updates))
-    for name in sorted(global_weights):
-        base = global_weights[name].astype(np.float64).reshape(-1)
-        flats = [u.weights[name].reshape(-1) for u in updates]
-        median = np.empty_like(base)
-        for lo in range(0, base.size, step):
-            part = slice(lo, min(lo + step, base.size))
-            median[part] = kernels.coordinate_median([f[part].astype(np.float64) - base[part] for f in flats])
-        out[name] = median
-    return out
+    """The coordinate-wise median of the updates' changes (float64, per flattened tensor)."""
+    return {
+        name: kernels.combine_changes(
+            global_weights[name].astype(np.float64).reshape(-1),
+            [u.weights[name].reshape(-1) for u in updates],
+            kernels.coordinate_median,
+        )
+        for name in sorted(global_weights)
+    }
 
 
 def scores(global_weights: NamedWeights, updates: Sequence[Update], sq_delta_norms: Sequence[float]) -> list[int]:

@@ -22,9 +22,9 @@ from eth_account import Account
 from offchain.chain.accounts import anvil_account
 from offchain.chain.protocol import Role
 from offchain.ml.datasets import load_dataset
-from offchain.services.requester import TaskSettings, create_task, publish_model
+from offchain.services.requester import TaskSettings, create_task
 from offchain.storage.ipfs import IpfsStore
-from support import DevnetDeployment, free_port
+from support import DevnetDeployment, free_port, publish_digits
 
 DFL = [sys.executable, "-m", "offchain.cli.main"]
 USER = 7  # the anvil account that makes the mistakes (funded by the suite's faucet)
@@ -57,17 +57,7 @@ class World:
 def world(protocol: DevnetDeployment, tmp_path_factory: pytest.TempPathFactory) -> World:
     files = tmp_path_factory.mktemp("bad-input")
     digits = load_dataset("digits", seed=0)
-    with IpfsStore(protocol.ipfs_api) as store:
-        published = publish_model(
-            store,
-            preset="mlp",
-            spec_json=None,
-            input_shape=digits.input_shape,
-            num_classes=digits.num_classes,
-            seed=0,
-            x_eval=digits.x_test[:50],
-            y_eval=digits.y_test[:50],
-        )
+    published = publish_digits(protocol.ipfs_api, eval_samples=50)
     requester = protocol.manager(0)
     task = create_task(requester, published, TaskSettings(num_rounds=3, registration=3600))
     # What users hand in by mistake.

@@ -13,9 +13,8 @@ import pytest
 from offchain.ml.datasets import load_dataset
 from offchain.ml.files import save_model_file
 from offchain.ml.models import build_model
-from offchain.services.requester import TaskSettings, create_task, publish_model
-from offchain.storage.ipfs import IpfsStore
-from support import DevnetDeployment
+from offchain.services.requester import TaskSettings, create_task
+from support import DevnetDeployment, publish_digits
 
 DFL = [sys.executable, "-m", "offchain.cli.main"]
 TF_NOISE = ("oneDNN", "absl::InitializeLog", "cpu_feature_guard", "I0000", "W0000")
@@ -23,18 +22,7 @@ TF_NOISE = ("oneDNN", "absl::InitializeLog", "cpu_feature_guard", "I0000", "W000
 
 @pytest.fixture(scope="module")
 def task(protocol: DevnetDeployment) -> int:
-    digits = load_dataset("digits", seed=0)
-    with IpfsStore(protocol.ipfs_api) as store:
-        published = publish_model(
-            store,
-            preset="mlp",
-            spec_json=None,
-            input_shape=digits.input_shape,
-            num_classes=digits.num_classes,
-            seed=0,
-            x_eval=digits.x_test[:20],
-            y_eval=digits.y_test[:20],
-        )
+    published = publish_digits(protocol.ipfs_api, eval_samples=20)
     return create_task(protocol.manager(0), published, TaskSettings(num_rounds=2, registration=3600))
 
 

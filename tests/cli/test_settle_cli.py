@@ -17,11 +17,9 @@ from offchain.chain.accounts import anvil_account
 from offchain.chain.artifacts import load_deployment
 from offchain.chain.manager import TaskManager
 from offchain.chain.protocol import Phase, new_salt, update_commitment
-from offchain.ml.datasets import load_dataset
-from offchain.services.requester import TaskSettings, create_task, publish_model
-from offchain.storage.ipfs import IpfsStore
+from offchain.services.requester import TaskSettings, create_task
 from offchain.tokens import UNIT
-from support import BUILD_DIR, DevnetDeployment
+from support import BUILD_DIR, DevnetDeployment, publish_digits
 
 DFL = [sys.executable, "-m", "offchain.cli.main"]
 REQUESTER, VALIDATOR, TRAINER = 0, 8, 9
@@ -45,18 +43,7 @@ def _wait_for_phase(protocol: DevnetDeployment, task: int, phase: Phase, timeout
 def test_finalize_slash_reclaim_and_withdraw_by_hand_move_every_token_back(protocol: DevnetDeployment) -> None:
     chain = protocol.manager()
     who = {i: anvil_account(i).address for i in (REQUESTER, VALIDATOR, TRAINER)}
-    digits = load_dataset("digits", seed=0)
-    with IpfsStore(protocol.ipfs_api) as store:
-        published = publish_model(
-            store,
-            preset="mlp",
-            spec_json=None,
-            input_shape=digits.input_shape,
-            num_classes=digits.num_classes,
-            seed=0,
-            x_eval=digits.x_test[:20],
-            y_eval=digits.y_test[:20],
-        )
+    published = publish_digits(protocol.ipfs_api, eval_samples=20)
     before = {i: chain.balance_of(a) for i, a in who.items()}
     settings = TaskSettings(
         num_rounds=1, registration=20, commit=60, reveal=3, attest=3, vote_commit=3, vote_reveal=3, exit_cooldown=1

@@ -25,11 +25,10 @@ from offchain.chain.protocol import (
     vote_commitment,
 )
 from offchain.fl.receipt import KIND
-from offchain.ml.datasets import load_dataset
 from offchain.readmodel.models import winning_receipt_cid
-from offchain.services.requester import TaskSettings, create_task, publish_model
+from offchain.services.requester import TaskSettings, create_task
 from offchain.storage.ipfs import IpfsStore
-from support import DevnetDeployment
+from support import DevnetDeployment, publish_digits
 
 DFL = [sys.executable, "-m", "offchain.cli.main"]
 TRAINER, NEWCOMER, VALIDATOR = 4, 3, 6
@@ -51,18 +50,8 @@ def _dfl(env: dict[str, str], *args: str, timeout: float = 180) -> subprocess.Co
 def test_a_malformed_winning_receipt_ends_a_trainer_with_one_line_and_a_lost_salt_is_announced(
     protocol: DevnetDeployment, tmp_path: Path
 ) -> None:
-    digits = load_dataset("digits", seed=0)
+    published = publish_digits(protocol.ipfs_api, eval_samples=20)
     with IpfsStore(protocol.ipfs_api) as store:
-        published = publish_model(
-            store,
-            preset="mlp",
-            spec_json=None,
-            input_shape=digits.input_shape,
-            num_classes=digits.num_classes,
-            seed=0,
-            x_eval=digits.x_test[:20],
-            y_eval=digits.y_test[:20],
-        )
         bad_receipt = store.put(b'{"kind":"' + KIND.encode() + b'","version":1,"task":"not a receipt"}')
     settings = TaskSettings(
         num_rounds=2, registration=6, commit=60, reveal=60, attest=6, vote_commit=60, vote_reveal=60
@@ -131,18 +120,7 @@ def test_a_trainer_slashed_below_the_minimum_stops_with_one_line_saying_what_to_
     """A worker that can no longer act (deactivated: a slash took its stake below the minimum) ends
     with exit code 1 and one line naming its stake, the minimum and how to top up or leave, instead
     of retrying every second."""
-    digits = load_dataset("digits", seed=0)
-    with IpfsStore(protocol.ipfs_api) as store:
-        published = publish_model(
-            store,
-            preset="mlp",
-            spec_json=None,
-            input_shape=digits.input_shape,
-            num_classes=digits.num_classes,
-            seed=0,
-            x_eval=digits.x_test[:20],
-            y_eval=digits.y_test[:20],
-        )
+    published = publish_digits(protocol.ipfs_api, eval_samples=20)
     settings = TaskSettings(
         num_rounds=3, registration=4, commit=60, reveal=4, attest=4, vote_commit=4, vote_reveal=4, exit_cooldown=1
     )

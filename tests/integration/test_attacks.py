@@ -21,12 +21,11 @@ from eth_account import Account
 
 from offchain.chain.accounts import anvil_account
 from offchain.chain.protocol import Role, RoundStatus, SlashReason
-from offchain.ml.datasets import load_dataset
 from offchain.services.context import round_receipt
-from offchain.services.requester import TaskSettings, create_task, publish_model
+from offchain.services.requester import TaskSettings, create_task
 from offchain.storage.ipfs import IpfsStore
 from offchain.units import TOKEN
-from support import BUILD_DIR, DevnetDeployment
+from support import BUILD_DIR, DevnetDeployment, publish_digits
 
 HERE = Path(__file__).resolve().parent
 HONEST = (1, 2, 3)
@@ -53,33 +52,22 @@ def _fund(protocol: DevnetDeployment, address: str) -> None:
 def test_one_round_survives_seven_attackers_without_a_split(
     protocol: DevnetDeployment, ipfs_api: str, tmp_path: Path
 ) -> None:
-    data = load_dataset("digits", seed=0)
     requester = protocol.manager(0)
-    with IpfsStore(ipfs_api) as store:
-        published = publish_model(
-            store,
-            preset="mlp",
-            spec_json=None,
-            input_shape=data.input_shape,
-            num_classes=data.num_classes,
-            seed=0,
-            x_eval=data.x_test,
-            y_eval=data.y_test,
-        )
-        task = create_task(
-            requester,
-            published,
-            TaskSettings(
-                num_rounds=1,
-                registration=30,
-                commit=180,
-                reveal=40,
-                attest=90,
-                vote_commit=150,
-                vote_reveal=90,
-                exit_cooldown=20,
-            ),
-        )
+    published = publish_digits(ipfs_api)
+    task = create_task(
+        requester,
+        published,
+        TaskSettings(
+            num_rounds=1,
+            registration=30,
+            commit=180,
+            reveal=40,
+            attest=90,
+            vote_commit=150,
+            vote_reveal=90,
+            exit_cooldown=20,
+        ),
+    )
     protocol.stake(task, HONEST, VALIDATORS)
     attackers = {strategy: Account.create() for strategy in STRATEGIES}
     for account in attackers.values():

@@ -13,12 +13,11 @@ from offchain.chain.accounts import anvil_account
 from offchain.chain.manager import TaskManager
 from offchain.chain.protocol import Phase, Role, RoundStatus, new_salt, update_commitment
 from offchain.fl.codec import encode_weights
-from offchain.ml.datasets import load_dataset
 from offchain.services.context import round_receipt
-from offchain.services.requester import TaskSettings, create_task, publish_model
+from offchain.services.requester import TaskSettings, create_task
 from offchain.storage.cid import compute_cid
 from offchain.storage.ipfs import IpfsStore
-from support import DevnetDeployment, wait_until
+from support import DevnetDeployment, publish_digits, wait_until
 
 HONEST = (1, 2)
 VALIDATORS = (5, 6)
@@ -53,19 +52,9 @@ def test_bad_updates_are_excluded_with_reasons_and_the_round_still_finalizes(
 ) -> None:
     from offchain.services.context import TaskContext
 
-    data = load_dataset("digits", seed=0)
     requester = protocol.manager(0)
+    published = publish_digits(ipfs_api, seed=1)
     with IpfsStore(ipfs_api) as store:
-        published = publish_model(
-            store,
-            preset="mlp",
-            spec_json=None,
-            input_shape=data.input_shape,
-            num_classes=data.num_classes,
-            seed=1,
-            x_eval=data.x_test,
-            y_eval=data.y_test,
-        )
         task = create_task(
             requester,
             published,

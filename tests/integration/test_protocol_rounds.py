@@ -15,9 +15,9 @@ from offchain.chain.protocol import RoundStatus
 from offchain.ml.datasets import load_dataset
 from offchain.services.context import load_global_model, round_receipt
 from offchain.services.local_model import LocalModel
-from offchain.services.requester import TaskSettings, create_task, publish_model
+from offchain.services.requester import TaskSettings, create_task
 from offchain.storage.ipfs import IpfsStore
-from support import DevnetDeployment, wait_until
+from support import DevnetDeployment, publish_digits, wait_until
 
 TRAINERS = (1, 2, 3)  # anvil account indexes
 VALIDATORS = (5, 6)
@@ -37,30 +37,20 @@ def test_two_rounds_finalize_accuracy_rises_rewards_are_claimed_and_a_killed_tra
 ) -> None:
     data = load_dataset("digits", seed=0)
     requester = protocol.manager(0)
-    with IpfsStore(ipfs_api) as store:
-        published = publish_model(
-            store,
-            preset="mlp",
-            spec_json=None,
-            input_shape=data.input_shape,
-            num_classes=data.num_classes,
-            seed=0,
-            x_eval=data.x_test,
-            y_eval=data.y_test,
-        )
-        task = create_task(
-            requester,
-            published,
-            TaskSettings(
-                num_rounds=ROUNDS,
-                registration=25,
-                commit=180,
-                reveal=120,
-                vote_commit=180,
-                vote_reveal=120,
-                exit_cooldown=5,
-            ),
-        )
+    published = publish_digits(ipfs_api)
+    task = create_task(
+        requester,
+        published,
+        TaskSettings(
+            num_rounds=ROUNDS,
+            registration=25,
+            commit=180,
+            reveal=120,
+            vote_commit=180,
+            vote_reveal=120,
+            exit_cooldown=5,
+        ),
+    )
     protocol.stake(task, TRAINERS, VALIDATORS)
     holders = [anvil_account(i).address for i in range(10)] + [requester.manager.address]
     # Tokens other tests moved to accounts of their own stay there: count what this task's parties hold.
