@@ -23,6 +23,10 @@ PERMANENT_REVERTS = frozenset(
         "FLTaskManagerMalformedProposal",
         "FLTaskManagerInvalidProof",
         "FLTaskManagerTrainerPoolExceeded",
+        "FLTaskManagerSamplesNotBacked",
+        "FLTaskManagerBadAttestation",
+        "FLTaskManagerInvalidPenaltyProof",
+        "FLTaskManagerClaimsClosed",
         "ERC20InsufficientBalance",
         "ERC20InsufficientAllowance",
         "ERC20InvalidReceiver",
@@ -37,6 +41,9 @@ HINTS = {
     "FLTaskManagerStakeBelowMinimum": "stake at least the task's minimum (`dfl task show`)",
     "FLTaskManagerTaskAlreadyCompleted": "the task is over: claim with `dfl rewards claim`, then `dfl withdraw`",
     "ERC20InsufficientBalance": "the account holds fewer tokens than this needs",
+    "FLTaskManagerSamplesNotBacked": "declare at most stake / stakePerSample samples, or stake more before committing",
+    "FLTaskManagerClaimsClosed": "the task's claim window is over: its unclaimed rewards went back to the requester",
+    "FLTaskManagerPenaltyDeferred": "the trainer committed in the open Commit phase: apply the penalty once it ends",
 }
 
 
