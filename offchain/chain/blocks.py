@@ -228,7 +228,13 @@ class ChainReader:
             replies = with_retries(method, self.rpc_url, partial(provider.make_batch_request, chunk), self.backoff)
             if isinstance(replies, dict):  # a provider that refuses batches answers with one error
                 raise ChainError(f"{method} batch failed at {self.rpc_url}: {replies.get('error')}")
-            for reply in sorted(replies, key=lambda r: int(r["id"])):
+            numbered = []
+            for reply in replies:
+                number = reply.get("id")
+                if number is None:  # JSON-RPC's answer to a call it could not read: no id, an error
+                    raise ChainError(f"{method} failed at {self.rpc_url}: {reply.get('error')}")
+                numbered.append((int(number), reply))
+            for _, reply in sorted(numbered, key=lambda pair: pair[0]):
                 if "error" in reply:
                     raise ChainError(f"{method} failed at {self.rpc_url}: {reply['error']}")
                 results.append(reply["result"])
