@@ -15,7 +15,7 @@ help:
 	@echo "make demo   set up, start the local chain and IPFS node, run the main job"
 	@echo "make test   set up, then run the whole test suite (starts its own chain and IPFS node)"
 	@echo "make setup  only the set-up: .venv, node_modules, solc front, Debian packages"
-	@echo "make lint   static analysis: ruff (Python format and lint), slither (contracts)"
+	@echo "make lint   static analysis: ruff (Python format and lint), mypy (Python types), slither (contracts)"
 	@echo "make gas    gas report of the contracts (reports/gas.json)"
 	@echo "make bench-quick  reduced benchmark vs Flower and centralized (reports/bench_quick.json, ~2 min)"
 	@echo "make clean  remove build outputs (keeps .venv and node_modules)"

@@ -13,9 +13,12 @@ import subprocess
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from offchain.ml.datasets import Dataset
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORTS = ROOT / "reports"
@@ -50,7 +53,7 @@ class Setup:
         return asdict(self) | {"partition": self.partition}
 
 
-def load(setup: Setup):  # type: ignore[no-untyped-def]
+def load(setup: Setup) -> Dataset:
     from offchain.ml.datasets import load_dataset
 
     return load_dataset(setup.dataset, seed=setup.seed)

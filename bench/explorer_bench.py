@@ -24,7 +24,7 @@ sys.path.append(str(ROOT / "tests"))
 
 import requests  # noqa: E402
 import uvicorn  # noqa: E402
-from explorer.scripted import fund, run_task  # noqa: E402
+from explorer.scripted import ScriptedTask, fund, run_task  # noqa: E402
 
 from offchain.chain.accounts import anvil_account  # noqa: E402
 from offchain.chain.artifacts import load_deployment  # noqa: E402
@@ -120,7 +120,7 @@ def run(args: argparse.Namespace, work: Path, services: DevServices) -> int:
     return 0 if pages_ok and index_ok else 1
 
 
-def _pages(task, head: int) -> list[str]:  # type: ignore[no-untyped-def]
+def _pages(task: ScriptedTask, head: int) -> list[str]:
     t = task.task_id
     claim = next(iter(task.claims.values()))
     return [

@@ -17,19 +17,23 @@ import json
 import os
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # offchain.ml only needs numpy and TensorFlow, both in this venv
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
-from flwr.app import ArrayRecord, Context, Message, MetricRecord, RecordDict  # noqa: E402
+from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MetricRecord, RecordDict  # noqa: E402
 from flwr.clientapp import ClientApp  # noqa: E402
 from flwr.serverapp import Grid, ServerApp  # noqa: E402
 from flwr.serverapp.strategy import FedAvg  # noqa: E402
 from flwr.simulation import run_simulation  # noqa: E402
+
+if TYPE_CHECKING:
+    import keras
 
 DATA_ENV = "BENCH_FLOWER_DATA"
 _cache: dict[str, Any] = {}
@@ -41,7 +45,7 @@ def _meta() -> dict[str, Any]:
     return _cache["meta"]
 
 
-def _model():  # type: ignore[no-untyped-def]
+def _model() -> keras.Model:
     """One Keras model per process, reused across rounds (as our trainers do)."""
     if "model" not in _cache:
         from offchain.ml.models import build_model
@@ -61,13 +65,13 @@ def _arrays(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return _cache[key]
 
 
-def _load(model, arrays: ArrayRecord) -> None:  # type: ignore[no-untyped-def]
+def _load(model: keras.Model, arrays: ArrayRecord) -> None:
     from offchain.ml.weights import set_weights, weight_names
 
     set_weights(model, dict(zip(weight_names(model), arrays.to_numpy_ndarrays())))
 
 
-def _dump(model) -> ArrayRecord:  # type: ignore[no-untyped-def]
+def _dump(model: keras.Model) -> ArrayRecord:
     from offchain.ml.weights import get_weights
 
     return ArrayRecord(list(get_weights(model).values()))
@@ -108,11 +112,15 @@ class TimedFedAvg(FedAvg):
         super().__init__(**kwargs)
         self.log: dict[int, dict[str, Any]] = {}
 
-    def configure_train(self, server_round, arrays, config, grid):  # type: ignore[no-untyped-def]
+    def configure_train(
+        self, server_round: int, arrays: ArrayRecord, config: ConfigRecord, grid: Grid
+    ) -> Iterable[Message]:
         self.log.setdefault(server_round, {})["start"] = time.time()
         return super().configure_train(server_round, arrays, config, grid)
 
-    def aggregate_train(self, server_round, replies):  # type: ignore[no-untyped-def]
+    def aggregate_train(
+        self, server_round: int, replies: Iterable[Message]
+    ) -> tuple[ArrayRecord | None, MetricRecord | None]:
         replies = list(replies)
         started = time.time()
         out = super().aggregate_train(server_round, replies)

@@ -28,7 +28,7 @@ from offchain.chain.accounts import anvil_account
 from offchain.chain.artifacts import load_deployment
 from offchain.chain.deploy import deploy
 from offchain.chain.manager import TaskManager
-from offchain.chain.protocol import Phase, Role, proposal_hash, update_commitment, vote_commitment
+from offchain.chain.protocol import ZERO_ROOT, Phase, Role, proposal_hash, update_commitment, vote_commitment
 from offchain.config import PROJECT_ROOT
 from offchain.devnet.tools import find_tool
 from offchain.services.requester import PublishedModel, TaskSettings, create_task
@@ -203,10 +203,10 @@ def run(trainers: int, workdir: Path) -> dict[str, Any]:
         )
         _wait_phase(chain, task, Phase.VOTE_COMMIT)
         root, vsalt = b"\3" * 32, b"\4" * 32
-        proposal = proposal_hash(FAKE_CID, root)
+        proposal = proposal_hash(FAKE_CID, root, ZERO_ROOT)
         votes = [vchain.commit_vote(task, vote_commitment(task, 0, validator.address, proposal, vsalt))]
         _wait_phase(chain, task, Phase.VOTE_REVEAL)
-        votes.append(vchain.reveal_vote(task, FAKE_CID, root, vsalt, 9000))
+        votes.append(vchain.reveal_vote(task, FAKE_CID, root, ZERO_ROOT, vsalt, 9000))
         _wait_phase(chain, task, Phase.AWAITING_FINALIZATION)
         finalize = vchain.finalize_round(task)
         outcome = vchain.round_outcome(task, 0)

@@ -13,6 +13,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import Any
 
 from offchain.errors import ConfigError
 
@@ -36,13 +37,18 @@ class Settings:
 _ENV_PREFIX = "DFL_"
 
 
-def _coerce(name: str, raw: object) -> object:
+def _coerce(name: str, raw: Any) -> Any:
+    """`raw` (from TOML, the environment or a caller) as the type of field `name`.
+
+    Both sides are Any: `raw` is unvalidated (int() and float() reject what they cannot convert),
+    and the result's type depends on `name`.
+    """
     kind = {f.name: f.type for f in fields(Settings)}[name]
     try:
         if kind == "int":
-            return int(raw)  # type: ignore[arg-type]
+            return int(raw)
         if kind == "float":
-            return float(raw)  # type: ignore[arg-type]
+            return float(raw)
         if kind in ("Path", "Path | None"):
             return Path(str(raw)).expanduser() if raw not in (None, "") else None
         return str(raw)

@@ -18,9 +18,13 @@ import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import brownie
-from brownie import FLTaskManager, RewardToken, TaskLifecycle, TaskViews, accounts, network, web3
+
+# The contract containers are not in Brownie's types: it adds them when it loads the project.
+from brownie import FLTaskManager, RewardToken, TaskLifecycle, TaskViews, accounts, network, web3  # type: ignore[attr-defined]
+from brownie.network.account import LocalAccount, _PrivateKeyAccount
 from brownie.project import get_loaded_projects
 
 from offchain.units import TOKEN
@@ -28,11 +32,13 @@ from offchain.units import TOKEN
 LOCAL_CHAIN_IDS = {31337, 1337}
 
 
-def _deployer():
+def _deployer() -> _PrivateKeyAccount:
     account_id = os.environ.get("DFL_DEPLOYER_ACCOUNT")
     if account_id:
         password = os.environ.get("DFL_DEPLOYER_PASSWORD")
-        return accounts.load(account_id, password=password) if password is not None else accounts.load(account_id)
+        loaded = accounts.load(account_id, password=password) if password is not None else accounts.load(account_id)
+        assert isinstance(loaded, LocalAccount)  # a list only when no id is given
+        return loaded
     if network.show_active() and network.is_connected() and len(accounts) > 0 and _is_local():
         return accounts[0]
     raise SystemExit(
@@ -45,11 +51,12 @@ def _is_local() -> bool:
     return network.chain.id in LOCAL_CHAIN_IDS or brownie._config.CONFIG.network_type == "development"
 
 
-def _faucet_targets(deployer) -> list[str]:
+def _faucet_targets(deployer: _PrivateKeyAccount) -> list[str]:
     targets = [str(a) for a in web3.eth.accounts]
     extra = os.environ.get("DFL_FAUCET_ADDRESSES", "")
     targets += [a.strip() for a in extra.split(",") if a.strip()]
-    seen, out = set(), []
+    seen: set[str] = set()
+    out: list[str] = []
     for address in targets:
         key = address.lower()
         if key not in seen and key != str(deployer).lower():
@@ -58,9 +65,11 @@ def _faucet_targets(deployer) -> list[str]:
     return out
 
 
-def main() -> dict:
+def main() -> dict[str, Any]:
     deployer = _deployer()
-    project_path = Path(get_loaded_projects()[0]._path)
+    loaded_path = get_loaded_projects()[0]._path
+    assert loaded_path is not None  # `brownie run` loads the project from its folder
+    project_path = Path(loaded_path)
     supply = int(os.environ.get("DFL_TOKEN_SUPPLY", 10**9)) * TOKEN
     # The node's gas price: Brownie's development default (0) is below the base fee of an anvil
     # it did not launch itself (e.g. `dfl node up`) and of every public network.

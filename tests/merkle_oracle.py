@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 NODE = ROOT / "node_modules" / ".bin" / "node"
@@ -39,7 +40,7 @@ class _Oracle:
         self._lock = threading.Lock()
         atexit.register(self.close)
 
-    def ask(self, request: dict[str, object]) -> dict[str, object]:
+    def ask(self, request: dict[str, object]) -> dict[str, Any]:
         assert self._node.stdin is not None and self._node.stdout is not None
         with self._lock:
             self._node.stdin.write(json.dumps(request) + "\n")
@@ -50,11 +51,12 @@ class _Oracle:
         answer = json.loads(line)
         if "error" in answer:
             raise ValueError(f"@openzeppelin/merkle-tree refused the tree: {answer['error']}")
-        return answer  # type: ignore[no-any-return]
+        return answer
 
     def close(self) -> None:
         if self._node.poll() is None:
-            self._node.stdin.close()  # type: ignore[union-attr]
+            assert self._node.stdin is not None
+            self._node.stdin.close()
             self._node.wait(10)
 
 
@@ -69,11 +71,15 @@ def oz_tree(
     encoding: Sequence[str] = ("address", "uint256"),
 ) -> OzTree:
     """StandardMerkleTree.of(values, encoding): its root and every value's proof."""
-    request = {"values": [[str(x) for x in v] for v in values], "dump": dump, "encoding": list(encoding)}
+    request: dict[str, object] = {
+        "values": [[str(x) for x in v] for v in values],
+        "dump": dump,
+        "encoding": list(encoding),
+    }
     answer = _oracle().ask(request)
     loaded = answer["loadedRoot"]
     return OzTree(
         bytes.fromhex(str(answer["root"])[2:]),
-        [[bytes.fromhex(p[2:]) for p in proof] for proof in answer["proofs"]],  # type: ignore[attr-defined]
+        [[bytes.fromhex(p[2:]) for p in proof] for proof in answer["proofs"]],
         bytes.fromhex(str(loaded)[2:]) if loaded else None,
     )

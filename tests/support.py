@@ -23,7 +23,7 @@ from offchain.devnet.services import Ports
 T = TypeVar("T")
 
 
-def wait_until(condition: Callable[[], T], *, timeout: float, what: str, every: float = 0.2) -> T:
+def wait_until(condition: Callable[[], T | None], *, timeout: float, what: str, every: float = 0.2) -> T:
     """Ask `condition` until it answers something truthy, and return that; fail the test, naming
     `what`, once `timeout` seconds have passed without it."""
     deadline = time.monotonic() + timeout
@@ -64,6 +64,12 @@ def free_ports() -> Ports:
 
 
 BUILD_DIR = PROJECT_ROOT / "build"
+
+
+def signer(chain: TaskManager) -> str:
+    """The address of the account a TaskManager signs with (None only for a read-only one)."""
+    assert chain.address is not None, "this TaskManager was built without an account"
+    return chain.address
 
 
 @dataclass

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Static analysis: ruff (format and lint) on the Python, then Slither on the contracts. Fails on any
-# ruff finding, and on any high or medium Slither finding that is not waived below with its reason
-# (low/informational findings are printed, not fatal).
+# Static analysis: ruff (format and lint) and mypy on the Python, then Slither on the contracts. Fails
+# on any ruff finding or mypy error, and on any high or medium Slither finding that is not waived
+# below with its reason (low/informational findings are printed, not fatal).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -11,6 +11,14 @@ SOLC="${SOLCX_BINARY_PATH:-$ROOT/.solcx}/solc-v0.8.37"
 ruff format --check --quiet . || { echo "lint: run \`.venv/bin/ruff format .\` to format the Python" >&2; exit 1; }
 ruff check --quiet . || { echo "lint: ruff found problems (\`.venv/bin/ruff check --fix .\` fixes some)" >&2; exit 1; }
 echo "ruff: formatted, no findings"
+
+# mypy: offchain/, bench/, scripts/ and tests/ as [tool.mypy] in pyproject.toml says; then the two
+# conftest.py it excludes, each in a run of its own (pytest imports every one of them as `conftest`).
+for target in "" tests/contracts/conftest.py tests/ipfs_node/conftest.py; do
+  mypy --no-error-summary ${target:+"$target"} ||
+    { echo "lint: mypy found type errors (\`.venv/bin/mypy${target:+ $target}\`; config: [tool.mypy] in pyproject.toml)" >&2; exit 1; }
+done
+echo "mypy: no errors"
 
 # Waived detectors, each with its reason (slither --exclude takes detector names):
 #   (none)

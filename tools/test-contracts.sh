@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Contract test suite: Brownie tests (unit + stateful properties) on a private anvil that Brownie
-# launches on a free port and stops afterwards, then Slither. Exit code: non-zero on any failure.
+# launches on a free port and stops afterwards, then static analysis (tools/lint.sh: ruff, mypy,
+# Slither). Exit code: non-zero on any failure.
 #
-#   tools/test-contracts.sh            unit + property tests, then tools/lint.sh (slither)
+#   tools/test-contracts.sh            unit + property tests, then tools/lint.sh (ruff, mypy, slither)
 #   tools/test-contracts.sh --gas      gas report only: table + reports/gas.json (make gas)
 #   tools/test-contracts.sh -- ARGS    extra arguments for `brownie test` (e.g. -k claim)
 #

@@ -16,9 +16,12 @@ from collections.abc import Mapping
 from dataclasses import fields, is_dataclass
 from enum import IntEnum
 from functools import cache
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-R = TypeVar("R")
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+R = TypeVar("R", bound="DataclassInstance")
 
 
 class AbiRecordError(ValueError):
@@ -36,7 +39,7 @@ def field_name(abi: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", abi).lower()
 
 
-def abi_names(cls: type) -> list[str]:
+def abi_names(cls: type[DataclassInstance]) -> list[str]:
     """The ABI names of a record's fields, in order."""
     return [abi_name(f.name) for f in fields(cls)]
 
@@ -51,7 +54,7 @@ def from_abi(cls: type[R], values: Mapping[str, Any] | tuple[Any, ...]) -> R:
     named = _as_mapping(cls, values)
     hints = _hints(cls)
     data = {}
-    for f in fields(cls):  # type: ignore[arg-type]
+    for f in fields(cls):
         key = abi_name(f.name)
         if key not in named:
             raise AbiRecordError(f"{cls.__name__}: the chain's values have no {key!r} (has: {', '.join(named)})")
@@ -62,16 +65,17 @@ def from_abi(cls: type[R], values: Mapping[str, Any] | tuple[Any, ...]) -> R:
     return cls(**data)
 
 
-def to_abi(record: object) -> dict[str, Any]:
+def to_abi(record: DataclassInstance) -> dict[str, Any]:
     """The ABI-named values of a record, as web3 takes them for a struct argument."""
-    return {abi_name(f.name): _plain(getattr(record, f.name)) for f in fields(record)}  # type: ignore[arg-type]
+    return {abi_name(f.name): _plain(getattr(record, f.name)) for f in fields(record)}
 
 
 def _as_mapping(cls: type, values: Mapping[str, Any] | tuple[Any, ...]) -> Mapping[str, Any]:
     if isinstance(values, Mapping):
         return values
     if hasattr(values, "_asdict"):  # web3's named tuple of a struct (decode_tuples=True)
-        return values._asdict()  # type: ignore[no-any-return]
+        named: Mapping[str, Any] = values._asdict()
+        return named
     raise AbiRecordError(f"{cls.__name__}: expected values named by the ABI, got {type(values).__name__}")
 
 
@@ -83,8 +87,8 @@ def _convert(kind: Any, value: Any) -> Any:
     if origin is tuple:
         (item, _) = typing.get_args(kind)
         return tuple(_convert(item, v) for v in value)
-    if is_dataclass(kind):
-        return from_abi(kind, value)  # type: ignore[arg-type]
+    if isinstance(kind, type) and is_dataclass(kind):
+        return from_abi(kind, value)
     if isinstance(kind, type) and issubclass(kind, IntEnum):
         return kind(int(value))
     if kind is bytes:

@@ -30,9 +30,10 @@ def from_keystore(path: Path, password: str | None = None) -> LocalAccount:
     except (OSError, ValueError) as exc:
         raise AccountError(f"cannot read keystore {path}: {exc}") from exc
     try:
-        return Account.from_key(Account.decrypt(keyfile, password))
+        account: LocalAccount = Account.from_key(Account.decrypt(keyfile, password))
     except ValueError as exc:
         raise AccountError(f"cannot decrypt keystore {path}: wrong password or damaged file") from exc
+    return account
 
 
 def from_env(variable: str = PRIVATE_KEY_ENV) -> LocalAccount:
@@ -42,15 +43,17 @@ def from_env(variable: str = PRIVATE_KEY_ENV) -> LocalAccount:
             f"no account: set {variable} to a private key, or give a keystore (--keystore / DFL_KEYSTORE)"
         )
     try:
-        return Account.from_key(key)
+        account: LocalAccount = Account.from_key(key)
     except (ValueError, TypeError) as exc:
         raise AccountError(f"{variable} does not hold a valid private key (64 hex digits)") from exc
+    return account
 
 
 def anvil_account(index: int) -> LocalAccount:
     """The index-th standard anvil account. Only for the local devnet."""
     Account.enable_unaudited_hdwallet_features()
-    return Account.from_mnemonic(ANVIL_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
+    account: LocalAccount = Account.from_mnemonic(ANVIL_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
+    return account
 
 
 def load_account(keystore: Path | None = None, *, key_env: str = PRIVATE_KEY_ENV) -> LocalAccount:

@@ -29,7 +29,8 @@ class Deployment:
 def load_abi(build_dir: Path, contract: str) -> list[dict[str, Any]]:
     path = Path(build_dir) / "contracts" / f"{contract}.json"
     try:
-        return json.loads(path.read_text())["abi"]
+        abi: list[dict[str, Any]] = json.loads(path.read_text())["abi"]
+        return abi
     except OSError as exc:
         raise ChainError(f"no ABI for {contract} at {path}: run `brownie compile` (or `make setup`) first") from exc
     except (ValueError, KeyError) as exc:

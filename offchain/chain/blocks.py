@@ -11,13 +11,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import Any, cast
 
 from eth_abi import decode as abi_decode
 from eth_abi.exceptions import DecodingError
+from eth_typing import ABIEvent, ABIFunction
 from eth_utils import event_abi_to_log_topic, function_abi_to_4byte_selector, to_checksum_address
 from eth_utils.abi import collapse_if_tuple
 from web3 import Web3
+from web3.providers import JSONBaseProvider
+from web3.types import RPCEndpoint
 
 from offchain.chain.abi_records import from_abi
 from offchain.chain.artifacts import Deployment
@@ -121,11 +125,11 @@ class AbiDecoder:
         for name, abi in deployment.abis.items():
             for item in abi:
                 if item.get("type") == "event" and not item.get("anonymous"):
-                    topic = event_abi_to_log_topic(item)
+                    topic = event_abi_to_log_topic(cast("ABIEvent", item))
                     self._events[(name, topic)] = item
                     self._any_event.setdefault(topic, item)
                 elif item.get("type") == "function":
-                    selector = function_abi_to_4byte_selector(item)
+                    selector = function_abi_to_4byte_selector(cast("ABIFunction", item))
                     self._functions[(name, selector)] = item
                     self._any_function.setdefault(selector, item)
 
@@ -206,22 +210,31 @@ class ChainReader:
 
     # raw JSON-RPC, retried while the endpoint is unreachable
     def _rpc(self, method: str, params: list[Any]) -> Any:
-        reply = with_retries(method, self.rpc_url, lambda: self.w3.provider.make_request(method, params), self.backoff)  # type: ignore[arg-type]
+        endpoint = RPCEndpoint(method)
+        reply = with_retries(
+            method, self.rpc_url, lambda: self.w3.provider.make_request(endpoint, params), self.backoff
+        )
         if "error" in reply:
             raise ChainError(f"{method} failed at {self.rpc_url}: {reply['error']}")
         return reply["result"]
 
     def _batch(self, method: str, params: Iterable[list[Any]]) -> list[Any]:
-        calls = [(method, p) for p in params]
+        provider = self.w3.provider
+        assert isinstance(provider, JSONBaseProvider)  # an HTTPProvider (TaskManager connects over HTTP)
+        calls = [(RPCEndpoint(method), p) for p in params]
         results: list[Any] = []
         for i in range(0, len(calls), RPC_BATCH):
             chunk = calls[i : i + RPC_BATCH]
-            replies = with_retries(
-                method, self.rpc_url, lambda chunk=chunk: self.w3.provider.make_batch_request(chunk), self.backoff
-            )  # type: ignore[arg-type]
+            replies = with_retries(method, self.rpc_url, partial(provider.make_batch_request, chunk), self.backoff)
             if isinstance(replies, dict):  # a provider that refuses batches answers with one error
                 raise ChainError(f"{method} batch failed at {self.rpc_url}: {replies.get('error')}")
-            for reply in sorted(replies, key=lambda r: int(r["id"])):
+            numbered = []
+            for reply in replies:
+                number = reply.get("id")
+                if number is None:  # JSON-RPC's answer to a call it could not read: no id, an error
+                    raise ChainError(f"{method} failed at {self.rpc_url}: {reply.get('error')}")
+                numbered.append((int(number), reply))
+            for _, reply in sorted(numbered, key=lambda pair: pair[0]):
                 if "error" in reply:
                     raise ChainError(f"{method} failed at {self.rpc_url}: {reply['error']}")
                 results.append(reply["result"])

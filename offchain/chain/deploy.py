@@ -31,7 +31,7 @@ DEFAULT_SUPPLY = 1_000_000_000 * TOKEN
 def _artifact(build_dir: Path, name: str) -> dict[str, Any]:
     path = Path(build_dir) / "contracts" / f"{name}.json"
     try:
-        artifact = json.loads(path.read_text())
+        artifact: dict[str, Any] = json.loads(path.read_text())
     except OSError as exc:
         raise ChainError(f"no build artifact {path}: run `brownie compile` (make setup does) first") from exc
     if not artifact.get("bytecode"):

@@ -81,7 +81,4 @@ class TxReverted(ChainError):
         self.action = action
         self.error = error
         self.args_ = args
-
-    @property
-    def transient(self) -> bool:  # type: ignore[override]
-        return self.error not in PERMANENT_REVERTS
+        self.transient = error not in PERMANENT_REVERTS

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, cast
 
 from eth_account.signers.local import LocalAccount
+from eth_typing import ABIEvent, HexStr
 from eth_utils import event_abi_to_log_topic
 from web3 import Web3
 from web3.exceptions import ContractLogicError
 from web3.logs import DISCARD
-from web3.types import TxReceipt
+from web3.types import EventData, FilterParams, LogReceipt, TxReceipt
 
 from offchain.chain.abi_records import from_abi, to_abi
 from offchain.chain.artifacts import Deployment
@@ -250,7 +251,7 @@ class TaskManager:
     def task_log(self, task_id: int) -> TaskLog:
         """Every event of the task, in chain order, followed like `events` (one log query per
         refresh: the manager's task events all carry the task id as their first indexed argument)."""
-        topic = "0x" + task_id.to_bytes(32, "big").hex()
+        topic = HexStr("0x" + task_id.to_bytes(32, "big").hex())
         events = self._followed(("task", task_id), lambda lo, hi: self._fetch_task(topic, lo, hi))
         return TaskLog(task_id, tuple(events))
 
@@ -267,29 +268,34 @@ class TaskManager:
     def _fetch(self, name: str, contract: str, filters: dict[str, Any], start: int, end: int) -> list[Event[Any]]:
         target = self.manager if contract == MANAGER_CONTRACT else self.token
         event = getattr(target.events, name)
+
+        def logs_between(lo: int, hi: int) -> Iterable[EventData]:
+            return with_retries(
+                f"{name} logs",
+                self.url,
+                lambda: event().get_logs(from_block=lo, to_block=hi, argument_filters=filters or None),
+                self._backoff,
+            )
+
         found: list[Event[Any]] = []
         for lo in range(start, end + 1, LOG_BATCH_BLOCKS):
             hi = min(end, lo + LOG_BATCH_BLOCKS - 1)
-            logs = with_retries(
-                f"{name} logs",
-                self.url,
-                lambda lo=lo, hi=hi: event().get_logs(from_block=lo, to_block=hi, argument_filters=filters or None),
-                self._backoff,
-            )
-            found += [_decoded(name, e) for e in logs]
+            found += [_decoded(name, e) for e in logs_between(lo, hi)]
         return found
 
-    def _fetch_task(self, topic: str, start: int, end: int) -> list[Event[Any]]:
-        found: list[Event[Any]] = []
-        for lo in range(start, end + 1, LOG_BATCH_BLOCKS):
-            query = {
+    def _fetch_task(self, topic: HexStr, start: int, end: int) -> list[Event[Any]]:
+        def logs_between(lo: int, hi: int) -> list[LogReceipt]:
+            query: FilterParams = {
                 "address": self.manager.address,
                 "fromBlock": lo,
-                "toBlock": min(end, lo + LOG_BATCH_BLOCKS - 1),
+                "toBlock": hi,
                 "topics": [None, topic],
             }
-            logs = with_retries("task logs", self.url, lambda q=query: self.w3.eth.get_logs(q), self._backoff)  # type: ignore[misc]
-            for entry in logs:
+            return with_retries("task logs", self.url, lambda: self.w3.eth.get_logs(query), self._backoff)
+
+        found: list[Event[Any]] = []
+        for lo in range(start, end + 1, LOG_BATCH_BLOCKS):
+            for entry in logs_between(lo, min(end, lo + LOG_BATCH_BLOCKS - 1)):
                 name = self._task_events.get(bytes(entry["topics"][0]))
                 if name is not None:
                     found.append(_decoded(name, getattr(self.manager.events, name)().process_log(entry)))
@@ -299,7 +305,7 @@ class TaskManager:
 def _task_event_topics(abi: list[dict[str, Any]]) -> dict[bytes, str]:
     """topic0 -> name of the events whose first indexed argument is the task id."""
     return {
-        event_abi_to_log_topic(item): str(item["name"])
+        event_abi_to_log_topic(cast("ABIEvent", item)): str(item["name"])
         for item in abi
         if item.get("type") == "event"
         and item["inputs"]

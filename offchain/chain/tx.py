@@ -7,10 +7,11 @@ import threading
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
+from eth_typing import Hash32
 from web3 import Web3
-from web3.contract.contract import ContractFunction
+from web3.contract.contract import ContractConstructor, ContractFunction
 from web3.exceptions import ContractLogicError, Web3RPCError
-from web3.types import TxReceipt
+from web3.types import Nonce, TxParams, TxReceipt
 
 from offchain.chain.errors import ChainError, NonceRace, TxReverted
 from offchain.chain.revert import ErrorDecoder
@@ -54,7 +55,7 @@ class Transactor:
         except ContractLogicError as exc:
             raise self._reverted(action, exc) from None
 
-    def send(self, action: str, fn: ContractFunction) -> TxReceipt:
+    def send(self, action: str, fn: ContractFunction | ContractConstructor) -> TxReceipt:
         """Estimate, sign, send and wait; TxReverted with the custom error's name if it reverts."""
         with self._lock:
             try:
@@ -67,18 +68,19 @@ class Transactor:
             tx = fn.build_transaction(
                 {
                     "from": self.address,
-                    "nonce": nonce,
+                    "nonce": Nonce(nonce),
                     "gas": int(gas * self._gas_margin),
                     "chainId": self._chain_id(action),
                 }
             )
-            signed = self.account.sign_transaction(tx)
+            # eth-account types a transaction as dict[str, ...], which web3's TxParams (a TypedDict) is not.
+            signed = self.account.sign_transaction(tx)  # type: ignore[arg-type]
             tx_hash = self._broadcast(action, signed.raw_transaction, signed.hash)
             self._nonce = nonce + 1
         receipt = with_retries(
             action,
             self._url,
-            lambda: self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self._receipt_timeout),
+            lambda: self.w3.eth.wait_for_transaction_receipt(Hash32(tx_hash), timeout=self._receipt_timeout),
             self._backoff,
         )
         if receipt["status"] != 1:
@@ -116,8 +118,11 @@ class Transactor:
 
         return with_retries(action, self._url, send, self._backoff)
 
-    def _replay_failure(self, action: str, tx: dict[str, Any], receipt: TxReceipt) -> ChainError:
-        call = {k: tx[k] for k in ("from", "to", "data", "value") if k in tx}
+    def _replay_failure(self, action: str, tx: TxParams, receipt: TxReceipt) -> ChainError:
+        call: TxParams = {}
+        for key in ("from", "to", "data", "value"):
+            if key in tx:
+                call[key] = tx[key]
         try:
             self.w3.eth.call(call, block_identifier=receipt["blockNumber"])
         except ContractLogicError as exc:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -68,7 +68,7 @@ def deploy(
     if devnet and keystore is None and dev_account is None and not _env_has_key(key_env):
         dev_account = 0
     account = load_signer(s, keystore, key_env, dev_account)
-    grants = {anvil_account(i).address: faucet_amount for i in range(1, faucet + 1)} if devnet else {}
+    grants: dict[str, int] = {anvil_account(i).address: faucet_amount for i in range(1, faucet + 1)} if devnet else {}
     record = do_deploy(
         s.rpc_url,
         account,
@@ -144,7 +144,7 @@ def round_show(
         console.print(f"slashed {sl['account']}: {format_tokens(sl['amount'])} DFL ({sl['reason']})", highlight=False)
 
 
-def _stakes(report: dict) -> str:  # type: ignore[type-arg]
+def _stakes(report: dict[str, Any]) -> str:
     """The vote's stakes, labelled as the explorer labels them."""
     if report["total_validator_stake"] is None:
         return "not finalized"

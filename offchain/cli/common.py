@@ -39,7 +39,7 @@ class Interrupted(DflError):
 
 
 def settings(**overrides: object) -> Settings:
-    return load_settings(**overrides)
+    return load_settings(None, **overrides)
 
 
 def _jsonable(value: Any) -> Any:

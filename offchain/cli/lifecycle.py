@@ -99,6 +99,7 @@ def exit_task(
             "once the round is (an exit now could end the Commit phase before every trainer committed)"
         )
     chain.request_exit(task)
+    assert chain.address is not None  # _staked loaded a signer
     unlock = chain.participant(task, chain.address).unlock_at
     console.print(
         f"{chain.address} left task {task}; withdraw its {format_tokens(p.stake)} DFL with `dfl withdraw --task {task}` "

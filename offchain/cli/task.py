@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -68,13 +68,13 @@ def create(
     min_trainer_stake: Annotated[
         int,
         typer.Option(parser=tokens("--min-trainer-stake"), metavar="TOKENS", help="Minimum trainer stake in tokens."),
-    ] = "10",  # type: ignore[assignment]
+    ] = "10",  # type: ignore[assignment]  # parsed by `tokens`
     min_validator_stake: Annotated[
         int,
         typer.Option(
             parser=tokens("--min-validator-stake"), metavar="TOKENS", help="Minimum validator stake in tokens."
         ),
-    ] = "100",  # type: ignore[assignment]
+    ] = "100",  # type: ignore[assignment]  # parsed by `tokens`
     quorum_bps: Annotated[
         int, typer.Option(help="Winning stake needed, in basis points of validator stake (5001-10000).")
     ] = 6000,
@@ -96,7 +96,7 @@ def create(
             metavar="TOKENS",
             help="Stake that must back each sample a trainer declares (0: no limit).",
         ),
-    ] = "0.01",  # type: ignore[assignment]
+    ] = "0.01",  # type: ignore[assignment]  # parsed by `tokens`
     penalty_bps: Annotated[
         int, typer.Option(help="Penalty of a trainer whose update was provably bad or unavailable (basis points).")
     ] = 2000,
@@ -244,18 +244,18 @@ def check_task_settings(t: TaskSettings) -> None:
             raise ArgumentError(f"{flag} of {format_tokens(amount)} DFL is more than the contract holds (2^96-1 units)")
 
 
-def _rule(rule_id: int, params: tuple[int, ...]) -> tuple[str, dict[str, int | float]]:
+def _rule(rule_id: int, params: tuple[int, ...]) -> tuple[str, dict[str, int | float | list[int]]]:
     from offchain.fl.rules import RULES, parse_rule
 
     try:
         config = parse_rule(rule_id, list(params))
     except DflError:
         known = RULES.get(rule_id)
-        return known.name if known else f"unknown rule id {rule_id}", {"raw": list(params)}  # type: ignore[dict-item]
+        return known.name if known else f"unknown rule id {rule_id}", {"raw": list(params)}
     return config.rule, dict(config.params)
 
 
-def _task_summary(chain: TaskManager, task_id: int) -> dict:  # type: ignore[type-arg]
+def _task_summary(chain: TaskManager, task_id: int) -> dict[str, Any]:
     params = chain.task_params(task_id)
     state = chain.task_state(task_id)
     round_id, phase, end = chain.current_round(task_id)  # as of the latest block, deadlines passed included

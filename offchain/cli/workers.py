@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
@@ -125,8 +126,8 @@ def _is_ipfs_outage(exc: BaseException) -> bool:
 def _run(
     role: str,
     task: int,
-    data_args: tuple,  # type: ignore[type-arg]
-    signer_args: tuple,  # type: ignore[type-arg]
+    data_args: tuple[str, str, float, str, int | None, int, int],  # for _local_data
+    signer_args: tuple[Path | None, str, int | None],  # for load_signer
     make: Callable[..., Any],
     verbose: bool,
     max_seconds: float | None,

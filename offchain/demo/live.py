@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from types import TracebackType
 
 from rich.console import Console, Group
 from rich.live import Live
@@ -28,9 +29,11 @@ class Progress:
             self._live.__enter__()
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if self._live:
-            self._live.__exit__(*exc)
+            self._live.__exit__(exc_type, exc, tb)
 
     def tick(self) -> None:
         chain, task = self.run.chain, self.run.task_id

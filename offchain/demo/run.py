@@ -99,7 +99,7 @@ def prepare(config: DemoConfig, settings: Settings, workdir: Path) -> DemoRun:
         settings.rpc_url, load_deployment(settings.deployments_dir, settings.chain_id, settings.build_dir), deployer
     )
     accounts = [deployer.address] + [anvil_account(i).address for i in indexes]
-    balances = {a: chain.balance_of(a) for a in accounts}
+    balances: dict[str, int] = {a: chain.balance_of(a) for a in accounts}
     data = load_dataset(config.dataset, seed=config.seed)
     n_eval = min(config.eval_samples, len(data.y_test))
     with IpfsStore(settings.ipfs_api, timeout=settings.ipfs_timeout) as store:
@@ -285,10 +285,11 @@ def wait_for_completion(run: DemoRun, on_tick: Callable[[], None]) -> None:
         failed = [w for w in run.workers if w.process and w.process.poll() not in (None, 0)]
         if failed:
             w = failed[0]
+            assert w.process is not None  # `failed` holds workers whose process has exited
             tail = w.log_path.read_text(errors="replace").splitlines()[-15:]
             raise DflError(
                 f"{w.name} exited with code {w.process.returncode}; its log {w.log_path} ends:\n" + "\n".join(tail)
-            )  # type: ignore[union-attr]
+            )
         if all(w.process and w.process.poll() == 0 for w in run.workers):
             return
         if time.monotonic() > deadline:

@@ -56,7 +56,8 @@ class ServiceStatus:
 def _post(url: str, body: bytes, timeout: float = 1.0) -> bytes:
     request = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=timeout) as response:
-        return response.read()
+        answer: bytes = response.read()
+        return answer
 
 
 def anvil_answers(url: str) -> bool:

@@ -13,6 +13,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from offchain.devnet.process import alive, terminate
 from offchain.errors import ServiceError
@@ -37,7 +38,7 @@ def _alive(pid: int) -> bool:
     return alive(pid, f"offchain.cli.main {MARKER}")
 
 
-def running(state_dir: Path) -> dict | None:
+def running(state_dir: Path) -> dict[str, Any] | None:
     """The recorded explorer if it is alive, else None."""
     try:
         record = json.loads(_record_path(state_dir).read_text())

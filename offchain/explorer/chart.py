@@ -17,8 +17,8 @@ def metric_chart(metrics: list[dict[str, Any]], *, label: str = "validators' acc
     pct = [
         {"round": m["round"], "mean": m["mean"] / 100, "min": m["min"] / 100, "max": m["max"] / 100} for m in metrics
     ]
-    lo = min(m["min"] for m in pct)
-    hi = max(m["max"] for m in pct)
+    lo: float = min(m["min"] for m in pct)
+    hi: float = max(m["max"] for m in pct)
     lo, hi = max(0.0, lo - max(2.0, (hi - lo) * 0.1)), min(100.0, hi + max(2.0, (hi - lo) * 0.1))
     rounds = [m["round"] for m in pct]
     r0, r1 = min(rounds), max(rounds)

@@ -107,11 +107,11 @@ def compute_round(
     verdicts: dict[str, Verdict] = {}
     screened: list[Screened] = []
     for reveal in ordered:
-        outcome = _screen_one(reveal, avail, contents, parent_weights, terms.checks)
-        if isinstance(outcome, Verdict):
-            verdicts[reveal.trainer] = outcome
+        checked = _screen_one(reveal, avail, contents, parent_weights, terms.checks)
+        if isinstance(checked, Verdict):
+            verdicts[reveal.trainer] = checked
         else:
-            screened.append(outcome)
+            screened.append(checked)
     score_list = scoring.scores(parent_weights, [s.update for s in screened], [s.sq_delta_norm for s in screened])
     contributions = [
         Contribution(s.update, s.sq_delta_norm, score, rules.sample_weight(terms.rule, s.update.num_samples))

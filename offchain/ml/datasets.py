@@ -102,7 +102,14 @@ def _fashion_mnist(folder: Path) -> Dataset:
             "dataset-fashion-mnist (apt-get install dataset-fashion-mnist)"
         )
     arrays = {key: read_idx(folder / file) for key, file in _FASHION_MNIST_FILES.items()}
-    return _build("fashion-mnist", **arrays, class_names=FASHION_MNIST_CLASSES)
+    return _build(
+        "fashion-mnist",
+        arrays["x_train"],
+        arrays["y_train"],
+        arrays["x_test"],
+        arrays["y_test"],
+        class_names=FASHION_MNIST_CLASSES,
+    )
 
 
 def _mnist_5k(*, test_fraction: float, seed: int) -> Dataset:

@@ -26,9 +26,9 @@ def claim_trainer_rewards(chain: TaskManager, store: IpfsStore, task_id: int) ->
             continue
         receipt = round_receipt(chain, store, task_id, round_id, params.max_update_bytes, task_log)
         amount = receipt.reward_of(chain.address) if receipt else 0
-        if amount == 0:
+        if receipt is None or amount == 0:
             continue
-        tree = build_tree(list(receipt.rewards))  # type: ignore[union-attr]
+        tree = build_tree(list(receipt.rewards))
         if tree.root != outcome.reward_root:
             log.error("round %d: the receipt's reward root differs from the chain's; not claiming", round_id)
             continue

@@ -84,7 +84,9 @@ class IpfsStore:
         `max_bytes` bounds what is read (an IpfsError says the file is larger)."""
         parse_cid(cid)  # InvalidCidError at once, before any network call
         length = None if max_bytes is None else max_bytes + 1
-        data = self._call("cat", cid, lambda: self._client.cat(cid, length=length, timeout=timeout or self._timeout))
+        data: bytes = self._call(
+            "cat", cid, lambda: self._client.cat(cid, length=length, timeout=timeout or self._timeout)
+        )
         if max_bytes is not None and len(data) > max_bytes:
             raise ContentTooLargeError(f"{cid} is larger than the limit of {max_bytes} bytes", api=self.api, cid=cid)
         if not matches(data, cid):

@@ -17,13 +17,14 @@ log = logging.getLogger(__name__)
 
 def log_restakes(chain: TaskManager, task_id: int, state: WorkerState, name: str) -> int:
     """Log each restaked reward of this account not logged before; how many were new."""
+    assert chain.address is not None  # workers always sign with an account
     seen = set(state.get("restakes_logged", []))
     new = 0
     for event in chain.events("ValidatorRewardClaimed", taskId=task_id, validator=chain.address):
         key = f"{event.tx_hash}:{event.log_index}"
         if not event.args.get("restaked") or key in seen:
             continue
-        stake = chain.participant(task_id, chain.address).stake  # type: ignore[arg-type]
+        stake = chain.participant(task_id, chain.address).stake
         log.info(
             "%s: reward of round %d restaked: %s DFL added to the stake (now %s DFL)",
             name,

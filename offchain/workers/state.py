@@ -27,17 +27,19 @@ class WorkerState:
 
     def _load(self) -> dict[str, Any]:
         try:
-            return json.loads(self.path.read_text())
+            data: dict[str, Any] = json.loads(self.path.read_text())
         except FileNotFoundError:
             return {"rounds": {}}
         except (OSError, ValueError) as exc:
             raise StateError(
                 f"worker state {self.path} is unreadable ({exc}); move it aside only if you accept losing unrevealed commits"
             ) from exc
+        return data
 
     def round(self, round_id: int) -> dict[str, Any]:
         """The mutable record of one round (call `save()` after changing it)."""
-        return self._data["rounds"].setdefault(str(round_id), {})
+        record: dict[str, Any] = self._data["rounds"].setdefault(str(round_id), {})
+        return record
 
     def get(self, key: str, default: Any = None) -> Any:
         return self._data.get(key, default)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -83,10 +84,10 @@ class Trainer(RoundWorker):
             with span(rec, "ipfs"):
                 model = self.ctx.global_model(round_id)
             with span(rec, "train"):
-                update, result = self.ctx.model.train(
+                trained, result = self.ctx.model.train(
                     model.weights, self.x, self.y, self.options.training, round_seed=round_id
                 )
-                update = self._within_checks(round_id, rec, model.weights, update)
+                update = self._within_checks(round_id, rec, model.weights, trained)
             if update is None:
                 return
             with span(rec, "ipfs"):
@@ -119,7 +120,7 @@ class Trainer(RoundWorker):
         self.state.save()
         log.info("%s: round %d committed", self.name, round_id)
 
-    def _within_checks(self, round_id: int, rec: dict, global_bytes: bytes, update: bytes) -> bytes | None:
+    def _within_checks(self, round_id: int, rec: dict[str, Any], global_bytes: bytes, update: bytes) -> bytes | None:
         """The update clipped to the task's norm bound and checked as validators will check it: an
         update they would reject (and penalize) is never submitted; the round is skipped instead."""
         decode = self.ctx.model.decode

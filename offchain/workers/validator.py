@@ -10,6 +10,7 @@ import hashlib
 import logging
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -33,6 +34,7 @@ from offchain.services.claims import claim_validator_rewards
 from offchain.services.penalties import apply_penalties
 from offchain.storage.cid import compute_cid, is_cid
 from offchain.storage.ipfs import IpfsStore
+from offchain.types import NamedWeights
 from offchain.workers.base import RoundWorker
 from offchain.workers.restakes import log_restakes
 from offchain.workers.round_inputs import UpdateHolder, attestations_of, reveals_of
@@ -276,7 +278,9 @@ class Validator(RoundWorker):
             result = compute_round(terms, model.cid, global_weights, reveals, attestations, contents, ADDRESSING)
         return self._vote_on(round_id, rec, model.weights_cid, global_weights, result)
 
-    def _vote_on(self, round_id: int, rec: dict, g_cid: str, global_weights: dict, result: RoundResult) -> Proposal:
+    def _vote_on(
+        self, round_id: int, rec: dict[str, Any], g_cid: str, global_weights: NamedWeights, result: RoundResult
+    ) -> Proposal:
         global_acc = self._known_accuracy(g_cid)
         if global_acc is None:
             with span(rec, "evaluation"):
@@ -324,7 +328,8 @@ class Validator(RoundWorker):
 
     def _known_accuracy(self, model_cid: str) -> float | None:
         """Accuracy on own data of a model already evaluated (by CID: same CID, same bytes)."""
-        return self.state.get("own_accuracy", {}).get(f"{model_cid}@{self._data_key}")
+        known: float | None = self.state.get("own_accuracy", {}).get(f"{model_cid}@{self._data_key}")
+        return known
 
     def _remember_accuracy(self, model_cid: str, accuracy: float) -> None:
         known = self.state.get("own_accuracy", {})

@@ -4,6 +4,9 @@ Brownie launches its own anvil for these tests on a free port (or DFL_CONTRACT_T
 the developer's chain on 127.0.0.1:8545, and stops it when the session ends.
 """
 
+# mypy: allow-untyped-defs, allow-incomplete-defs
+# (Brownie's fixtures, as in the contract tests: see [tool.mypy] in pyproject.toml)
+
 from __future__ import annotations
 
 import os

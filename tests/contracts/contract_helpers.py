@@ -271,8 +271,8 @@ def reverts(error: str):
     import brownie
 
     if ":" in error:  # name and (a prefix of) its arguments
-        return brownie.reverts(revert_pattern=rf"(?s){error}.*")
-    return brownie.reverts(revert_pattern=rf"(?s){error}(: .*)?")
+        return brownie.reverts(revert_pattern=rf"(?s){error}.*")  # type: ignore[attr-defined]  # Brownie's plugin sets it
+    return brownie.reverts(revert_pattern=rf"(?s){error}(: .*)?")  # type: ignore[attr-defined]  # Brownie's plugin sets it
 
 
 def hexed(value):

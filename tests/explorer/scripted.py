@@ -11,6 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from web3.types import RPCEndpoint
+
 from offchain.chain.accounts import anvil_account
 from offchain.chain.artifacts import load_deployment
 from offchain.chain.manager import TaskManager
@@ -30,7 +32,7 @@ from offchain.fl.receipt import RoundReceipt, UpdateEntry
 from offchain.fl.rewards import allocate
 from offchain.storage.ipfs import IpfsStore
 from offchain.units import TOKEN
-from support import wait_until
+from support import signer, wait_until
 
 BUILD_DIR = PROJECT_ROOT / "build"
 
@@ -118,13 +120,13 @@ class Driver:
         t = task.task_id
         updates = {}
         for i, m in enumerate(self.trainers):
-            cid = self.store.put(f"update {t}/{round_id}/{m.address} {os.urandom(4).hex()}".encode())
-            updates[m.address] = (cid, 100 + 10 * i, os.urandom(32))
+            cid = self.store.put(f"update {t}/{round_id}/{signer(m)} {os.urandom(4).hex()}".encode())
+            updates[signer(m)] = (cid, 100 + 10 * i, os.urandom(32))
         self._each(
-            lambda m: m.commit_update(t, update_commitment(t, round_id, m.address, *updates[m.address])), self.trainers
+            lambda m: m.commit_update(t, update_commitment(t, round_id, signer(m), *updates[signer(m)])), self.trainers
         )
         revealing = self.trainers[: len(self.trainers) - skip_reveal]
-        self._each(lambda m: m.reveal_update(t, *updates[m.address]), revealing)
+        self._each(lambda m: m.reveal_update(t, *updates[signer(m)]), revealing)
         if skip_reveal:  # someone did not reveal: the phase ends at its deadline
             wait_until(
                 lambda: self.requester.current_round(t)[1] != Phase.REVEAL,
@@ -135,7 +137,7 @@ class Driver:
         held = bitmap(range(len(revealing)), len(revealing))
         self._each(lambda m: m.attest_availability(t, held), self.validators)
         trainer_pool = self.requester.round_outcome(t, round_id).trainer_pool
-        weights = {m.address.lower(): updates[m.address][1] for m in revealing}
+        weights = {signer(m).lower(): updates[signer(m)][1] for m in revealing}
         leaves = allocate(trainer_pool, weights)
         tree = build_tree(leaves)
         rewards = dict(leaves)
@@ -154,8 +156,8 @@ class Driver:
                 UpdateEntry(
                     i,
                     a,
-                    updates[m.address][0],
-                    updates[m.address][1],
+                    updates[signer(m)][0],
+                    updates[signer(m)][1],
                     10_000,
                     True,
                     None,
@@ -166,7 +168,7 @@ class Driver:
                     rewards.get(a, 0),
                 )
                 for i, m in enumerate(revealing)
-                for a, w in [(m.address.lower(), weights[m.address.lower()])]
+                for a, w in [(signer(m).lower(), weights[signer(m).lower()])]
             ),
             rewards=tuple(leaves),
             reward_root="0x" + tree.root.hex(),
@@ -175,9 +177,9 @@ class Driver:
         )
         receipt_cid = self.store.put(receipt.to_bytes())
         proposal = proposal_hash(receipt_cid, tree.root, ZERO_ROOT)
-        salts = {m.address: os.urandom(32) for m in self.validators}
+        salts = {signer(m): os.urandom(32) for m in self.validators}
         self._each(
-            lambda m: m.commit_vote(t, vote_commitment(t, round_id, m.address, proposal, salts[m.address])),
+            lambda m: m.commit_vote(t, vote_commitment(t, round_id, signer(m), proposal, salts[signer(m)])),
             self.validators,
         )
         self._each(
@@ -186,7 +188,7 @@ class Driver:
                 receipt_cid,
                 tree.root,
                 ZERO_ROOT,
-                salts[m.address],
+                salts[signer(m)],
                 6_000 + 500 * round_id + 37 * self.validators.index(m),
             ),
             self.validators,
@@ -202,14 +204,14 @@ class Driver:
 
         def claim_trainer(m: TaskManager) -> None:
             for (task_id, r), (tree, rewards) in sorted(self._trees.items()):
-                amount = rewards.get(m.address.lower(), 0)
+                amount = rewards.get(signer(m).lower(), 0)
                 if task_id == t and amount:
-                    receipt = m.claim_trainer_reward(t, r, amount, tree.proof_for(m.address))
-                    task.claims[(r, m.address)] = "0x" + bytes(receipt["transactionHash"]).hex()
+                    receipt = m.claim_trainer_reward(t, r, amount, tree.proof_for(signer(m)))
+                    task.claims[(r, signer(m))] = "0x" + bytes(receipt["transactionHash"]).hex()
 
         def claim_validator(m: TaskManager) -> None:
             for r in range(self.requester.task_params(t).num_rounds):
-                if m.validator_reward(t, r, m.address):
+                if m.validator_reward(t, r, signer(m)):
                     m.claim_validator_reward(t, r)
 
         self._each(claim_trainer, self.trainers)
@@ -235,9 +237,9 @@ def run_task(
         task_id = driver.create(rounds=rounds, reveal_seconds=reveal_seconds)
         task = ScriptedTask(
             task_id,
-            driver.requester.address,
-            [m.address for m in driver.trainers],
-            [m.address for m in driver.validators],
+            signer(driver.requester),
+            [signer(m) for m in driver.trainers],
+            [signer(m) for m in driver.validators],
         )
         parent = driver.requester.task_params(task_id).initial_model_cid
         for r in range(rounds):
@@ -259,7 +261,7 @@ def fund(rpc_url: str, deployments: Path, indexes: Iterable[int], tokens: int = 
     deployer = TaskManager(rpc_url, load_deployment(deployments, 31337, BUILD_DIR), anvil_account(0))
     for i in indexes:
         address = anvil_account(i).address
-        deployer.w3.provider.make_request("anvil_setBalance", [address, hex(10**22)])  # type: ignore[arg-type]
+        deployer.w3.provider.make_request(RPCEndpoint("anvil_setBalance"), [address, hex(10**22)])
         deployer.transfer(address, tokens * TOKEN)
 
 

@@ -6,9 +6,12 @@ from __future__ import annotations
 import json
 import sqlite3
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from web3.types import RPCEndpoint, RPCResponse
 
 from explorer.conftest import ROUNDS, TRAINERS, VALIDATORS, Indexed
 from offchain.chain.accounts import anvil_account
@@ -103,7 +106,7 @@ def test_round_receipts_are_fetched_once_and_their_roots_match_the_chain(indexed
 
 
 @pytest.fixture
-def private_anvil(tmp_path: Path):  # automine, for a reorg made with evm_snapshot / evm_revert
+def private_anvil(tmp_path: Path) -> Iterator[str]:  # automine, for a reorg made with evm_snapshot / evm_revert
     port = free_port()
     process = subprocess.Popen(
         [str(find_tool("anvil")), "--port", str(port), "--silent"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -120,22 +123,26 @@ def private_anvil(tmp_path: Path):  # automine, for a reorg made with evm_snapsh
 def test_a_reorg_rolls_back_the_replaced_blocks_and_reindexes_the_new_ones(private_anvil: str, tmp_path: Path) -> None:
     deploy(private_anvil, anvil_account(0), build_dir=BUILD_DIR, deployments_dir=tmp_path)
     deployer = TaskManager(private_anvil, load_deployment(tmp_path, 31337, BUILD_DIR), anvil_account(0))
-    rpc = deployer.w3.provider.make_request
+    provider = deployer.w3.provider
+
+    def rpc(method: str, params: list[Any]) -> RPCResponse:
+        return provider.make_request(RPCEndpoint(method), params)
+
     alice, bob = anvil_account(1).address, anvil_account(2).address
     deployer.transfer(alice, 1 * TOKEN)
-    snapshot = rpc("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+    snapshot = rpc("evm_snapshot", [])["result"]
     lost = deployer.transfer(alice, 5 * TOKEN)
-    rpc("anvil_mine", [hex(3)])  # type: ignore[arg-type]
+    rpc("anvil_mine", [hex(3)])
     indexer = Indexer(Database(tmp_path / "x.sqlite"), ChainReader(private_anvil, deployer.deployment))
     indexer.sync_once()
     before = indexer.db.checkpoint()
     lost_hash = "0x" + bytes(lost["transactionHash"]).hex()
     assert indexer.db.conn.execute("SELECT 1 FROM txs WHERE hash = ?", (lost_hash,)).fetchone()
 
-    rpc("evm_revert", [snapshot])  # type: ignore[arg-type]
+    rpc("evm_revert", [snapshot])
     deployer = TaskManager(private_anvil, deployer.deployment, anvil_account(0))  # a fresh nonce after the revert
     deployer.transfer(bob, 7 * TOKEN)  # the other fork: same heights, other blocks
-    rpc("anvil_mine", [hex(5)])  # type: ignore[arg-type]
+    rpc("anvil_mine", [hex(5)])
     indexer.sync_once()
 
     conn = indexer.db.conn

@@ -4,6 +4,7 @@ reward trail from the round receipt to the claim transaction to the account bala
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 import requests
@@ -167,7 +168,7 @@ def test_status_reports_the_background_indexer_following_the_chain(server: str, 
     first = _get(server, "/api/status").json()["indexer"]
     assert first["checkpoint"] is not None
 
-    def moved_on() -> dict | None:
+    def moved_on() -> dict[str, Any] | None:
         now = _get(server, "/api/status").json()["indexer"]
         return now if now["checkpoint"] is not None and now["checkpoint"] > first["checkpoint"] + 1 else None
 

@@ -22,6 +22,7 @@ import os
 import struct
 import sys
 import time
+from typing import Any
 
 import aleph_cid
 import numpy as np
@@ -29,6 +30,7 @@ import requests
 from eth_abi import encode
 from eth_account import Account
 from web3 import Web3
+from web3.contract.contract import ContractFunction
 
 PHASES = {
     "None": 0,
@@ -106,7 +108,7 @@ class Player:
         self.salt = os.urandom(32)
         self.report: dict = {"account": self.account.address, "strategy": strategy}
 
-    def send(self, fn) -> dict:  # type: ignore[no-untyped-def]
+    def send(self, fn: ContractFunction) -> dict[str, Any]:
         tx = fn.build_transaction(
             {
                 "from": self.account.address,

@@ -15,9 +15,11 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from eth_account import Account
+from web3.types import RPCEndpoint
 
 from offchain.chain.accounts import anvil_account
 from offchain.chain.protocol import Role, RoundStatus, SlashReason
@@ -44,7 +46,7 @@ PROVABLY_BAD = {"malformed_offsets": "malformed", "huge_values": "out_of_bounds"
 
 def _fund(protocol: DevnetDeployment, address: str) -> None:
     funder = protocol.manager(0)
-    funder.w3.provider.make_request("anvil_setBalance", [address, hex(10**21)])  # type: ignore[arg-type]
+    funder.w3.provider.make_request(RPCEndpoint("anvil_setBalance"), [address, hex(10**21)])
     funder.transfer(address, 1_000 * TOKEN)
 
 
@@ -95,7 +97,10 @@ def test_one_round_survives_seven_attackers_without_a_split(
 
     names = [f"t{a}" for a in HONEST] + [f"v{a}" for a in VALIDATORS]
     logs = {name: open(tmp_path / f"{name}.log", "ab") for name in [*names, "attacker"]}
-    procs = {f"t{a}": protocol.dfl(trainer(i, a), logs[f"t{a}"]) for i, a in enumerate(HONEST)}
+    # the workers' output is bytes, the attacker's text
+    procs: dict[str, subprocess.Popen[Any]] = {
+        f"t{a}": protocol.dfl(trainer(i, a), logs[f"t{a}"]) for i, a in enumerate(HONEST)
+    }
     procs |= {f"v{a}": protocol.dfl(validator(i, a), logs[f"v{a}"]) for i, a in enumerate(VALIDATORS)}
     procs["attacker"] = subprocess.Popen(
         [sys.executable, str(HERE / "attacker.py"), str(tmp_path / "plan.json")],

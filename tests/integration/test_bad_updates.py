@@ -17,7 +17,7 @@ from offchain.services.context import round_receipt
 from offchain.services.requester import TaskSettings, create_task
 from offchain.storage.cid import compute_cid
 from offchain.storage.ipfs import IpfsStore
-from support import DevnetDeployment, publish_digits, wait_until
+from support import DevnetDeployment, publish_digits, signer, wait_until
 
 HONEST = (1, 2)
 VALIDATORS = (5, 6)
@@ -113,7 +113,7 @@ def test_bad_updates_are_excluded_with_reasons_and_the_round_still_finalizes(
         _wait_phase(requester, task, Phase.COMMIT)
         salts = {a: new_salt() for a in BAD}
         for a, chain in bad_chains.items():
-            chain.commit_update(task, update_commitment(task, 0, chain.address, bad_cids[a], 100, salts[a]))
+            chain.commit_update(task, update_commitment(task, 0, signer(chain), bad_cids[a], 100, salts[a]))
         _wait_phase(requester, task, Phase.REVEAL)
         for a, chain in bad_chains.items():
             chain.reveal_update(task, bad_cids[a], 100, salts[a])

@@ -148,6 +148,7 @@ def test_two_rounds_finalize_accuracy_rises_rewards_are_claimed_and_a_killed_tra
 
     # Every trainer reward allocated was claimed, exactly; validator claims stay within their pool.
     for r, (receipt, outcome) in enumerate(zip(receipts, outcomes)):
+        assert receipt is not None
         claimed = {
             e.args["trainer"].lower(): e.args["amount"]
             for e in chain.events("TrainerRewardClaimed", taskId=task, round=r)

@@ -6,11 +6,14 @@ import hashlib
 import json
 import random
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import aleph_cid
 import pytest
 from ipfs_node_cidutil import cid_v0_to_v1, raw_cid_v1
+from ipfs_node_dev import DevNode
 
 CHUNK = 262144
 SIZES = {
@@ -37,9 +40,9 @@ def ipfs_cid_oracle(data: bytes, tmp_path: Path) -> dict:
 
 
 @pytest.mark.parametrize("label", list(SIZES))
-def test_default_add_matches_both_oracles(node, tmp_path, label):
+def test_default_add_matches_both_oracles(node: DevNode, tmp_path: Path, label: str) -> None:
     data = data_of(SIZES[label])
-    got = node.add(data, name=f"{label}.bin")
+    got = node.add(data, f"{label}.bin")
     oracle = ipfs_cid_oracle(data, tmp_path)
     assert got["Hash"] == oracle["CIDv0"] == aleph_cid.compute_cid(data)
     assert got["Name"] == f"{label}.bin"
@@ -47,13 +50,13 @@ def test_default_add_matches_both_oracles(node, tmp_path, label):
     assert isinstance(got["Size"], str)
 
 
-def test_cumulative_size_like_kubo(node):
+def test_cumulative_size_like_kubo(node: DevNode) -> None:
     # values kubo prints for these inputs
     assert node.add(b"")["Size"] == "6"
     assert node.add(b"hello\n")["Size"] == "14"
 
 
-def test_ipfs_cid_oracle_v1_is_the_v0_dag_in_base32(node, tmp_path):
+def test_ipfs_cid_oracle_v1_is_the_v0_dag_in_base32(node: DevNode, tmp_path: Path) -> None:
     """`ipfs_cid`'s CIDv1 is the CIDv0 DAG re-encoded as CIDv1 (dag-pb, no raw leaves); so it is
     what kubo gives with cid-version=1&raw-leaves=false for a single-chunk file."""
     for size in (0, 11, 1000, CHUNK):
@@ -65,7 +68,7 @@ def test_ipfs_cid_oracle_v1_is_the_v0_dag_in_base32(node, tmp_path):
 
 
 @pytest.mark.parametrize("size", [0, 1, 1000, CHUNK])
-def test_cidv1_single_chunk_is_raw_sha256(node, size):
+def test_cidv1_single_chunk_is_raw_sha256(node: DevNode, size: int) -> None:
     data = data_of(size)
     got = node.add(data, **{"cid-version": 1})
     assert got["Hash"].startswith("bafkrei")
@@ -74,13 +77,13 @@ def test_cidv1_single_chunk_is_raw_sha256(node, size):
     assert node.cat(got["Hash"]) == data
 
 
-def test_raw_leaves_with_cidv0_single_chunk_is_raw(node):
+def test_raw_leaves_with_cidv0_single_chunk_is_raw(node: DevNode) -> None:
     data = b"raw leaf with a v0 root"
     got = node.add(data, **{"raw-leaves": "true"})
     assert got["Hash"] == raw_cid_v1(hashlib.sha256(data).digest())
 
 
-def test_cidv1_multi_chunk_is_self_consistent(node):
+def test_cidv1_multi_chunk_is_self_consistent(node: DevNode) -> None:
     data = data_of(3 * CHUNK + 17, seed=7)
     a = node.add(data, **{"cid-version": 1})
     b = node.add(data, **{"cid-version": "1", "raw-leaves": "true"})
@@ -95,7 +98,7 @@ def test_cidv1_multi_chunk_is_self_consistent(node):
     assert v0["Hash"].startswith("Qm") and node.cat(v0["Hash"]) == data
 
 
-def test_chunker_size_n(node):
+def test_chunker_size_n(node: DevNode) -> None:
     data = data_of(10_000, seed=3)
     got = node.add(data, chunker="size-1024")
     plain = node.add(data)
@@ -118,17 +121,19 @@ def test_chunker_size_n(node):
         ({"wrap-with-directory": "true"}, "not supported"),
     ],
 )
-def test_unsupported_add_options_are_rejected(node, kubo_error, params, needle):
+def test_unsupported_add_options_are_rejected(
+    node: DevNode, kubo_error: Callable[..., dict[str, Any]], params: dict[str, Any], needle: str
+) -> None:
     r = node.rpc("add", params, files={"file": ("x", b"data")})
     kubo_error(r, contains=needle)
 
 
-def test_bad_bool_option(node, kubo_error):
+def test_bad_bool_option(node: DevNode, kubo_error: Callable[..., dict[str, Any]]) -> None:
     r = node.rpc("add", {"pin": "maybe"}, files={"file": ("x", b"data")})
     kubo_error(r, status=400, code=1, contains='to type "bool"')
 
 
-def test_only_hash_stores_and_pins_nothing(node, kubo_error):
+def test_only_hash_stores_and_pins_nothing(node: DevNode, kubo_error: Callable[..., dict[str, Any]]) -> None:
     data = data_of(2 * CHUNK + 5, seed=99)
     got = node.add(data, **{"only-hash": "true"})
     assert got["Hash"] == aleph_cid.compute_cid(data)
@@ -137,7 +142,7 @@ def test_only_hash_stores_and_pins_nothing(node, kubo_error):
     kubo_error(node.rpc("pin/ls", {"arg": got["Hash"]}), contains="is not pinned")
 
 
-def test_several_files_in_one_request(node):
+def test_several_files_in_one_request(node: DevNode) -> None:
     parts = [("file", ("a.txt", b"first")), ("file", ("b.txt", b"second")), ("file", ("", b"third"))]
     r = node.rpc("add", files=parts)
     assert r.status_code == 200, r.text
@@ -148,7 +153,7 @@ def test_several_files_in_one_request(node):
     assert [json.loads(x)["Hash"] for x in r.text.splitlines()] == [lines[2]["Hash"]]
 
 
-def test_part_without_filename_is_a_file_too(node):
+def test_part_without_filename_is_a_file_too(node: DevNode) -> None:
     data = bytes(range(256)) * 40  # every byte value: the body must pass through unchanged
     r = node.rpc("add", files={"file": (None, data)})
     assert r.status_code == 200, r.text

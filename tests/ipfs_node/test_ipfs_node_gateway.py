@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import ipfshttpclient
 import pytest
 import requests
+from ipfs_node_dev import DevNode
 
 CHUNK = 262144
 UNKNOWN = "QmbFMke1KXqnYyBBWxB74N4c5SBnJMVAiMNRcGu6x1AwQH"
 
 
-def test_gateway_get_and_head(node):
+def test_gateway_get_and_head(node: DevNode) -> None:
     data = random.Random(3).randbytes(2 * CHUNK + 9)
     cid = node.add(data)["Hash"]
     r = requests.get(f"{node.gateway}/ipfs/{cid}", timeout=10)
@@ -29,7 +32,7 @@ def test_gateway_get_and_head(node):
     )
 
 
-def test_gateway_range(node):
+def test_gateway_range(node: DevNode) -> None:
     data = random.Random(4).randbytes(CHUNK + 100)
     cid = node.add(data)["Hash"]
     r = requests.get(f"{node.gateway}/ipfs/{cid}", headers={"Range": f"bytes={CHUNK - 5}-{CHUNK + 4}"}, timeout=10)
@@ -41,7 +44,7 @@ def test_gateway_range(node):
     assert r.status_code == 416
 
 
-def test_gateway_errors(node):
+def test_gateway_errors(node: DevNode) -> None:
     t0 = time.monotonic()
     assert requests.get(f"{node.gateway}/ipfs/{UNKNOWN}", timeout=10).status_code == 404
     assert time.monotonic() - t0 < 3
@@ -55,7 +58,7 @@ def test_gateway_errors(node):
     assert requests.get(f"{node.gateway}/ipfs/{cid}", timeout=10).content == b"gateway file"
 
 
-def test_gateway_cidv1(node):
+def test_gateway_cidv1(node: DevNode) -> None:
     cid = node.add(b"v1 via gateway", **{"cid-version": 1})["Hash"]
     r = requests.get(f"{node.gateway}/ipfs/{cid}", timeout=10)
     assert r.content == b"v1 via gateway" and r.headers["Etag"] == f'"{cid}"'
@@ -65,13 +68,13 @@ def test_gateway_cidv1(node):
 
 
 @pytest.fixture
-def client(node):
+def client(node: DevNode) -> Iterator[ipfshttpclient.Client]:
     c = ipfshttpclient.Client(f"/ip4/127.0.0.1/tcp/{node.api_port}/http")
     yield c
     c.close()
 
 
-def test_ipfshttpclient_round_trip(client, node):
+def test_ipfshttpclient_round_trip(client: ipfshttpclient.Client, node: DevNode) -> None:
     data = random.Random(9).randbytes(CHUNK * 2 + 1)
     cid = client.add_bytes(data)
     import aleph_cid
@@ -92,7 +95,7 @@ def test_ipfshttpclient_round_trip(client, node):
     assert client.version()["Version"] == "0.38.0"
 
 
-def test_ipfshttpclient_add_file(client, tmp_path):
+def test_ipfshttpclient_add_file(client: ipfshttpclient.Client, tmp_path: Path) -> None:
     f = tmp_path / "model weights.bin"
     data = random.Random(10).randbytes(5000)
     f.write_bytes(data)
@@ -101,7 +104,7 @@ def test_ipfshttpclient_add_file(client, tmp_path):
     assert client.cat(res["Hash"]) == data
 
 
-def test_ipfshttpclient_errors(client):
+def test_ipfshttpclient_errors(client: ipfshttpclient.Client) -> None:
     with pytest.raises(ipfshttpclient.exceptions.ErrorResponse, match="not found locally"):
         client.cat(UNKNOWN)
     with pytest.raises(ipfshttpclient.exceptions.ErrorResponse, match="invalid path"):

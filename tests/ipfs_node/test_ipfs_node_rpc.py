@@ -7,10 +7,14 @@ import json
 import random
 import signal
 import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import aleph_cid
 import pytest
 from ipfs_node_cidutil import b58decode, raw_cid_v1_sha512
+from ipfs_node_dev import DevNode
 
 CHUNK = 262144
 UNKNOWN = "QmbFMke1KXqnYyBBWxB74N4c5SBnJMVAiMNRcGu6x1AwQH"  # the empty file: never added in these tests
@@ -23,7 +27,7 @@ def blob(size: int, seed: int = 5) -> bytes:
 # --- cat ---------------------------------------------------------------------
 
 
-def test_cat_round_trip_and_ranges(node):
+def test_cat_round_trip_and_ranges(node: DevNode) -> None:
     data = blob(3 * CHUNK + 1234)
     cid = node.add(data)["Hash"]
     assert node.cat(cid) == data
@@ -37,14 +41,14 @@ def test_cat_round_trip_and_ranges(node):
     assert node.cat(cid, offset=7, length=2 * CHUNK) == data[7 : 7 + 2 * CHUNK]
 
 
-def test_cat_several_args_concatenates(node):
+def test_cat_several_args_concatenates(node: DevNode) -> None:
     a, b = b"alpha-", b"beta"
     ca, cb = node.add(a)["Hash"], node.add(b)["Hash"]
     r = node.rpc("cat", [("arg", ca), ("arg", cb), ("offset", "3"), ("length", "5")])
     assert r.content == (a + b)[3:8]
 
 
-def test_cat_errors(node, kubo_error):
+def test_cat_errors(node: DevNode, kubo_error: Callable[..., dict[str, Any]]) -> None:
     cid = node.add(b"x" * 100)["Hash"]
     kubo_error(node.rpc("cat", {"arg": cid, "offset": -1}), contains="negative offset")
     kubo_error(node.rpc("cat", {"arg": cid, "length": -1}), contains="negative length")
@@ -54,7 +58,7 @@ def test_cat_errors(node, kubo_error):
 
 
 @pytest.mark.parametrize("bad", ["x", "Qm123", "/ipfs/notacid", "bafy!!", "/ipns/example.com", "/ipfs/", ""])
-def test_malformed_cid_answers_at_once(node, kubo_error, bad):
+def test_malformed_cid_answers_at_once(node: DevNode, kubo_error: Callable[..., dict[str, Any]], bad: str) -> None:
     t0 = time.monotonic()
     r = node.rpc("cat", {"arg": bad})
     assert time.monotonic() - t0 < 1.0
@@ -64,7 +68,7 @@ def test_malformed_cid_answers_at_once(node, kubo_error, bad):
         kubo_error(r, contains=f"invalid path {json.dumps(bad)}")
 
 
-def test_unknown_cid_answers_quickly(node, kubo_error):
+def test_unknown_cid_answers_quickly(node: DevNode, kubo_error: Callable[..., dict[str, Any]]) -> None:
     for endpoint in ("cat", "pin/add"):
         t0 = time.monotonic()
         r = node.rpc(endpoint, {"arg": UNKNOWN}, timeout=10)
@@ -77,7 +81,7 @@ def test_unknown_cid_answers_quickly(node, kubo_error):
     assert r.status_code == 500 and "not found locally" in r.json()["Message"]
 
 
-def test_cat_of_a_sub_path_that_does_not_exist(node, kubo_error):
+def test_cat_of_a_sub_path_that_does_not_exist(node: DevNode, kubo_error: Callable[..., dict[str, Any]]) -> None:
     cid = node.add(b"plain file")["Hash"]
     kubo_error(node.rpc("cat", {"arg": f"/ipfs/{cid}/nope"}), contains='no link named "nope"')
 
@@ -85,7 +89,7 @@ def test_cat_of_a_sub_path_that_does_not_exist(node, kubo_error):
 # --- pins --------------------------------------------------------------------
 
 
-def test_pin_add_ls_rm(node, kubo_error):
+def test_pin_add_ls_rm(node: DevNode, kubo_error: Callable[..., dict[str, Any]]) -> None:
     data = blob(2 * CHUNK + 1, seed=11)
     cid = node.add(data, pin="false")["Hash"]
     assert cid not in node.rpc("pin/ls", {"type": "recursive"}).json()["Keys"]
@@ -112,12 +116,14 @@ def test_pin_add_ls_rm(node, kubo_error):
     kubo_error(node.rpc("pin/add", {"arg": "nonsense"}), contains='invalid path "nonsense"')
 
 
-def test_add_pins_by_default(node):
+def test_add_pins_by_default(node: DevNode) -> None:
     cid = node.add(b"pinned by add")["Hash"]
     assert node.rpc("pin/ls", {"arg": cid}).json() == {"Keys": {cid: {"Type": "recursive"}}}
 
 
-def test_pin_add_refuses_incomplete_dag(start_node, kubo_error):
+def test_pin_add_refuses_incomplete_dag(
+    start_node: Callable[..., DevNode], kubo_error: Callable[..., dict[str, Any]]
+) -> None:
     n = start_node()
     data = blob(3 * CHUNK, seed=12)
     cid = n.add(data, pin="false")["Hash"]
@@ -129,7 +135,9 @@ def test_pin_add_refuses_incomplete_dag(start_node, kubo_error):
     assert cid not in n.rpc("pin/ls").json()["Keys"]
 
 
-def test_corrupt_block_is_detected(start_node, kubo_error):
+def test_corrupt_block_is_detected(
+    start_node: Callable[..., DevNode], kubo_error: Callable[..., dict[str, Any]]
+) -> None:
     n = start_node()
     cid = n.add(b"soon to be corrupted")["Hash"]
     [path] = list((n.repo / "blocks").rglob("*.data"))
@@ -140,7 +148,9 @@ def test_corrupt_block_is_detected(start_node, kubo_error):
 # --- gc ----------------------------------------------------------------------
 
 
-def test_gc_removes_unpinned_and_keeps_pinned(start_node, kubo_error):
+def test_gc_removes_unpinned_and_keeps_pinned(
+    start_node: Callable[..., DevNode], kubo_error: Callable[..., dict[str, Any]]
+) -> None:
     n = start_node()
     keep = blob(2 * CHUNK + 3, seed=21)
     drop = blob(2 * CHUNK + 4, seed=22)
@@ -163,7 +173,7 @@ def test_gc_removes_unpinned_and_keeps_pinned(start_node, kubo_error):
     assert list((n.repo / "blocks").rglob("*.data")) == []
 
 
-def test_gc_keeps_blocks_shared_with_a_pinned_dag(start_node):
+def test_gc_keeps_blocks_shared_with_a_pinned_dag(start_node: Callable[..., DevNode]) -> None:
     n = start_node()
     a = blob(CHUNK, seed=31)
     b = blob(CHUNK, seed=32)
@@ -177,7 +187,7 @@ def test_gc_keeps_blocks_shared_with_a_pinned_dag(start_node):
 # --- persistence, identity, version -------------------------------------------
 
 
-def test_state_survives_a_restart(start_node, tmp_path):
+def test_state_survives_a_restart(start_node: Callable[..., DevNode], tmp_path: Path) -> None:
     repo = tmp_path / "persist"
     n1 = start_node(repo)
     data = blob(CHUNK + 77, seed=41)
@@ -201,14 +211,14 @@ def test_state_survives_a_restart(start_node, tmp_path):
     assert n3.rpc("cat", {"arg": unpinned}).status_code == 500
 
 
-def test_second_node_on_the_same_repo_is_refused(start_node, tmp_path):
+def test_second_node_on_the_same_repo_is_refused(start_node: Callable[..., DevNode], tmp_path: Path) -> None:
     repo = tmp_path / "shared"
     start_node(repo)
     with pytest.raises(RuntimeError, match="in use by another dev node"):
         start_node(repo)
 
 
-def test_id_is_a_real_ed25519_peer_id(node):
+def test_id_is_a_real_ed25519_peer_id(node: DevNode) -> None:
     r = node.rpc("id")
     body = r.json()
     assert body["AgentVersion"] == "dfl-devnode/0.1.0"
@@ -222,7 +232,7 @@ def test_id_is_a_real_ed25519_peer_id(node):
     assert node.rpc("id").json()["ID"] == body["ID"]
 
 
-def test_version(node):
+def test_version(node: DevNode) -> None:
     v = node.rpc("version").json()
     assert v["Version"] == "0.38.0" and v["Commit"] == "dfl-devnode" and v["Repo"] == "16"
     assert "/" in v["System"] and v["Golang"].startswith("n/a (Node v22")
@@ -231,7 +241,7 @@ def test_version(node):
 # --- HTTP-level behaviour and abuse -------------------------------------------
 
 
-def test_get_on_rpc_is_405_and_unknown_is_404(node):
+def test_get_on_rpc_is_405_and_unknown_is_404(node: DevNode) -> None:
     r = node.session.get(f"{node.api}/api/v0/version", timeout=5)
     assert r.status_code == 405
     r = node.rpc("does/not/exist")
@@ -253,7 +263,7 @@ def test_get_on_rpc_is_405_and_unknown_is_404(node):
         (b"", None),
     ],
 )
-def test_garbage_add_bodies_get_errors(node, body, ctype):
+def test_garbage_add_bodies_get_errors(node: DevNode, body: bytes, ctype: str | None) -> None:
     headers = {"Content-Type": ctype} if ctype else {}
     r = node.rpc("add", data=body, headers=headers)
     assert r.status_code in (400, 500), r.text
@@ -261,14 +271,14 @@ def test_garbage_add_bodies_get_errors(node, body, ctype):
     assert node.alive()
 
 
-def test_directory_part_is_refused(node, kubo_error):
+def test_directory_part_is_refused(node: DevNode, kubo_error: Callable[..., dict[str, Any]]) -> None:
     files = [("file", ("dir", b"", "application/x-directory")), ("file", ("dir%2Fa.txt", b"a"))]
     kubo_error(node.rpc("add", files=files), contains="not supported")
     kubo_error(node.rpc("add", files={"file": ("dir%2Fa.txt", b"a")}), contains="contains a directory")
     assert node.alive()
 
 
-def raw_request(node, payload: bytes, shutdown: bool = True, read: bool = True) -> bytes:
+def raw_request(node: DevNode, payload: bytes, shutdown: bool = True, read: bool = True) -> bytes:
     import socket
 
     host, port = "127.0.0.1", node.api_port
@@ -286,7 +296,7 @@ def raw_request(node, payload: bytes, shutdown: bool = True, read: bool = True) 
         return out
 
 
-def test_truncated_upload_leaves_node_healthy(node):
+def test_truncated_upload_leaves_node_healthy(node: DevNode) -> None:
     body = b'--b\r\nContent-Disposition: form-data; name="file"; filename="t"\r\n\r\n' + b"z" * 5000
     head = (
         f"POST /api/v0/add HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
@@ -299,7 +309,7 @@ def test_truncated_upload_leaves_node_healthy(node):
     assert aleph_cid.compute_cid(b"z" * 5000) not in keys
 
 
-def test_aborted_chunked_upload(node):
+def test_aborted_chunked_upload(node: DevNode) -> None:
     head = (
         b"POST /api/v0/add HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
         b"Transfer-Encoding: chunked\r\n\r\n"
@@ -309,7 +319,7 @@ def test_aborted_chunked_upload(node):
     assert node.alive()
 
 
-def test_huge_headers_and_garbage_requests(node):
+def test_huge_headers_and_garbage_requests(node: DevNode) -> None:
     out = raw_request(node, b"POST /api/v0/version HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 100_000 + b"\r\n\r\n")
     assert out.startswith(b"HTTP/1.1 431")
     out = raw_request(node, b"NOT HTTP AT ALL\r\n\r\n")
@@ -319,7 +329,7 @@ def test_huge_headers_and_garbage_requests(node):
     assert node.alive()
 
 
-def test_oversized_body_on_a_bodiless_endpoint(node):
+def test_oversized_body_on_a_bodiless_endpoint(node: DevNode) -> None:
     r = None
     try:
         r = node.rpc("version", data=b"x" * (3 << 20), timeout=10)
@@ -330,7 +340,7 @@ def test_oversized_body_on_a_bodiless_endpoint(node):
     assert node.alive()
 
 
-def test_concurrent_adds_and_gc(start_node):
+def test_concurrent_adds_and_gc(start_node: Callable[..., DevNode]) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     import requests
@@ -338,11 +348,11 @@ def test_concurrent_adds_and_gc(start_node):
     n = start_node()
     datas = [blob(CHUNK + i, seed=100 + i) for i in range(6)]
 
-    def add(d):
+    def add(d: bytes) -> str:
         r = requests.post(f"{n.api}/api/v0/add", files={"file": ("f", d)}, timeout=30)
         return r.json()["Hash"]
 
-    def gc(_):
+    def gc(_: int) -> int:
         return requests.post(f"{n.api}/api/v0/repo/gc", timeout=30).status_code
 
     with ThreadPoolExecutor(8) as pool:
@@ -356,14 +366,14 @@ def test_concurrent_adds_and_gc(start_node):
         assert n.cat(cid) == d  # pinned by add, so gc never takes them
 
 
-def test_upload_limit(start_node, kubo_error):
+def test_upload_limit(start_node: Callable[..., DevNode], kubo_error: Callable[..., dict[str, Any]]) -> None:
     n = start_node(None, "--max-upload-bytes", "100000")
     assert n.add(b"y" * 100000)["Hash"] == aleph_cid.compute_cid(b"y" * 100000)
     kubo_error(n.rpc("add", files={"file": ("big", b"y" * 100001)}), contains="upload limit")
     assert n.alive()
 
 
-def test_cross_origin_browser_requests_are_refused(node):
+def test_cross_origin_browser_requests_are_refused(node: DevNode) -> None:
     r = node.rpc("version", headers={"Origin": "http://evil.example"})
     assert r.status_code == 403
     r = node.rpc("repo/gc", headers={"Referer": "http://evil.example/page"})
@@ -374,10 +384,10 @@ def test_cross_origin_browser_requests_are_refused(node):
     assert r.status_code == 403
 
 
-def test_exit_code_and_message_on_bad_arguments(tmp_path):
+def test_exit_code_and_message_on_bad_arguments(tmp_path: Path) -> None:
     import subprocess
 
-    from conftest import NODE22, SERVER
+    from ipfs_node_dev import NODE22, SERVER
 
     p = subprocess.run(
         [str(NODE22), str(SERVER), "--repo", str(tmp_path / "r"), "--api", "nonsense"],

@@ -11,6 +11,7 @@ from collections import defaultdict
 from typing import Any
 
 from offchain.chain.events import (
+    Event,
     Reclaimed,
     RoundStarted,
     Slashed,
@@ -79,6 +80,7 @@ def task(conn: sqlite3.Connection, task_id: int) -> dict[str, Any]:
     views = [round_view(log, s.record.round, _body(stored.get(s.record.round))) for s in log.of(RoundStarted)]
     rounds = [_round_summary(v) for v in views]
     completed, returned = log.first(TaskCompleted), log.first(Reclaimed)
+    claims: list[Event[Any]] = [*log.of(TrainerRewardClaimed), *log.of(ValidatorRewardClaimed)]
     return {
         "task": task_id,
         "requester": created.record.requester,
@@ -93,7 +95,7 @@ def task(conn: sqlite3.Connection, task_id: int) -> dict[str, Any]:
             for r in rounds
             if r["metric_mean"] is not None
         ],
-        "claims": [claim_row(e) for e in [*log.of(TrainerRewardClaimed), *log.of(ValidatorRewardClaimed)]],
+        "claims": [claim_row(e) for e in claims],
         "slashes": [slash_row(e) for e in log.of(Slashed)],
         "completed": None
         if completed is None

@@ -20,8 +20,10 @@ from __future__ import annotations
 import json
 import statistics
 from pathlib import Path
+from typing import Any
 
 from brownie import web3
+from web3.types import RPCEndpoint, Wei
 
 from contract_helpers import (
     E18,
@@ -71,16 +73,16 @@ class Bulk:
 
     def __init__(self, manager, token, funder):
         self.m, self.token, self.funder = manager, token, funder
-        web3.provider.make_request("anvil_autoImpersonateAccount", [True])
+        web3.provider.make_request(RPCEndpoint("anvil_autoImpersonateAccount"), [True])
 
     def send(self, sender, contract, fn, *args):
         data = getattr(contract, fn).encode_input(*args)
         h = web3.eth.send_transaction(
-            {"from": sender, "to": contract.address, "data": data, "gas": 2_000_000, "gasPrice": 0}
+            {"from": sender, "to": contract.address, "data": data, "gas": 2_000_000, "gasPrice": Wei(0)}
         )
         r = web3.eth.wait_for_transaction_receipt(h, timeout=30, poll_latency=0.005)
-        assert r.status == 1, f"{fn} reverted"
-        return r.gasUsed
+        assert r["status"] == 1, f"{fn} reverted"
+        return r["gasUsed"]
 
     def accounts(self, n, offset=0):
         return [web3.to_checksum_address(f"0x{0xD000000000 + offset + i:040x}") for i in range(n)]
@@ -141,7 +143,7 @@ def _round(bulk, chain, m, task, trainers, validators, gas, *, penalize=True):
         )
     _sleep_to(chain, m, task, Phase.AWAITING_FINALIZATION)
     gas.setdefault("finalizeRound", []).append(bulk.send(validators[0], m, "finalizeRound", task))
-    if penalties:
+    if penalized and penalties:
         gas.setdefault("penalizeTrainer", []).append(
             bulk.send(validators[0], m, "penalizeTrainer", task, rnd, penalized, penalties.proof_for(penalized))
         )
@@ -219,7 +221,7 @@ def test_gas_report(manager, token, deployer, chain):
 
     steady["createTask"] = first["createTask"]
     steady["requestExit"] = [bulk.send(trainers[20], manager, "requestExit", task_n)]
-    report = {fn: int(statistics.median(v)) for fn, v in sorted(steady.items()) if v}
+    report: dict[str, Any] = {fn: int(statistics.median(v)) for fn, v in sorted(steady.items()) if v}
     report["finalizeRound_by_trainers"] = by_trainers
     report["finalizeRound_without_penalties"] = no_penalty["finalizeRound"][0]
     report["attestAvailability_by_trainers"] = attest_by_trainers
@@ -247,11 +249,13 @@ def test_gas_report(manager, token, deployer, chain):
             print(
                 "{:<34}{:>12}{:>12}{:>10}".format(fn, report[fn], report["worst_case"][fn]["gas"], BUDGETS.get(fn, "-"))
             )
-    for n, g in by_trainers.items():
-        print("{:<34}{:>12}{:>12}{:>10}".format(f"finalizeRound ({n} trainers)", g, "", BUDGETS["finalizeRound"]))
+    for count, used in by_trainers.items():
+        print(
+            "{:<34}{:>12}{:>12}{:>10}".format(f"finalizeRound ({count} trainers)", used, "", BUDGETS["finalizeRound"])
+        )
     print("{:<34}{:>12}".format("finalizeRound (no penalty)", report["finalizeRound_without_penalties"]))
-    for n, g in attest_by_trainers.items():
-        print("{:<34}{:>12}{:>12}{:>10}".format(f"attestAvailability ({n} bits)", g, "", "-"))
+    for count, used in attest_by_trainers.items():
+        print("{:<34}{:>12}{:>12}{:>10}".format(f"attestAvailability ({count} bits)", used, "", "-"))
     print("{:<34}{:>12}{:>12}{:>10}".format("reclaim (unspent pool)", reclaim_pool, "", 80_000))
     print("{:<34}{:>12}{:>12}{:>10}".format("reclaim (unclaimed, window over)", reclaim_unclaimed, "", 80_000))
     for k, g in report["claimTrainerReward_1000_leaves"].items():

@@ -13,6 +13,8 @@ withdraw and reclaim over several accounts (Brownie's hypothesis state machine).
 At the end, every kind of call succeeded at least a minimum number of times: the rules really ran.
 """
 
+from typing import Any
+
 import brownie
 from brownie.test import strategy
 
@@ -63,7 +65,7 @@ class ProtocolMachine:
     st_amount = strategy("uint256", min_value=1, max_value=150)
     st_secs = strategy("uint256", min_value=1, max_value=120)
     st_round = strategy("uint8", max_value=N_ROUNDS - 1)
-    st_bool = strategy("bool")
+    st_bool = strategy("bool")  # type: ignore[call-overload]  # Brownie's overloads omit "bool"; it works
 
     def __init__(self, manager, token, trainers, validators, requester, deployer):
         self.m, self.token = manager, token
@@ -285,7 +287,7 @@ class ProtocolMachine:
         tree = self.trees.get(rnd)
         entry = [v for a, v in tree.values if a == str(t)] if tree else []
         amount = entry[0] if entry else 1
-        proof = tree.proof(t, amount) if entry else []
+        proof = tree.proof(t, amount) if tree and entry else []
         tx = self._try(self.m.claimTrainerReward, self.task, rnd, amount, proof, {"from": t})
         if tx:
             key = ("trainer", rnd, str(t))
@@ -386,13 +388,14 @@ def _python_state_machine():
 
     source = Path(brownie.__file__).parent / "test" / "stateful.py"
     spec = importlib.util.spec_from_file_location("dfl_brownie_stateful", source)
+    assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.state_machine
 
 
 def test_protocol_invariants(manager, token, trainers, validators, requester, deployer):
-    settings = {
+    settings: dict[str, Any] = {
         "max_examples": int(__import__("os").environ.get("DFL_SM_EXAMPLES", 30)),
         "stateful_step_count": int(__import__("os").environ.get("DFL_SM_STEPS", 30)),
         "database": None,

@@ -59,9 +59,11 @@ def testFuzz_roundReward_is_the_pool_spread_over_the_rounds_left(math, pool, rou
 
 
 def test_RevertWhen_roundReward_of_a_round_past_the_last(math):
-    with brownie.reverts("Division or modulo by zero"):  # numRounds - round = 0
+    # numRounds - round = 0
+    with brownie.reverts("Division or modulo by zero"):  # type: ignore[attr-defined]  # Brownie's plugin sets it
         math.roundReward(10**18, 3, 3)
-    with brownie.reverts("Integer overflow"):  # numRounds - round < 0 (Brownie names both panics so)
+    # numRounds - round < 0 (Brownie names both panics so)
+    with brownie.reverts("Integer overflow"):  # type: ignore[attr-defined]  # Brownie's plugin sets it
         math.roundReward(10**18, 3, 4)
 
 
@@ -99,7 +101,8 @@ def testFuzz_proRata_is_the_weights_share_of_the_pool_rounded_down(math, pool, w
 
 
 def test_RevertWhen_proRata_of_a_zero_winning_stake(math):
-    with brownie.reverts("Division or modulo by zero"):  # a round with no winner pays nobody pro rata
+    # a round with no winner pays nobody pro rata
+    with brownie.reverts("Division or modulo by zero"):  # type: ignore[attr-defined]  # Brownie's plugin sets it
         math.proRata(10**18, 0, 0)
 
 

@@ -1,5 +1,7 @@
 """createTask / createTaskWithPermit: every parameter error, escrow, events, first round."""
 
+from typing import Any
+
 import pytest
 from eth_account import Account
 from eth_account.messages import encode_typed_data
@@ -40,7 +42,7 @@ def test_createTask_with_zero_registration_opens_commit_at_once(manager, request
     assert deadline == chain[tx.block_number].timestamp + 100
 
 
-BAD = [
+BAD: list[tuple[dict[str, Any], str]] = [
     ({"modelSpecCid": ""}, "FLTaskManagerEmptyModelSpecCid"),
     ({"initialModelCid": ""}, "FLTaskManagerEmptyInitialModelCid"),
     ({"evalDatasetCid": ""}, "FLTaskManagerEmptyEvalDatasetCid"),

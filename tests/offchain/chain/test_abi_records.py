@@ -40,7 +40,10 @@ def mismatches(record: type, components: list[dict[str, Any]]) -> list[str]:
     for (name, hint), (_, component) in zip(ours, theirs):
         base = typing.get_origin(hint) or hint
         if component["type"] == "tuple":
-            found += mismatches(hint, component["components"]) if is_dataclass(hint) else [f"{name}: not a record"]
+            if isinstance(hint, type) and is_dataclass(hint):
+                found += mismatches(hint, component["components"])
+            else:
+                found.append(f"{name}: not a record")
         elif not (isinstance(base, type) and issubclass(base, _python_type_for(component["type"]))):
             found.append(f"{record.__name__}.{name}: {hint} does not hold a Solidity {component['type']}")
     return found

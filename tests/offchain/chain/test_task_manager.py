@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Any
 
 import pytest
 from eth_account import Account
@@ -17,8 +19,8 @@ from offchain.units import TOKEN
 from support import BUILD_DIR, DevnetDeployment, free_port
 
 
-def _params(**overrides: object) -> TaskParams:
-    base = dict(
+def _params(**overrides: Any) -> TaskParams:
+    base: dict[str, Any] = dict(
         model_spec_cid="QmSpec",
         initial_model_cid="QmInit",
         eval_dataset_cid="QmEval",
@@ -48,7 +50,7 @@ def _params(**overrides: object) -> TaskParams:
         trainer_share_bps=7000,
         reward_pool=10 * TOKEN,
     )
-    return TaskParams(**(base | overrides))  # type: ignore[arg-type]
+    return TaskParams(**(base | overrides))
 
 
 def test_a_revert_is_reported_by_its_custom_error_name_and_arguments(protocol: DevnetDeployment) -> None:
@@ -87,6 +89,7 @@ def test_event_following_sees_new_events_and_matches_a_fresh_scan(protocol: Devn
 
 def test_local_commitments_equal_the_contracts(protocol: DevnetDeployment) -> None:
     chain = protocol.manager(1)
+    assert chain.address is not None
     salt = b"\x07" * 32
     fn = chain.manager.functions
     assert bytes(fn.updateCommitment(3, 1, chain.address, "QmX", 42, salt).call()) == update_commitment(
@@ -109,7 +112,7 @@ def test_a_dead_rpc_is_retried_then_reported_with_what_to_do(protocol: DevnetDep
     assert url in str(raised.value) and "dfl node up" in str(raised.value)
 
 
-def test_accounts_from_keystore_and_env_never_show_the_key(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_accounts_from_keystore_and_env_never_show_the_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     key = Account.create().key
     path = tmp_path / "k.json"
     path.write_text(json.dumps(Account.encrypt(key, "pw")))

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from offchain.devnet.services import ANVIL, IPFS, DevServices, anvil_answers, ipfs_answers
+from offchain.devnet.services import ANVIL, IPFS, DevServices, ServiceStatus, anvil_answers, ipfs_answers
 from offchain.errors import ServiceError
 from support import free_ports
 
 
-def _by_name(services: DevServices) -> dict:
+def _by_name(services: DevServices) -> dict[str, ServiceStatus]:
     return {s.name: s for s in services.status()}
 
 
@@ -23,18 +23,20 @@ def test_up_is_idempotent_and_down_stops_exactly_those_pids(tmp_path: Path) -> N
     services = DevServices(tmp_path, free_ports())
     try:
         first = {s.name: s for s in services.up()}
-        assert first[ANVIL].running and first[IPFS].running
-        assert anvil_answers(first[ANVIL].url) and ipfs_answers(first[IPFS].url)
+        anvil, ipfs = first[ANVIL], first[IPFS]
+        assert anvil.running and ipfs.running
+        assert anvil.url and ipfs.url and anvil.log  # a running service has both
+        assert anvil_answers(anvil.url) and ipfs_answers(ipfs.url)
         second = {s.name: s for s in services.up()}
         assert {n: s.pid for n, s in second.items()} == {n: s.pid for n, s in first.items()}
-        assert Path(first[ANVIL].log).exists()
+        assert Path(anvil.log).exists()
     finally:
         stopped = services.down()
     assert sorted(stopped) == [ANVIL, IPFS]
     for status in first.values():
         assert not Path(f"/proc/{status.pid}").exists() or "Z" in Path(f"/proc/{status.pid}/stat").read_text()
     assert not any(s.running for s in services.status())
-    assert not anvil_answers(first[ANVIL].url)
+    assert not anvil_answers(anvil.url)
 
 
 def test_stale_pid_file_does_not_block_up_and_a_reused_pid_is_never_killed(tmp_path: Path) -> None:
@@ -83,6 +85,7 @@ def test_down_leaves_no_process_of_the_service_behind(tmp_path: Path) -> None:
     # anvil from npm is a launcher plus the binary it starts: both must stop.
     services = DevServices(tmp_path, free_ports())
     anvil = {s.name: s for s in services.up()}[ANVIL]
+    assert anvil.pid is not None
     assert len(_running_in_group(anvil.pid)) >= 2
     services.down()
     assert _running_in_group(anvil.pid) == []

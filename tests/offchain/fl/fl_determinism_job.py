@@ -20,7 +20,7 @@ from numpy._core._multiarray_umath import __cpu_features__
 from offchain.fl import kernels
 from offchain.fl.availability import Attestation, bitmap
 from offchain.fl.codec import encode_weights
-from offchain.fl.round import Addressing, Reveal, RoundTerms, compute_round
+from offchain.fl.round import Addressing, Reveal, RoundResult, RoundTerms, compute_round
 from offchain.fl.rules import parse_rule
 from offchain.fl.screening import Checks
 from offchain.storage.cid import compute_cid, parse_cid
@@ -70,7 +70,9 @@ def _is_cid(text: str) -> bool:
     return True
 
 
-def _round(glob: NamedWeights, contents: list[tuple[str, int, bytes]], rule: tuple[int, list[int]], bound: int):
+def _round(
+    glob: NamedWeights, contents: list[tuple[str, int, bytes]], rule: tuple[int, list[int]], bound: int
+) -> RoundResult:
     specs = [TensorSpec(n, s) for n, s in SHAPES.items()]
     reveals = [Reveal(i, trainer, compute_cid(data), samples) for i, (trainer, samples, data) in enumerate(contents)]
     held = bitmap(range(len(reveals)), len(reveals))

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+import numpy.typing as npt
 
 from offchain.fl.records import Update
 from offchain.types import NamedWeights, TensorSpec
+
+if TYPE_CHECKING:
+    from offchain.fl.round import RoundResult
+    from offchain.fl.rules import RuleConfig
 
 
 def address(i: int) -> str:
@@ -18,7 +25,7 @@ def upper_hex(account: str) -> str:
     return "0x" + account[2:].upper()
 
 
-def weights(**tensors: list[float] | np.ndarray) -> NamedWeights:
+def weights(**tensors: npt.ArrayLike) -> NamedWeights:
     """NamedWeights from keyword tensors; `w0=...` becomes "0000/w0"."""
     return {f"{i:04d}/{k}": np.asarray(v, dtype=np.float32) for i, (k, v) in enumerate(sorted(tensors.items()))}
 
@@ -57,12 +64,12 @@ ADDRESSING = None  # built on first use (imports storage.cid)
 def run_round(
     global_weights: NamedWeights,
     updates: list[Update],
-    config,
+    config: RuleConfig,
     *,
     bound_micro: int = 0,
     pool: int = 10**21,
     raw: dict[int, bytes] | None = None,
-):
+) -> RoundResult:
     """A full round (offchain.fl.round) in which every validator holds every update: the updates'
     canonical bytes (or `raw[i]` for update i) are screened, scored, aggregated and paid."""
     from offchain.fl.availability import Attestation, bitmap
@@ -82,7 +89,7 @@ def run_round(
     )
 
 
-def reward_shares(result) -> dict[str, float]:
+def reward_shares(result: RoundResult) -> dict[str, float]:
     """Each trainer's share of what the round pays."""
     total = sum(amount for _, amount in result.receipt.rewards)
     return {account: amount / total for account, amount in result.receipt.rewards} if total else {}

@@ -18,6 +18,7 @@ import struct
 import sys
 import tracemalloc
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from fl_helpers import address, specs_of
@@ -39,7 +40,7 @@ def _container(header: bytes | str, data: bytes = b"", *, length: int | None = N
     return struct.pack("<Q", len(head) if length is None else length) + head + data
 
 
-def _entry(dtype: str, shape: list[int], start: int, end: int) -> dict[str, object]:
+def _entry(dtype: str, shape: list[int], start: int, end: float) -> dict[str, object]:  # end: floats too (hostile)
     return {"dtype": dtype, "shape": shape, "data_offsets": [start, end]}
 
 
@@ -56,7 +57,8 @@ def handwritten() -> dict[str, bytes]:
     nan = {n: a.copy() for n, a in GLOBAL.items()}
     nan[k][2, 3] = np.nan
     buffer = io.BytesIO()
-    np.savez(buffer, **{n.replace("/", "_"): a for n, a in GLOBAL.items()})
+    arrays: dict[str, Any] = {n.replace("/", "_"): a for n, a in GLOBAL.items()}  # **: none is `allow_pickle`
+    np.savez(buffer, **arrays)
     return {
         "offsets_outside_data": _container(
             json.dumps({b: _entry("F32", [4], 0, 16), k: _entry("F32", [6, 4], 16, 99_999)}), body

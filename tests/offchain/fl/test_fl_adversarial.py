@@ -11,7 +11,7 @@ import pytest
 from fl_helpers import address, pseudo_random, reward_shares, run_round
 
 from offchain.fl.reasons import Reason
-from offchain.fl.records import Update
+from offchain.fl.records import Update, Verdict
 from offchain.fl.round import RoundResult
 from offchain.fl.rules import RuleConfig, parse_rule
 from offchain.types import NamedWeights
@@ -49,7 +49,7 @@ def _run(attackers: list[Update], config: RuleConfig, *, bound_micro: int = 0) -
     return run_round(GLOBAL, _honest() + attackers, config, bound_micro=bound_micro)
 
 
-def _verdict(result: RoundResult, trainer: str):
+def _verdict(result: RoundResult, trainer: str) -> Verdict:
     return next(v for v in result.verdicts if v.trainer == trainer)
 
 

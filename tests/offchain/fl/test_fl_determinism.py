@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
@@ -21,7 +22,7 @@ THREAD_VARS = (
 NO_WIDE_SIMD = "X86_V3 X86_V4 AVX512_ICL AVX512_SPR"
 
 
-def _run(threads: int, *, disable_simd: bool, small_chunks: bool = False) -> dict[str, object]:
+def _run(threads: int, *, disable_simd: bool, small_chunks: bool = False) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if k not in THREAD_VARS and k != "NPY_DISABLE_CPU_FEATURES"}
     env |= {var: str(threads) for var in THREAD_VARS}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(HERE)])

@@ -15,11 +15,12 @@ from offchain.fl.reasons import Reason
 from offchain.fl.records import Update
 from offchain.fl.round import Reveal, _ordered
 from offchain.fl.rules import RULES, Contribution, RuleConfig, aggregate, parse_rule
+from offchain.types import NamedWeights
 
 ZERO = weights(w=[0.0])
 
 
-def _contributions(updates: list[Update], glob=ZERO) -> list[Contribution]:
+def _contributions(updates: list[Update], glob: NamedWeights = ZERO) -> list[Contribution]:
     """Every update accepted with score 1 (ppm) and its samples: the rule's arithmetic alone."""
     names = sorted(glob)
     ordered = sorted(updates, key=lambda u: u.trainer)
@@ -138,7 +139,9 @@ def test_rule_registry_names_every_rule_the_contract_accepts() -> None:
     from pathlib import Path
 
     source = (Path(__file__).resolve().parents[3] / "contracts/libraries/TaskParamsLib.sol").read_text()
-    count = int(re.search(r"RULE_COUNT = (\d+);", source).group(1))
+    found = re.search(r"RULE_COUNT = (\d+);", source)
+    assert found, "TaskParamsLib.sol declares no RULE_COUNT"
+    count = int(found.group(1))
     assert sorted(RULES) == list(range(count))
     assert len({r.name for r in RULES.values()}) == count
 

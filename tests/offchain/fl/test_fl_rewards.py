@@ -33,10 +33,10 @@ def test_addresses_are_lowercased_and_must_be_unique() -> None:
 @pytest.mark.parametrize("weight", [-1, float("nan"), float("inf"), "3", None])
 def test_invalid_weights_are_refused(weight: object) -> None:
     with pytest.raises(RewardError):
-        allocate(10, {address(0): weight})  # type: ignore[dict-item]
+        allocate(10, {address(0): weight})  # type: ignore[dict-item]  # a wrong type on purpose
 
 
 @pytest.mark.parametrize("pool", [-1, 1.5, True])
 def test_invalid_pool_is_refused(pool: object) -> None:
     with pytest.raises(RewardError):
-        allocate(pool, {address(0): 1})  # type: ignore[arg-type]
+        allocate(pool, {address(0): 1})  # type: ignore[arg-type]  # a wrong type on purpose

@@ -33,7 +33,8 @@ def test_non_finite_values_are_rejected(bad: float) -> None:
 
 def test_copy_of_global_is_rejected_as_unchanged() -> None:
     copy = Update(TRAINER, 10, {k: v.copy() for k, v in GLOBAL.items()})
-    assert check_values(copy, GLOBAL, 0).reason == Reason.UNCHANGED
+    verdict = check_values(copy, GLOBAL, 0)
+    assert isinstance(verdict, Verdict) and verdict.reason == Reason.UNCHANGED
 
 
 def test_negative_zero_counts_as_a_change() -> None:
@@ -49,7 +50,7 @@ def test_change_longer_than_the_bound_is_out_of_bounds() -> None:
         TRAINER, False, Reason.OUT_OF_BOUNDS, "norm of the change 707106 > bound 700000 (millionths)"
     )
     huge = check_values(_update(w=[3e38, -3e38]), GLOBAL, 700_000)
-    assert huge.reason == Reason.OUT_OF_BOUNDS
+    assert isinstance(huge, Verdict) and huge.reason == Reason.OUT_OF_BOUNDS
 
 
 def test_screen_turns_decode_errors_into_verdicts() -> None:
@@ -69,4 +70,5 @@ def test_wrong_dtype_and_shape_are_reported_for_the_first_tensor_in_name_order()
     checks = Checks(specs_of(GLOBAL), 1000, 0)
     typed = {**_update().weights, "0000/b": np.zeros(1, np.float32)}
     shaped = encode_weights({**typed, "0000/b": np.zeros(2, np.float32)})
-    assert screen(TRAINER, 1, shaped, GLOBAL, checks).detail == "0000/b: shape is not [1]"
+    verdict = screen(TRAINER, 1, shaped, GLOBAL, checks)
+    assert isinstance(verdict, Verdict) and verdict.detail == "0000/b: shape is not [1]"

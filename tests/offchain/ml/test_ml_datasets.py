@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from offchain.ml.datasets import adapt_inputs, load_dataset
+from offchain.ml.datasets import Dataset, adapt_inputs, load_dataset
 from offchain.ml.errors import DatasetError
 from offchain.ml.idx import parse_idx, read_idx
 
 
-def _assert_well_formed(dataset, *, train: int, test: int, input_shape: tuple[int, ...]) -> None:
+def _assert_well_formed(dataset: Dataset, *, train: int, test: int, input_shape: tuple[int, ...]) -> None:
     assert dataset.x_train.shape == (train, *input_shape)
     assert dataset.x_test.shape == (test, *input_shape)
     assert dataset.input_shape == input_shape

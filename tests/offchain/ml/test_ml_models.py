@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
@@ -12,8 +13,11 @@ from offchain.ml.errors import ModelSpecError
 from offchain.ml.models import build_model, model_from_spec, model_to_spec
 from offchain.ml.weights import get_weights, weight_specs
 
+if TYPE_CHECKING:
+    import keras
 
-def _layer_summary(model) -> list[tuple[str, str, tuple]]:
+
+def _layer_summary(model: keras.Model) -> list[tuple[str, str, tuple[int | None, ...]]]:
     return [(layer.__class__.__name__, layer.name, tuple(layer.output.shape)) for layer in model.layers]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import TypedDict
 
 import numpy as np
 import pytest
@@ -14,7 +15,15 @@ from offchain.ml.models import build_model
 from offchain.ml.train import evaluate, predict, train_local
 from offchain.ml.weights import get_weights, set_weights
 
-OPTIONS = {"epochs": 2, "batch_size": 32, "learning_rate": 0.1, "seed": 7}
+
+class Options(TypedDict):
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    seed: int
+
+
+OPTIONS: Options = {"epochs": 2, "batch_size": 32, "learning_rate": 0.1, "seed": 7}
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +45,7 @@ def test_training_with_adam_on_digits_learns_too() -> None:
     digits = load_dataset("digits")
     model = build_model("mlp", input_shape=digits.input_shape, num_classes=digits.num_classes, seed=0)
     before = evaluate(model, digits.x_test, digits.y_test)
-    options = {"epochs": 2, "batch_size": 16, "learning_rate": 0.01, "seed": 1}
+    options: Options = {"epochs": 2, "batch_size": 16, "learning_rate": 0.01, "seed": 1}
     train_local(model, digits.x_train, digits.y_train, **options, optimizer="adam")
     assert evaluate(model, digits.x_test, digits.y_test).accuracy > before.accuracy + 0.2
 
@@ -51,13 +60,13 @@ def test_same_seed_and_start_give_identical_weights(mnist: Dataset) -> None:
     train_local(model, x, y, **OPTIONS)
     assert all(np.array_equal(first[name], value) for name, value in get_weights(model).items())
     set_weights(model, start)
-    train_local(model, x, y, **{**OPTIONS, "seed": 8})
+    train_local(model, x, y, **(OPTIONS | {"seed": 8}))
     assert not all(np.array_equal(first[name], value) for name, value in get_weights(model).items())
 
 
 def test_evaluate_agrees_with_keras(mnist: Dataset) -> None:
     model = build_model("mlp", input_shape=mnist.input_shape, seed=0)
-    train_local(model, mnist.x_train[:500], mnist.y_train[:500], **{**OPTIONS, "epochs": 1})
+    train_local(model, mnist.x_train[:500], mnist.y_train[:500], **(OPTIONS | {"epochs": 1}))
     ours = evaluate(model, mnist.x_test, mnist.y_test)
     keras_loss, keras_accuracy = model.evaluate(mnist.x_test.reshape(-1, 784), mnist.y_test, verbose=0)
     assert ours.loss == pytest.approx(keras_loss, rel=1e-4)
@@ -83,7 +92,7 @@ def test_unknown_optimizer_and_bad_options_are_refused(mnist: Dataset) -> None:
     with pytest.raises(TrainingError, match=r"sgd, adam"):
         train_local(model, mnist.x_train[:10], mnist.y_train[:10], **OPTIONS, optimizer="rmsprop")
     with pytest.raises(TrainingError, match=r"epochs"):
-        train_local(model, mnist.x_train[:10], mnist.y_train[:10], **{**OPTIONS, "epochs": 0})
+        train_local(model, mnist.x_train[:10], mnist.y_train[:10], **(OPTIONS | {"epochs": 0}))
 
 
 def _python(code: str) -> subprocess.CompletedProcess[str]:

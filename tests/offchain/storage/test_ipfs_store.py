@@ -6,6 +6,7 @@ import http.server
 import random
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from support import free_port
 
 
 @pytest.fixture
-def store(ipfs_api: str) -> IpfsStore:
+def store(ipfs_api: str) -> Iterator[IpfsStore]:
     with IpfsStore(ipfs_api, timeout=10) as s:
         yield s
 
