@@ -514,11 +514,7 @@ def incentives(
             "validators": validators,
             "initial_balance_tokens": BALANCE // TOKEN,
         },
-        "runs": [
-            {k: v for k, v in run.items() if k not in ("round_log",)}
-            | {"statuses": [r["status"] for r in run["round_log"]]}
-            for run in runs.values()
-        ],
+        "runs": [run | {"statuses": [r["status"] for r in run["round_log"]]} for run in runs.values()],
         "trainings": sum(run["trainings"] for run in runs.values()),
         "jobs": jobs,
         "machine": machine(),
