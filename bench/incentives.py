@@ -54,19 +54,19 @@ TOKENS_PER_ETH = 1_000.0  # 1 DFL = 0.001 ETH: at 1 gwei, 1,000,000 gas costs 1 
 # Gas per call of today's contracts when the anvil check does not run (--no-anvil): the means this
 # script's anvil check measured (reports/incentives.json "anvil_check.gas_measured").
 MEASURED_GAS = {
-    "approve": 46_000,
-    "stake": 125_000,
-    "commitUpdate": 48_000,
-    "revealUpdate": 52_000,
-    "attestAvailability": 50_000,
-    "commitVote": 48_000,
-    "revealVote": 70_000,
-    "finalizeRound": 97_000,
-    "slash": 40_000,
-    "penalizeTrainer": 45_000,
-    "claimTrainerReward": 70_000,
-    "claimValidatorReward": 62_000,
-    "withdraw": 50_000,
+    "approve": 46_014,
+    "stake": 119_275,
+    "commitUpdate": 47_685,
+    "revealUpdate": 53_182,
+    "attestAvailability": 64_488,
+    "commitVote": 49_134,
+    "revealVote": 77_184,
+    "finalizeRound": 129_011,
+    "slash": 51_196,
+    "penalizeTrainer": 70_014,
+    "claimTrainerReward": 67_079,
+    "claimValidatorReward": 67_893,
+    "withdraw": 53_792,
 }
 # Before issue 12: reports/gas.json as committed then (3800722; the first stake is its worst case
 # "first stake"); approve, slash and penalize (unused) are not in it and come from today's contracts.
@@ -312,13 +312,16 @@ def entry(
         return ((t["rewards"] - t["slashes"]) / TOKEN - (rate.tokens(t["gas"]) if with_gas else 0.0)) / per
 
     value, honest = net(mine, True), net(ref, True)
+    gas_tokens = rate.tokens(mine["gas"]) / per
     return {
         "net_payoff_per_round": value,
         "net_payoff_per_round_without_gas": net(mine, False),
         "rewards_per_round": mine["rewards"] / TOKEN / per,
         "slashes_per_round": mine["slashes"] / TOKEN / per,
-        "gas_per_round": rate.tokens(mine["gas"]) / per,
+        "gas_per_round": gas_tokens,
         "gas_units_per_round": mine["gas"] / per,
+        # the gas price (gwei, at the same DFL/ETH) at which this play stops paying
+        "break_even_gas_price_gwei": net(mine, False) / gas_tokens * rate.gwei if gas_tokens else None,
         "honest_net_payoff_per_round": honest,
         "honest_net_payoff_per_round_without_gas": net(ref, False),
         "vs_honest": value - honest,
@@ -330,8 +333,21 @@ def entry(
         "players": players,
         "run": run["label"],
         "rounds_accepted_rejected_failed": [run["accepted"], run["rejected"], run["failed"]],
+        # Robust to which rounds validators happened to reject: the players' mean share of the trainer
+        # pool over the run's accepted rounds, and the same when honest in the reference.
+        "share_of_trainer_pool_in_accepted_rounds": pool_share(run, names),
+        "honest_share_of_trainer_pool_in_accepted_rounds": pool_share(reference, ref_names),
         "final_accuracy": run["final_accuracy"],
     }
+
+
+def pool_share(run: dict[str, Any], names: list[str]) -> float | None:
+    shares = [
+        sum(log["paid"].get(n, 0) for n in names) / log["trainer_pool"]
+        for log in run["round_log"]
+        if log["status"] == "accepted" and log["trainer_pool"]
+    ]
+    return sum(shares) / len(shares) if shares else None
 
 
 def tables(runs: dict[tuple[str, str], dict[str, Any]], exp: Experiment, scheme: str, rate: GasRate) -> dict[str, Any]:
@@ -532,22 +548,28 @@ def incentives(
 
 
 def markdown(report: dict[str, Any]) -> str:
-    """The table of BENCHMARKS.md: net DFL per round, today vs before issue 12, and vs honest."""
+    """The table of BENCHMARKS.md: net DFL per round, today vs before issue 12, and vs honest; for
+    trainers also the mean share of the trainer pool over the run's accepted rounds."""
     lines = [
-        "| role | strategy | today: net/round | vs honest | without gas | before issue 12: net/round | vs honest |",
-        "|------|----------|------------------|-----------|-------------|----------------------------|-----------|",
+        "| role | strategy | today: net DFL/round | vs honest | without gas | pool share | "
+        "before issue 12: net DFL/round | vs honest | pool share |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
+
+    def share(e: dict[str, Any]) -> str:
+        value = e.get("share_of_trainer_pool_in_accepted_rounds") if "probe" in e else None
+        return f"{100 * value:.1f} %" if value is not None else ""
+
     for role in ("trainer", "validator"):
         for s, e in report[role].items():
             b = report["baseline"][role][s]
             name = f"{s} (probe)" if e.get("probe") else s
             if s == "lazy":
-                name += (
-                    f" ({e['best_variant'].removeprefix('lazy_')}; {b['best_variant'].removeprefix('lazy_')} before)"
-                )
+                name += f" (best: {e['best_variant'].removeprefix('lazy_')}; before: {b['best_variant'].removeprefix('lazy_')})"
             lines.append(
-                f"| {role} | {name} | {e['net_payoff_per_round']:+.4f} | {e['vs_honest']:+.4f} | "
-                f"{e['net_payoff_per_round_without_gas']:+.4f} | {b['net_payoff_per_round']:+.4f} | {b['vs_honest']:+.4f} |"
+                f"| {role} | {name} | {e['net_payoff_per_round']:+.3f} | {e['vs_honest']:+.3f} | "
+                f"{e['net_payoff_per_round_without_gas']:+.3f} | {share(e)} | {b['net_payoff_per_round']:+.3f} | "
+                f"{b['vs_honest']:+.3f} | {share(b)} |"
             )
     return "\n".join(lines)
 

@@ -14,10 +14,13 @@ Trainer strategies (each agent owns one data share; its honest self is the refer
   label_flip         trains honestly on labels y -> 9 - y
   sybil_split_3      its share split over 3 accounts, each staking and training honestly on a third
   non_reveal         commits every round and never reveals
-and two probes beyond the issue's list:
+and probes beyond the issue's list:
   inflate_x10_backed declares 10x its samples and stakes 10x, so the contract accepts the reveal
   delta_replay       no training: sends G_r + (G_r - G_{r-1}), last round's global change again
                      (round 0: like noisy_free_rider), clipped to the norm bound
+  sybil_copies_3     3 accounts, each staking for and declaring a third of the share, all sending the
+                     one update trained on the whole share: sybil_split_3 without the smaller local
+                     datasets, to tell its two effects apart
 
 Validator strategies: honest (holds and attests every update, computes the round, votes the receipt or
 reject when the aggregate is worse than G_r on its own data by more than 0.02, as `dfl validator`);
@@ -57,7 +60,7 @@ TRAINER_STRATEGIES = (
     "sybil_split_3",
     "non_reveal",
 )
-PROBE_STRATEGIES = ("inflate_x10_backed", "delta_replay")
+PROBE_STRATEGIES = ("inflate_x10_backed", "delta_replay", "sybil_copies_3")
 VALIDATOR_STRATEGIES = ("honest", "lazy", "colluding_minority")
 LAZY_VARIANTS = ("lazy_abstain", "lazy_reject", "lazy_stale")
 
@@ -82,6 +85,11 @@ class TrainerAgent:
     strategy: str
     seed: int
     stake_factor: int = 1  # inflate_x10_backed stakes 10x
+    train_on: np.ndarray | None = field(default=None, repr=False, compare=False)  # default: `indices`
+
+    @property
+    def training_indices(self) -> np.ndarray:
+        return self.indices if self.train_on is None else self.train_on
 
     @property
     def address(self) -> str:
@@ -115,6 +123,9 @@ def trainer_agents(parts: list[np.ndarray], roles: dict[int, str], seed: int) ->
         if role == "sybil_split_3":
             for k, piece in enumerate(np.array_split(idx, SYBIL_ACCOUNTS)):
                 agents.append(TrainerAgent(f"trainer-{i}-sybil-{k}", i, piece, "honest", seed + i + 100 * (k + 1)))
+        elif role == "sybil_copies_3":
+            for k, piece in enumerate(np.array_split(idx, SYBIL_ACCOUNTS)):
+                agents.append(TrainerAgent(f"trainer-{i}-copy-{k}", i, piece, "honest", seed + i, train_on=idx))
         else:
             factor = INFLATE_FACTOR if role == "inflate_x10_backed" else 1
             agents.append(TrainerAgent(f"trainer-{i}", i, idx, role, seed + i, factor))
@@ -159,10 +170,11 @@ class Workshop:
 
     def train(self, agent: TrainerAgent, g: GlobalModel, round_id: int, *, flip: bool = False) -> bytes:
         """The agent's full weights after one round of local training from G_r (unclipped)."""
-        key = (agent.holder, agent.seed, agent.samples, flip, _digest(g.bytes), round_id)
+        x_idx = agent.training_indices
+        key = (agent.holder, agent.seed, len(x_idx), flip, _digest(g.bytes), round_id)
         if key not in self._updates:
             started = time.perf_counter()
-            y = self.y[agent.indices]
+            y = self.y[x_idx]
             labels = (self.num_classes - 1 - y) if flip else y
             config = TrainingConfig(
                 epochs=self.training.epochs,
@@ -171,9 +183,7 @@ class Workshop:
                 optimizer=self.training.optimizer,
                 seed=agent.seed,
             )
-            self._updates[key], _ = self.model.train(
-                g.bytes, self.x[agent.indices], labels, config, round_seed=round_id
-            )
+            self._updates[key], _ = self.model.train(g.bytes, self.x[x_idx], labels, config, round_seed=round_id)
             self.trained += 1
             self.train_seconds += time.perf_counter() - started
         return self._updates[key]

@@ -176,3 +176,21 @@ def test_incentives_at_toy_size_writes_every_strategy_for_both_schemes(tmp_path:
     assert before["free_rider"]["slashes_per_round"] == 0
     assert saved["gas"]["tokens_per_million_gas"] == pytest.approx(1.0)
     assert "| trainer | sybil_split_3 |" in markdown(report)
+
+
+def test_anvil_check_at_toy_size_pays_and_slashes_the_same_wei_as_the_mirror() -> None:
+    from bench.incentives import Experiment, anvil_check, task_settings
+
+    setup = Setup(dataset="mnist-5k", model="mlp", trainers=10, rounds=2)
+    exp = Experiment.build(setup, 5, None, task_settings(2).max_delta_norm_micro)
+    check = anvil_check(exp, 2)
+    assert check["wei_equal_for_every_account"], json.dumps(check["before_withdraw"], indent=1)
+    assert check["same_round_log"]
+    log = check["round_log_chain"]
+    assert [r["status"] for r in log].count("accepted") >= 1, log
+    assert log[0]["penalized"]  # the free rider and the noise sender were penalized on chain too
+    slashed = {a["account"] for a in check["before_withdraw"]["accounts"] if a["stake_chain"] == str(95 * 10**18)}
+    assert slashed  # the colluding validator lost 5 % of its 100 DFL
+    assert {"attestAvailability", "penalizeTrainer", "slash", "claimTrainerReward", "withdraw"} <= set(
+        check["gas_measured"]
+    )
