@@ -1,0 +1,652 @@
+"""Incentives: what each trainer and validator strategy earns per round, today's scheme next to the
+scheme before issue 12, through the validators' real round computation and the contract's arithmetic.
+
+Each run is a whole task (R rounds) played by agents (`bench/incentives_agents.py`): trainers train
+with the workers' `LocalModel` on their Dirichlet share, validators run `offchain.fl.round.compute_round`
+on the revealed bytes, evaluate on their slice of the test split and vote, and every token moves in
+`MirrorLedger`, the contract's reward and slash arithmetic in integers (`bench/incentives_ledger.py`).
+A short run of a mixed scenario on anvil with the real contracts checks that mirror to the wei and
+measures each call's gas (`bench/incentives_chain.py`).
+
+Runs: one all-honest reference per scheme; then one run per deviation, with one trainer (the holder
+of the median share) or the deviating validators switched, everyone else honest. A deviation's payoff
+is compared with the same agent's payoff in the reference. Net payoff per round, in DFL:
+(rewards - slashes - gas x gas price) / R, with gas at --gas-price-gwei and --tokens-per-eth.
+
+    .venv/bin/python -m bench.incentives                # full: 20 rounds, 10 trainers, 5 validators
+    .venv/bin/python -m bench.incentives --quick        # 3 rounds, 2-round anvil check
+    .venv/bin/python -m bench.incentives --table reports/incentives.json   # its markdown table
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.common import REPORTS, Setup, load, machine, say, shares, write_report
+from bench.incentives_agents import (
+    LAZY_VARIANTS,
+    PROBE_STRATEGIES,
+    TRAINER_STRATEGIES,
+    GlobalModel,
+    Workshop,
+    signer,
+    trainer_agents,
+    validator_agents,
+)
+from bench.incentives_ledger import MirrorLedger, Terms
+from bench.incentives_sim import Run, Scheme
+from offchain.fl.rules import parse_rule
+from offchain.services.requester import TaskSettings
+from offchain.units import TOKEN
+
+BALANCE = 5_000 * TOKEN  # each agent's tokens at the start (stakes come out of it)
+GAS_PRICE_GWEI = 1.0
+TOKENS_PER_ETH = 1_000.0  # 1 DFL = 0.001 ETH: at 1 gwei, 1,000,000 gas costs 1 DFL
+# Gas per call of today's contracts when the anvil check does not run (--no-anvil): the means this
+# script's anvil check measured (reports/incentives.json "anvil_check.gas_measured").
+MEASURED_GAS = {
+    "approve": 46_014,
+    "stake": 119_275,
+    "commitUpdate": 47_685,
+    "revealUpdate": 53_182,
+    "attestAvailability": 64_488,
+    "commitVote": 49_134,
+    "revealVote": 77_184,
+    "finalizeRound": 129_011,
+    "slash": 51_196,
+    "penalizeTrainer": 70_014,
+    "claimTrainerReward": 67_079,
+    "claimValidatorReward": 67_893,
+    "withdraw": 53_792,
+}
+# Before issue 12: reports/gas.json as committed then (3800722; the first stake is its worst case
+# "first stake"); approve, slash and penalize (unused) are not in it and come from today's contracts.
+BASELINE_GAS = {
+    "stake": 125_254,
+    "commitUpdate": 47_663,
+    "revealUpdate": 50_953,
+    "commitVote": 47_910,
+    "revealVote": 62_528,
+    "finalizeRound": 97_299,
+    "claimTrainerReward": 60_812,
+    "claimValidatorReward": 61_925,
+    "withdraw": 50_865,
+}
+# The anvil check's mixed scenario: holders 0.. play these, the rest honest (at least 3 honest).
+MIXED_TRAINERS = (
+    "free_rider",
+    "non_reveal",
+    "inflate_x10",
+    "noisy_free_rider",
+    "sybil_split_3",
+    "gaussian_noise",
+    "inflate_x10_backed",
+)
+
+
+# --- schemes ----------------------------------------------------------------------------------
+
+
+def task_settings(rounds: int) -> TaskSettings:
+    """The task a requester creates by default today (`dfl task create`), for `rounds` rounds."""
+    return TaskSettings(num_rounds=rounds, registration=60, commit=120, reveal=60, attest=60, vote_commit=120)
+
+
+def new_scheme(settings: TaskSettings) -> Scheme:
+    terms = Terms(
+        num_rounds=settings.num_rounds,
+        reward_pool=settings.reward_pool,
+        trainer_share_bps=settings.trainer_share_bps,
+        quorum_bps=settings.quorum_bps,
+        min_trainer_stake=settings.min_trainer_stake,
+        min_validator_stake=settings.min_validator_stake,
+        stake_per_sample=settings.stake_per_sample,
+        trainer_non_reveal_slash_bps=settings.trainer_non_reveal_slash_bps,
+        trainer_penalty_bps=settings.trainer_penalty_bps,
+        validator_non_reveal_slash_bps=settings.validator_non_reveal_slash_bps,
+        validator_losing_slash_bps=settings.validator_losing_slash_bps,
+    )
+    return Scheme(
+        name="today",
+        terms=terms,
+        rule=parse_rule(5, list(settings.rule_params)),
+        max_update_bytes=settings.max_update_bytes,
+        max_delta_norm_micro=settings.max_delta_norm_micro,
+        attest=True,
+        score_rewards=True,
+        description=(
+            "today's defaults (dfl task create): consensus_fedavg (rule 5); rewards by score x samples; samples backed by "
+            f"{settings.stake_per_sample / TOKEN:g} DFL of stake each; norm bound {settings.max_delta_norm_micro / 1e6:g}; "
+            f"provably bad updates penalized {settings.trainer_penalty_bps / 100:g}% of stake; availability attested; "
+            f"non-reveal slash {settings.trainer_non_reveal_slash_bps / 100:g}% (trainers) and "
+            f"{settings.validator_non_reveal_slash_bps / 100:g}% (validators); losing aggregate vote "
+            f"{settings.validator_losing_slash_bps / 100:g}%, reject votes in accepted rounds not slashed; "
+            f"quorum {settings.quorum_bps / 100:g}%; trainers get {settings.trainer_share_bps / 100:g}% of each round's "
+            f"reward; pool {settings.reward_pool // TOKEN} DFL over {settings.num_rounds} rounds"
+        ),
+    )
+
+
+def baseline_scheme(settings: TaskSettings) -> Scheme:
+    today = new_scheme(settings)
+    return replace(
+        today,
+        name="before issue 12",
+        terms=replace(today.terms, stake_per_sample=0, trainer_penalty_bps=0, old_rules=True),
+        rule=parse_rule(0, [0]),
+        max_delta_norm_micro=0,
+        attest=False,
+        score_rewards=False,
+        description=(
+            "the scheme before issue 12 (commit 3800722): fedavg with cap 0 (uncapped); rewards by declared samples "
+            "over the updates the checks accept (decodable, finite, changed); no scores, no collateral, no penalties, "
+            "no norm bound, no availability phase; a validator revealing anything but the winner of an accepted or "
+            "rejected round is slashed (reject votes included); same stakes, slash rates, quorum, share and pool"
+        ),
+    )
+
+
+# --- the experiment -----------------------------------------------------------------------------
+
+
+@dataclass
+class Experiment:
+    """Data, shares, model and the shared training cache, and how one run is played."""
+
+    setup: Setup
+    validators: int
+    deviator: int
+    data: Any
+    parts: list[np.ndarray]
+    shop: Workshop
+    initial: GlobalModel
+    eval_sets: list[tuple[np.ndarray, np.ndarray]]
+    colluders: list[int] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, setup: Setup, validators: int, deviator: int | None, bound_micro: int) -> Experiment:
+        from offchain.ml.models import build_model, model_to_spec
+        from offchain.ml.weights import get_weights
+        from offchain.services.local_model import LocalModel, TrainingConfig
+        from offchain.storage.cid import compute_cid
+
+        data = load(setup)
+        parts = shares(setup, data.y_train)
+        model = build_model(setup.model, input_shape=data.input_shape, num_classes=data.num_classes, seed=setup.seed)
+        local = LocalModel(model_to_spec(model), max_update_bytes=TaskSettings().max_update_bytes)
+        weights = get_weights(model)
+        from offchain.fl.codec import encode_weights
+
+        g0 = encode_weights(weights)
+        training = TrainingConfig(epochs=setup.epochs, batch_size=setup.batch_size, learning_rate=setup.learning_rate)
+        shop = Workshop(local, data.x_train, data.y_train, data.num_classes, training, bound_micro)
+        chunks = np.array_split(np.arange(len(data.y_test)), validators)
+        sizes = [len(p) for p in parts]
+        median_holder = int(np.argsort(sizes, kind="stable")[(len(sizes) - 1) // 2])
+        quorum = TaskSettings().quorum_bps
+        minority = max(1, validators * (10_000 - quorum) // 10_000)  # the most that cannot block an honest quorum
+        return cls(
+            setup=setup,
+            validators=validators,
+            deviator=median_holder if deviator is None else deviator,
+            data=data,
+            parts=parts,
+            shop=shop,
+            initial=GlobalModel(g0, local.decode(g0), compute_cid(g0), None),
+            eval_sets=[(data.x_test[c], data.y_test[c]) for c in chunks],
+            colluders=list(range(validators - minority, validators)),
+        )
+
+    def run(
+        self,
+        scheme: Scheme,
+        gas: dict[str, int],
+        trainer_roles: dict[int, str],
+        validator_roles: dict[int, str],
+        label: str,
+        *,
+        rounds: int | None = None,
+        ledger: Any = None,
+        before_withdraw: Any = None,
+    ) -> dict[str, Any]:
+        rounds = rounds or self.setup.rounds
+        started = time.time()
+        trained = self.shop.trained
+        trainers = trainer_agents(self.parts, trainer_roles, self.setup.seed)
+        validators = validator_agents(self.validators, validator_roles)
+        addresses = [a.address for a in trainers] + [v.address for v in validators]
+        ledger = ledger or MirrorLedger(scheme.terms, gas, {a: BALANCE for a in addresses})
+        beneficiary = trainer_agents(self.parts, {}, self.setup.seed)[self.deviator].address
+        run = Run(
+            scheme=scheme,
+            trainers=trainers,
+            validators=validators,
+            shop=self.shop,
+            ledger=ledger,
+            specs=self.shop.model.specs,
+            initial=self.initial,
+            eval_sets=self.eval_sets,
+            validator_stake=scheme.terms.min_validator_stake,
+            colluder_beneficiary=beneficiary,
+            task_id=getattr(ledger, "task_id", 1),
+            label=label,
+        )
+        result = run.play(rounds, before_withdraw=before_withdraw)
+        accuracy = self.shop.model.evaluate(result.final_weights, self.data.x_test, self.data.y_test).accuracy
+        statuses = [r.status for r in result.rounds]
+        summary = {
+            "label": label,
+            "scheme": scheme.name,
+            "trainer_roles": {str(k): v for k, v in trainer_roles.items()},
+            "validator_roles": {str(k): v for k, v in validator_roles.items()},
+            "rounds": rounds,
+            "accepted": statuses.count("accepted"),
+            "rejected": statuses.count("rejected"),
+            "failed": statuses.count("failed"),
+            "final_accuracy": accuracy,
+            "round_log": [asdict(r) for r in result.rounds],
+            "payoffs": _payoffs(ledger, trainers, validators) if isinstance(ledger, MirrorLedger) else {},
+            "trainings": self.shop.trained - trained,
+            "seconds": time.time() - started,
+        }
+        say(
+            f"incentives: {scheme.name:16s} {label:28s} accepted {summary['accepted']:2d}, rejected "
+            f"{summary['rejected']:2d}, failed {summary['failed']:2d}; accuracy {accuracy:.4f}; "
+            f"{summary['trainings']} trainings in {summary['seconds']:.0f}s"
+        )
+        return summary
+
+
+def _payoffs(ledger: MirrorLedger, trainers: list[Any], validators: list[Any]) -> dict[str, dict[str, Any]]:
+    out = {}
+    for agent in [*trainers, *validators]:
+        f = ledger.flows[agent.address]
+        net = ledger.wealth(agent.address) - ledger.initial[agent.address]
+        if net != f.rewards - f.slashes:  # every token an account gains or loses is a reward or a slash
+            raise AssertionError(f"{agent.name}: wealth moved by {net}, rewards - slashes = {f.rewards - f.slashes}")
+        out[agent.name] = {
+            "address": agent.address,
+            "strategy": agent.strategy,
+            "rewards": f.rewards,
+            "slashes": f.slashes,
+            "gas": f.gas,
+            "calls": dict(f.calls),
+        }
+    return out
+
+
+# --- payoff tables --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GasRate:
+    gwei: float = GAS_PRICE_GWEI
+    tokens_per_eth: float = TOKENS_PER_ETH
+
+    def tokens(self, gas: int) -> float:
+        return gas * self.gwei * 1e-9 * self.tokens_per_eth
+
+
+def _totals(run: dict[str, Any], names: list[str]) -> dict[str, int]:
+    rows = [run["payoffs"][n] for n in names]
+    return {k: sum(r[k] for r in rows) for k in ("rewards", "slashes", "gas")}
+
+
+def entry(
+    run: dict[str, Any], names: list[str], reference: dict[str, Any], ref_names: list[str], players: int, rate: GasRate
+) -> dict[str, Any]:
+    """A strategy's payoff per round and player, and the same players' payoff when honest."""
+    per = run["rounds"] * players
+    mine, ref = _totals(run, names), _totals(reference, ref_names)
+
+    def net(t: dict[str, int], with_gas: bool) -> float:
+        return ((t["rewards"] - t["slashes"]) / TOKEN - (rate.tokens(t["gas"]) if with_gas else 0.0)) / per
+
+    value, honest = net(mine, True), net(ref, True)
+    gas_tokens = rate.tokens(mine["gas"]) / per
+    return {
+        "net_payoff_per_round": value,
+        "net_payoff_per_round_without_gas": net(mine, False),
+        "rewards_per_round": mine["rewards"] / TOKEN / per,
+        "slashes_per_round": mine["slashes"] / TOKEN / per,
+        "gas_per_round": gas_tokens,
+        "gas_units_per_round": mine["gas"] / per,
+        # the gas price (gwei, at the same DFL/ETH) at which this play stops paying
+        "break_even_gas_price_gwei": net(mine, False) / gas_tokens * rate.gwei if gas_tokens else None,
+        "honest_net_payoff_per_round": honest,
+        "honest_net_payoff_per_round_without_gas": net(ref, False),
+        "vs_honest": value - honest,
+        "vs_honest_without_gas": net(mine, False) - net(ref, False),
+        "strictly_less_than_honest": value < honest,
+        "net_wei_without_gas": str(mine["rewards"] - mine["slashes"]),
+        "honest_net_wei_without_gas": str(ref["rewards"] - ref["slashes"]),
+        "accounts": names,
+        "players": players,
+        "run": run["label"],
+        "rounds_accepted_rejected_failed": [run["accepted"], run["rejected"], run["failed"]],
+        # Robust to which rounds validators happened to reject: the players' mean share of the trainer
+        # pool over the run's accepted rounds, and the same when honest in the reference.
+        "share_of_trainer_pool_in_accepted_rounds": pool_share(run, names),
+        "honest_share_of_trainer_pool_in_accepted_rounds": pool_share(reference, ref_names),
+        "final_accuracy": run["final_accuracy"],
+    }
+
+
+def pool_share(run: dict[str, Any], names: list[str]) -> float | None:
+    shares = [
+        sum(log["paid"].get(n, 0) for n in names) / log["trainer_pool"]
+        for log in run["round_log"]
+        if log["status"] == "accepted" and log["trainer_pool"]
+    ]
+    return sum(shares) / len(shares) if shares else None
+
+
+def tables(runs: dict[tuple[str, str], dict[str, Any]], exp: Experiment, scheme: str, rate: GasRate) -> dict[str, Any]:
+    d = exp.deviator
+    reference = runs[(scheme, "reference")]
+    trainer = {}
+    for s in TRAINER_STRATEGIES + PROBE_STRATEGIES:
+        run = runs[(scheme, f"trainer:{s}")] if s != "honest" else reference
+        names = [n for n, p in run["payoffs"].items() if n == f"trainer-{d}" or n.startswith(f"trainer-{d}-")]
+        trainer[s] = entry(run, names, reference, [f"trainer-{d}"], 1, rate) | {"probe": s in PROBE_STRATEGIES}
+    lazy_agent = [f"validator-{exp.validators - 1}"]
+    validator = {"honest": entry(reference, lazy_agent, reference, lazy_agent, 1, rate)}
+    variants = {
+        s: entry(runs[(scheme, f"validator:{s}")], lazy_agent, reference, lazy_agent, 1, rate) for s in LAZY_VARIANTS
+    }
+    best = max(variants, key=lambda s: variants[s]["net_payoff_per_round"])
+    validator["lazy"] = variants[best] | {"best_variant": best, "variants": variants}
+    colluders = [f"validator-{v}" for v in exp.colluders]
+    run = runs[(scheme, "validator:colluding_minority")]
+    validator["colluding_minority"] = entry(run, colluders, reference, colluders, len(colluders), rate)
+    return {"trainer": trainer, "validator": validator}
+
+
+def verdict(report: dict[str, Any]) -> dict[str, Any]:
+    """Does every deviation of the issue's list earn strictly less than honest play?"""
+    out: dict[str, Any] = {}
+    for scheme, tabs in (("today", report), ("baseline", report["baseline"])):
+        fails, probes = [], []
+        for role in ("trainer", "validator"):
+            for s, e in tabs[role].items():
+                if s == "honest" or e["strictly_less_than_honest"]:
+                    continue
+                (probes if e.get("probe") else fails).append(f"{role} {s}: {e['vs_honest']:+.4f} DFL/round vs honest")
+        out[scheme] = {"every_deviation_strictly_less": not fails, "failures": fails, "probes_not_less": probes}
+    return out
+
+
+# --- the anvil check ------------------------------------------------------------------------------
+
+
+def anvil_check(exp: Experiment, rounds: int) -> dict[str, Any]:
+    """The mixed scenario for `rounds` rounds in the mirror and on anvil: the same wei everywhere?"""
+    from bench.incentives_chain import Anvil, compare, new_workdir, open_task, snapshot
+
+    started = time.time()
+    settings = task_settings(rounds)
+    scheme = new_scheme(settings)
+    trainer_roles = {i: s for i, s in enumerate(MIXED_TRAINERS[: max(0, len(exp.parts) - 3)])}
+    validator_roles = {exp.validators - 1: "lazy_reject"}
+    if exp.validators >= 5:
+        validator_roles[exp.validators - 2] = "colluding_minority"
+    trainers = trainer_agents(exp.parts, trainer_roles, exp.setup.seed)
+    validators = validator_agents(exp.validators, validator_roles)
+    keys = {a.address: signer(a.name) for a in [*trainers, *validators]}
+    addresses = list(keys)
+    snaps: dict[str, Any] = {}
+    mirror = MirrorLedger(scheme.terms, MEASURED_GAS, {a: BALANCE for a in addresses})
+
+    def take(name: str, ledger: Any) -> Any:
+        return lambda: snaps.__setitem__(name, snapshot(ledger, addresses, rounds))
+
+    args = (scheme, MEASURED_GAS, trainer_roles, validator_roles, "anvil-check")
+    mirrored = exp.run(*args, rounds=rounds, ledger=mirror, before_withdraw=take("mirror", mirror))
+    snaps["mirror_after"] = snapshot(mirror, addresses, rounds)
+    workdir = new_workdir()
+    with Anvil(workdir) as anvil:
+        chain = open_task(anvil, workdir, settings, exp.initial.cid, keys, BALANCE)
+        on_chain = exp.run(*args, rounds=rounds, ledger=chain, before_withdraw=take("chain", chain))
+        snaps["chain_after"] = snapshot(chain, addresses, rounds)
+        gas = {
+            call: {"mean": round(float(np.mean(v))), "min": min(v), "max": max(v), "calls": len(v)}
+            for call, v in sorted(chain.gas.items())
+        }
+    before, after = compare(snaps["mirror"], snaps["chain"]), compare(snaps["mirror_after"], snaps["chain_after"])
+    return {
+        "rounds": rounds,
+        "trainer_roles": {str(k): v for k, v in trainer_roles.items()},
+        "validator_roles": {str(k): v for k, v in validator_roles.items()},
+        "accounts": len(addresses),
+        "round_log_mirror": mirrored["round_log"],
+        "round_log_chain": on_chain["round_log"],
+        "same_round_log": mirrored["round_log"] == on_chain["round_log"],
+        "before_withdraw": before,
+        "after_withdraw": after,
+        "wei_equal_for_every_account": before["all_equal"] and after["all_equal"],
+        "gas_measured": gas,
+        "seconds": time.time() - started,
+    }
+
+
+# --- the whole benchmark ------------------------------------------------------------------------
+
+
+def scheme_runs(exp: Experiment, scheme: Scheme, gas: dict[str, int]) -> dict[tuple[str, str], dict[str, Any]]:
+    """The reference and every deviation under one scheme."""
+    plays: list[tuple[str, dict[int, str], dict[int, str]]] = [("reference", {}, {})]
+    plays += [(f"trainer:{s}", {exp.deviator: s}, {}) for s in TRAINER_STRATEGIES[1:] + PROBE_STRATEGIES]
+    plays += [(f"validator:{s}", {}, {exp.validators - 1: s}) for s in LAZY_VARIANTS]
+    plays += [("validator:colluding_minority", {}, dict.fromkeys(exp.colluders, "colluding_minority"))]
+    return {(scheme.name, label): exp.run(scheme, gas, t, v, label) for label, t, v in plays}
+
+
+def _single_threaded() -> None:
+    from offchain.ml.train import limit_threads
+
+    limit_threads(1)
+
+
+def _scheme_job(
+    setup: Setup, validators: int, deviator: int, which: str, gas: dict[str, int]
+) -> dict[tuple[str, str], dict[str, Any]]:
+    settings = task_settings(setup.rounds)
+    scheme = new_scheme(settings) if which == "today" else baseline_scheme(settings)
+    exp = Experiment.build(setup, validators, deviator, settings.max_delta_norm_micro)
+    return scheme_runs(exp, scheme, gas)
+
+
+def incentives(
+    setup: Setup,
+    *,
+    validators: int = 5,
+    jobs: int = 1,
+    deviator: int | None = None,
+    anvil_rounds: int = 3,
+    rate: GasRate = GasRate(),
+    out: str | None = "incentives.json",
+    plot_path: str | None = "incentives.png",
+    reports: Path = REPORTS,
+) -> dict[str, Any]:
+    started = time.time()
+    settings = task_settings(setup.rounds)
+    today, before = new_scheme(settings), baseline_scheme(settings)
+    exp = Experiment.build(setup, validators, deviator, settings.max_delta_norm_micro)
+    say(
+        f"incentives: {setup.trainers} trainers (shares {[len(p) for p in exp.parts]}), {validators} validators, "
+        f"{setup.rounds} rounds; deviating trainer {exp.deviator}, colluding validators {exp.colluders}"
+    )
+    check = anvil_check(exp, anvil_rounds) if anvil_rounds else None
+    gas = {k: v["mean"] for k, v in check["gas_measured"].items()} if check else dict(MEASURED_GAS)
+    gas = MEASURED_GAS | gas
+    baseline_gas = {k: gas[k] for k in ("approve", "slash", "penalizeTrainer", "attestAvailability")} | BASELINE_GAS
+    runs: dict[tuple[str, str], dict[str, Any]] = {}
+    if jobs <= 1:
+        runs |= scheme_runs(exp, today, gas)
+        runs |= scheme_runs(exp, before, baseline_gas)
+    else:  # one process per scheme, one TensorFlow thread each; each has its own training cache
+        pool = ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn"), initializer=_single_threaded)
+        try:
+            futures = [
+                pool.submit(_scheme_job, setup, validators, exp.deviator, name, table)
+                for name, table in (("today", gas), ("before", baseline_gas))
+            ]
+            for future in futures:
+                runs |= future.result()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+    report: dict[str, Any] = tables(runs, exp, today.name, rate) | {"scheme": today.description}
+    report["baseline"] = tables(runs, exp, before.name, rate) | {"scheme": before.description}
+    report["verdict"] = verdict(report)
+    report |= {
+        "gas": {
+            "price_gwei": rate.gwei,
+            "tokens_per_eth": rate.tokens_per_eth,
+            "tokens_per_million_gas": rate.tokens(1_000_000),
+            "table": gas,
+            "table_source": "means measured by this run's anvil check"
+            if check
+            else "MEASURED_GAS in bench/incentives.py",
+            "baseline_table": baseline_gas,
+            "baseline_source": "reports/gas.json before issue 12 (3800722); approve, slash from today's contracts",
+        },
+        "anvil_check": check,
+        "setup": setup.as_dict(),
+        "task": asdict(settings),
+        "agents": {
+            "trainer_shares": [len(p) for p in exp.parts],
+            "deviating_trainer": exp.deviator,
+            "lazy_validator": validators - 1,
+            "colluding_validators": exp.colluders,
+            "validators": validators,
+            "initial_balance_tokens": BALANCE // TOKEN,
+        },
+        "runs": [run | {"statuses": [r["status"] for r in run["round_log"]]} for run in runs.values()],
+        "trainings": sum(run["trainings"] for run in runs.values()),
+        "jobs": jobs,
+        "machine": machine(),
+        "seconds": time.time() - started,
+    }
+    if out:
+        write_report(out, report, reports)
+    if plot_path:
+        plot(report, reports / plot_path)
+    say(f"incentives: done in {report['seconds']:.0f}s; {json.dumps(report['verdict'])}")
+    return report
+
+
+# --- output -------------------------------------------------------------------------------------
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """The table of BENCHMARKS.md: net DFL per round, today vs before issue 12, and vs honest; for
+    trainers also the mean share of the trainer pool over the run's accepted rounds."""
+    lines = [
+        "| role | strategy | today: net DFL/round | vs honest | without gas | pool share | "
+        "before issue 12: net DFL/round | vs honest | pool share |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+
+    def share(e: dict[str, Any]) -> str:
+        value = e.get("share_of_trainer_pool_in_accepted_rounds") if "probe" in e else None
+        return f"{100 * value:.1f} %" if value is not None else ""
+
+    for role in ("trainer", "validator"):
+        for s, e in report[role].items():
+            b = report["baseline"][role][s]
+            name = f"{s} (probe)" if e.get("probe") else s
+            if s == "lazy":
+                name += f" (best: {e['best_variant'].removeprefix('lazy_')}; before: {b['best_variant'].removeprefix('lazy_')})"
+            lines.append(
+                f"| {role} | {name} | {e['net_payoff_per_round']:+.3f} | {e['vs_honest']:+.3f} | "
+                f"{e['net_payoff_per_round_without_gas']:+.3f} | {share(e)} | {b['net_payoff_per_round']:+.3f} | "
+                f"{b['vs_honest']:+.3f} | {share(b)} |"
+            )
+    return "\n".join(lines)
+
+
+def plot(report: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.6), dpi=120, gridspec_kw={"width_ratios": [4, 1.4]})
+    for ax, role in zip(axes, ("trainer", "validator"), strict=True):
+        names = list(report[role])
+        xs = np.arange(len(names))
+        today = [report[role][s]["net_payoff_per_round"] for s in names]
+        before = [report["baseline"][role][s]["net_payoff_per_round"] for s in names]
+        ax.bar(xs - 0.2, today, 0.4, label="today", color="tab:blue")
+        ax.bar(xs + 0.2, before, 0.4, label="before issue 12", color="tab:gray")
+        ax.axhline(report[role]["honest"]["net_payoff_per_round"], color="tab:blue", ls="--", lw=0.8)
+        ax.axhline(report["baseline"][role]["honest"]["net_payoff_per_round"], color="tab:gray", ls=":", lw=0.8)
+        ax.axhline(0, color="black", lw=0.5)
+        labels = [f"{s}*" if report[role][s].get("probe") else s for s in names]
+        ax.set_xticks(xs, labels, rotation=40, ha="right", fontsize=7)
+        ax.set_title(f"{role}s: net DFL per round (lines: honest)", fontsize=9)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0].set_ylabel("DFL per round (rewards - slashes - gas)")
+    axes[0].legend(fontsize=7)
+    s = report["setup"]
+    fig.suptitle(
+        f"{s['model']} on {s['dataset']}, {s['trainers']} trainers, {report['agents']['validators']} validators, "
+        f"{s['rounds']} rounds; gas {report['gas']['price_gwei']:g} gwei at {report['gas']['tokens_per_eth']:g} DFL/ETH; "
+        "* probe beyond the issue's list",
+        fontsize=8,
+    )
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def main() -> None:
+    d = Setup(model="mlp")
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--dataset", default=d.dataset)
+    p.add_argument("--model", default="mlp", choices=("cnn", "mlp"))
+    p.add_argument("--trainers", type=int, default=d.trainers)
+    p.add_argument("--validators", type=int, default=5)
+    p.add_argument("--rounds", type=int, default=d.rounds)
+    p.add_argument("--deviator", type=int, default=None, help="the deviating trainer (default: the median share)")
+    p.add_argument("--anvil-rounds", type=int, default=3, help="rounds of the anvil cross-check (0: skip it)")
+    p.add_argument("--gas-price-gwei", type=float, default=GAS_PRICE_GWEI)
+    p.add_argument("--tokens-per-eth", type=float, default=TOKENS_PER_ETH)
+    p.add_argument("--quick", action="store_true", help="3 rounds and a 2-round anvil check, to incentives_quick.json")
+    p.add_argument("--out", default=None)
+    p.add_argument("--jobs", type=int, default=1, help="2: the two schemes in two processes (one TF thread each)")
+    p.add_argument("--table", type=Path, default=None, help="print the markdown table of a report and exit")
+    a = p.parse_args()
+    if a.table:
+        print(markdown(json.loads(a.table.read_text())))
+        return
+    from offchain.ml.train import limit_threads
+
+    limit_threads(1)
+    rounds, anvil_rounds = (3, 2) if a.quick else (a.rounds, a.anvil_rounds)
+    out = a.out or ("incentives_quick.json" if a.quick else "incentives.json")
+    setup = Setup(dataset=a.dataset, model=a.model, trainers=a.trainers, validators=a.validators, rounds=rounds)
+    report = incentives(
+        setup,
+        validators=a.validators,
+        jobs=a.jobs,
+        deviator=a.deviator,
+        anvil_rounds=anvil_rounds,
+        rate=GasRate(a.gas_price_gwei, a.tokens_per_eth),
+        out=out,
+        plot_path=out.replace(".json", ".png"),
+    )
+    print(markdown(report))
+
+
+if __name__ == "__main__":
+    main()
