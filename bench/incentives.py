@@ -37,6 +37,8 @@ from bench.incentives_agents import (
     PROBE_STRATEGIES,
     TRAINER_STRATEGIES,
     GlobalModel,
+    TrainerAgent,
+    ValidatorAgent,
     Workshop,
     signer,
     trainer_agents,
@@ -375,7 +377,8 @@ def verdict(report: dict[str, Any]) -> dict[str, Any]:
     """Does every deviation of the issue's list earn strictly less than honest play?"""
     out: dict[str, Any] = {}
     for scheme, tabs in (("today", report), ("baseline", report["baseline"])):
-        fails, probes = [], []
+        fails: list[str] = []
+        probes: list[str] = []
         for role in ("trainer", "validator"):
             for s, e in tabs[role].items():
                 if s == "honest" or e["strictly_less_than_honest"]:
@@ -401,7 +404,8 @@ def anvil_check(exp: Experiment, rounds: int) -> dict[str, Any]:
         validator_roles[exp.validators - 2] = "colluding_minority"
     trainers = trainer_agents(exp.parts, trainer_roles, exp.setup.seed)
     validators = validator_agents(exp.validators, validator_roles)
-    keys = {a.address: signer(a.name) for a in [*trainers, *validators]}
+    agents: list[TrainerAgent | ValidatorAgent] = [*trainers, *validators]
+    keys = {a.address: signer(a.name) for a in agents}
     addresses = list(keys)
     snaps: dict[str, Any] = {}
     mirror = MirrorLedger(scheme.terms, MEASURED_GAS, {a: BALANCE for a in addresses})

@@ -220,7 +220,8 @@ def plan(
         samples = INFLATE_MAX_SAMPLES if s == "inflate_max" else INFLATE_FACTOR * agent.samples
         if backed is not None and samples > backed:
             return Plan(g.bytes, samples)  # it commits; the reveal would revert (samples not backed)
-        return Plan(_honest(agent, g, round_id, shop), samples)
+        update = _honest(agent, g, round_id, shop)
+        return None if update is None else Plan(update, samples)
     if honest_samples == 0:
         return None
     if s == "honest":

@@ -21,9 +21,10 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from eth_account.signers.local import LocalAccount
+from hexbytes import HexBytes
 
 from bench.incentives_ledger import Due, Status
 from offchain.chain.accounts import anvil_account
@@ -185,9 +186,8 @@ class ChainLedger:
     def stake(self, address: str, role: str, amount: int) -> None:
         kind = Role.TRAINER if role == "trainer" else Role.VALIDATOR
         receipt = self._send(address, "stake", lambda c: c.stake(self.task_id, kind, amount))
-        approve = self.view.w3.eth.get_transaction_receipt(
-            self.view.w3.eth.get_block(receipt["blockNumber"] - 1)["transactions"][0]
-        )
+        approve_tx = self.view.w3.eth.get_block(receipt["blockNumber"] - 1)["transactions"][0]
+        approve = self.view.w3.eth.get_transaction_receipt(cast(HexBytes, approve_tx))  # hashes: not full txs
         self.gas["approve"].append(int(approve["gasUsed"]))
 
     def commit_update(self, address: str, commitment: bytes) -> None:

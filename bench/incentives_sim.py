@@ -223,7 +223,8 @@ class Run:
         return next_g, log
 
     def _name(self, address: str) -> str:
-        return next((a.name for a in [*self.trainers, *self.validators] if a.address == address.lower()), address)
+        agents: list[TrainerAgent | ValidatorAgent] = [*self.trainers, *self.validators]
+        return next((a.name for a in agents if a.address == address.lower()), address)
 
     # --- trainers --------------------------------------------------------------------------------
 

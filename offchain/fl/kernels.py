@@ -94,6 +94,31 @@ def coordinate_median(arrays: Sequence[np.ndarray]) -> np.ndarray:
     return (ordered[n // 2 - 1] + ordered[n // 2]) / 2.0
 
 
+def weighted_median(arrays: Sequence[np.ndarray], weights: Sequence[int]) -> np.ndarray:
+    """Coordinate-wise weighted median with positive integer weights: per coordinate, the smallest
+    value whose cumulative weight (values in ascending order) reaches half the total; where it meets
+    half exactly, the mean of that value and the next. Equal weights give `coordinate_median`.
+
+    Exact in any order of ties: equal values have equal bits (+0.0 folds -0.0), and the cumulative
+    weight at the end of a run of equal values does not depend on their order, so the crossing always
+    lands on the same value. Weights are integers (int64 sums), so there is no rounding in them.
+    """
+    if not arrays or len(arrays) != len(weights):
+        raise ValueError(f"need as many weights as arrays, got {len(weights)} for {len(arrays)}")
+    if any(isinstance(w, bool) or not isinstance(w, int) or w <= 0 for w in weights):
+        raise ValueError(f"weights must be positive integers, got {list(weights)!r}")
+    stacked = np.stack([a.astype(np.float64, copy=False) for a in arrays]) + 0.0
+    order = np.argsort(stacked, axis=0, kind="stable")
+    ordered = np.take_along_axis(stacked, order, axis=0)
+    twice_cumulative = 2 * np.cumsum(np.asarray(weights, dtype=np.int64)[order], axis=0)
+    total = int(sum(weights))
+    row = np.argmax(twice_cumulative >= total, axis=0)[np.newaxis]  # first row reaching half
+    value = np.take_along_axis(ordered, row, axis=0)[0]
+    exactly_half = np.take_along_axis(twice_cumulative, row, axis=0)[0] == total
+    following = np.take_along_axis(ordered, np.minimum(row + 1, len(arrays) - 1), axis=0)[0]
+    return np.where(exactly_half, (value + following) / 2.0, value)
+
+
 def trimmed_mean(arrays: Sequence[np.ndarray], *, trim: int) -> np.ndarray:
     """Coordinate-wise mean after dropping the `trim` smallest and largest values."""
     ordered = _sorted_stack(arrays)

@@ -112,10 +112,13 @@ def compute_round(
             verdicts[reveal.trainer] = checked
         else:
             screened.append(checked)
-    score_list = scoring.scores(parent_weights, [s.update for s in screened], [s.sq_delta_norm for s in screened])
+    samples = [rules.sample_weight(terms.rule, s.update.num_samples) for s in screened]
+    score_list = scoring.scores(
+        parent_weights, [s.update for s in screened], [s.sq_delta_norm for s in screened], samples
+    )
     contributions = [
-        Contribution(s.update, s.sq_delta_norm, score, rules.sample_weight(terms.rule, s.update.num_samples))
-        for s, score in zip(screened, score_list, strict=True)
+        Contribution(s.update, s.sq_delta_norm, score, count)
+        for s, score, count in zip(screened, score_list, samples, strict=True)
     ]
     outcome = rules.aggregate(parent_weights, contributions, terms.rule)
     for c in contributions:

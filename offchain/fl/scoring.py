@@ -1,7 +1,12 @@
 """Contribution scores: how much each accepted update agrees with the round's consensus direction.
 
 The consensus direction is the coordinate-wise median of the accepted updates' changes from the
-global model (robust: a minority cannot move it far). An update's score is the cosine between its
+global model, each update weighing as many samples as it counts for (robust: a minority of the
+samples cannot move it far). Weighing by samples makes the score sybil-neutral: an unweighted median
+gives one vote per account, so a data set split over three accounts (three updates that agree) moved
+the direction toward itself and its scores rose well above what one account earned with the same
+data (reports/incentives.json, sybil_split_3). By samples, three accounts of a third each weigh what
+the one account does. An update's score is the cosine between its
 change and that direction, floored at zero, as an integer in parts per million; below a floor it is
 zero, so that noise, sign flips and copies of the model with a little noise earn nothing:
 
@@ -35,24 +40,33 @@ def score_floor(num_parameters: int) -> float:
     return max(FLOOR, 5.0 / math.sqrt(max(num_parameters, 1)))
 
 
-def consensus_change(global_weights: NamedWeights, updates: Sequence[Update]) -> dict[str, np.ndarray]:
-    """The coordinate-wise median of the updates' changes (float64, per flattened tensor)."""
+def consensus_change(
+    global_weights: NamedWeights, updates: Sequence[Update], samples: Sequence[int]
+) -> dict[str, np.ndarray]:
+    """The coordinate-wise median of the updates' changes weighted by `samples` (float64, per
+    flattened tensor)."""
+    weights = list(samples)
+
+    def median(changes: list[np.ndarray]) -> np.ndarray:
+        return kernels.weighted_median(changes, weights)
+
     return {
         name: kernels.combine_changes(
-            global_weights[name].astype(np.float64).reshape(-1),
-            [u.weights[name].reshape(-1) for u in updates],
-            kernels.coordinate_median,
+            global_weights[name].astype(np.float64).reshape(-1), [u.weights[name].reshape(-1) for u in updates], median
         )
         for name in sorted(global_weights)
     }
 
 
-def scores(global_weights: NamedWeights, updates: Sequence[Update], sq_delta_norms: Sequence[float]) -> list[int]:
-    """Each update's score in parts per million (same order as `updates`)."""
+def scores(
+    global_weights: NamedWeights, updates: Sequence[Update], sq_delta_norms: Sequence[float], samples: Sequence[int]
+) -> list[int]:
+    """Each update's score in parts per million (same order as `updates`); `samples`: what each
+    update counts for (its weight in the consensus direction)."""
     if not updates:
         return []
     names = sorted(global_weights)
-    direction = consensus_change(global_weights, updates)
+    direction = consensus_change(global_weights, updates, samples)
     sq_direction = kernels.squared_norm([direction[n] for n in names])
     floor = score_floor(sum(int(global_weights[n].size) for n in names))
     out = []

@@ -52,7 +52,8 @@ def test_rounds_are_bit_identical_across_threads_and_simd_builds() -> None:
 
 # The aggregates of the same accepted updates, recorded with numpy 2.4.6 / safetensors 0.8.0
 # (x86-64, AVX-512) before rounds had scores, norm bounds and v2 receipts: the rules' arithmetic
-# must never move (consensus_fedavg is newer). Validators on any machine must reproduce these bytes;
+# must never move (consensus_fedavg is newer: re-recorded when its scores' consensus direction
+# became weighted by samples, issue 12). Validators on any machine must reproduce these bytes;
 # a change here means honest validators on different setups would vote for different CIDs.
 AGGREGATES = {
     "fedavg": "a61c156433db73cc56da35367009dc73b18a62ef3ab5603074346e599c04fa93",
@@ -60,16 +61,17 @@ AGGREGATES = {
     "trimmed_mean": "0110746276e0c91179724add13d5a37de6400adf6c3526128f0cbd4c78955aa3",
     "multi_krum": "eaddc16491bb9ec3aea02ff58c2fa336261403e3fcf963252dcf0cb1e9e90ef3",
     "norm_clipped_fedavg": "e24493f3ba442a046f3b2fb93921d2cab684181e852d2c2b0b5152789fea4e3f",
-    "consensus_fedavg": "ea0ee070ced3fc8f566dacf219ae7a3149677935521959e8b4005b0f433cfad0",
+    "consensus_fedavg": "c38486c73c2d33270c9a4484d2dac9e289b973fc75ea1aa5b6db8115aacf5b1b",
 }
-# Full rounds (receipt v2 : model : reward root : penalty root), recorded the same way.
+# Full rounds (receipt v2 : model : reward root : penalty root), recorded the same way (re-recorded
+# for the sample-weighted consensus direction of the scores, issue 12).
 ROUNDS = {
-    "fedavg": "8e8e9b8483445bbd30d8a0f1def6747dd9c896654debb732e6561b4aeba770d9:e542f7d36b6e95b25dc17dafdf32f00fbfee9223bc0f3a308ad0c23792e2b55a:9a3a428636683b761430e5845d84af66b5ddaffe4d75d5a8f6c00bd423de48f5:85b01a8792617a617b36244b4433d92ebaad2852d85f536066e125c88b8c662a",
-    "median": "90622b4da519bb242fd86691c14701f08ea6c3193caf363e19844e53353a7ed6:e8c95e3b0382acc6b05e50bde2945e19bb4e1bfd58e4dcd283078558ddcea4d9:9a3a428636683b761430e5845d84af66b5ddaffe4d75d5a8f6c00bd423de48f5:85b01a8792617a617b36244b4433d92ebaad2852d85f536066e125c88b8c662a",
-    "trimmed_mean": "1d6f406f8d35526553fe9348c3636918f249f7ba8d4f307bac975017e5a10b4c:b6b9a435c13eae6ae60a9aff80c4ba540efaf83eca1a746b3ca33c7235b0e99e:9a3a428636683b761430e5845d84af66b5ddaffe4d75d5a8f6c00bd423de48f5:85b01a8792617a617b36244b4433d92ebaad2852d85f536066e125c88b8c662a",
-    "multi_krum": "2d6ee939505374ecc2f3e8581dac519e7e9261f06eb91756b3e2410c2bb934a4:604580030c23809db5ea64e77eabceab4eb1783d3d5c6f9c1ac0e8507cf17511:6bf4283b76f49669745493437de31ccb394183ef06ff1d3d5d3566173650f6ae:85b01a8792617a617b36244b4433d92ebaad2852d85f536066e125c88b8c662a",
-    "norm_clipped_fedavg": "186f90a68c63517d419b7d4fe56799d4000b75abe91bfaa04c8961b099a50934:e542f7d36b6e95b25dc17dafdf32f00fbfee9223bc0f3a308ad0c23792e2b55a:9a3a428636683b761430e5845d84af66b5ddaffe4d75d5a8f6c00bd423de48f5:85b01a8792617a617b36244b4433d92ebaad2852d85f536066e125c88b8c662a",
-    "consensus_fedavg": "020e430c6c6757a4705ffa6d5e0abf5e4596dc67b5d584a8a04a152763ac7d02:290a201784d1cb1d78c33fd76d8bed56d06b98c920fb96f9b92fdf8cea4a6b80:9a3a428636683b761430e5845d84af66b5ddaffe4d75d5a8f6c00bd423de48f5:85b01a8792617a617b36244b4433d92ebaad2852d85f536066e125c88b8c662a",
+    "fedavg": "e466a883bea6e005bcba8a8ee94245713c3fb1e99db5455396cc65fe313c21b4:e542f7d36b6e95b25dc17dafdf32f00fbfee9223bc0f3a308ad0c23792e2b55a:50f68f7e25c133bc8aeb99ab253afdaf37ff2df3f135de11170ba054fc349ea5:85b01a8792617a617b36244b4433d92ebaad2852d85f536066e125c88b8c662a",
+    "median": "951d0200cf8c0c54ab94842ebdd88b1a35f9b1a5e77acaa253ca086e1c5ef87b:e8c95e3b0382acc6b05e50bde2945e19bb4e1bfd58e4dcd283078558ddcea4d9:50f68f7e25c133bc8aeb99ab253afdaf37ff2df3f135de11170ba054fc349ea5:85b01a8792617a617b36244b4433d92ebaad2852d85f536066e125c88b8c662a",
+    "trimmed_mean": "c199eb9a3d3a98a3d6b335b71992eb8331ca87f7784132dbaf756ca2ca4018e4:b6b9a435c13eae6ae60a9aff80c4ba540efaf83eca1a746b3ca33c7235b0e99e:50f68f7e25c133bc8aeb99ab253afdaf37ff2df3f135de11170ba054fc349ea5:85b01a8792617a617b36244b4433d92ebaad2852d85f536066e125c88b8c662a",
+    "multi_krum": "2fe92de7a43631fa97209ea30a1388c0b30d56ae9757be4b2eae891a68660a43:604580030c23809db5ea64e77eabceab4eb1783d3d5c6f9c1ac0e8507cf17511:dedc4dcbba370ac08b6dc08e80106b7c31b7af363c517c0da81f7b4bd6040ac7:85b01a8792617a617b36244b4433d92ebaad2852d85f536066e125c88b8c662a",
+    "norm_clipped_fedavg": "efab42547a3210b96393046281d3dc7dfb1d9bd4e3f34423e1f46aa774591bce:e542f7d36b6e95b25dc17dafdf32f00fbfee9223bc0f3a308ad0c23792e2b55a:50f68f7e25c133bc8aeb99ab253afdaf37ff2df3f135de11170ba054fc349ea5:85b01a8792617a617b36244b4433d92ebaad2852d85f536066e125c88b8c662a",
+    "consensus_fedavg": "fd9d1b1a62f93f1dd8a37e2e904cec5c589215ba996716502f00d90469473387:5c6be7bca651dcc3858106a274c589d694a6f2151bcadd46d0a2fa5f3cfc50cd:50f68f7e25c133bc8aeb99ab253afdaf37ff2df3f135de11170ba054fc349ea5:85b01a8792617a617b36244b4433d92ebaad2852d85f536066e125c88b8c662a",
 }
 
 

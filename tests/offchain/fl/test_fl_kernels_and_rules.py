@@ -162,3 +162,29 @@ def test_sequential_sum_is_a_left_to_right_fold() -> None:
 def test_krum_scores_clamp_neighbours_for_small_rounds() -> None:
     assert kernels.krum_scores([[0.0, 4.0], [4.0, 0.0]], f=3) == [4.0, 4.0]
     assert kernels.krum_select([4.0, 4.0], m=1) == [0]  # tie goes to the lower address
+
+
+def test_weighted_median_is_the_median_of_the_samples_each_update_stands_for() -> None:
+    """Integer weights behave as that many copies of each update (so equal weights give the plain
+    coordinate median, bit for bit), whatever the order of the updates and of -0.0 / +0.0 ties."""
+    rng = np.random.default_rng(7)
+    for n in range(1, 8):
+        arrays = [rng.standard_normal(300) for _ in range(n)]
+        arrays[0][:10] = -0.0
+        if n > 1:
+            arrays[1][:10] = 0.0
+            arrays[1][10:20] = arrays[0][10:20]  # exact ties between updates
+        weights = [int(w) for w in rng.integers(1, 6, n)]
+        copies = [a for a, w in zip(arrays, weights, strict=True) for _ in range(w)]
+        expected = kernels.coordinate_median(copies)
+        assert kernels.weighted_median(arrays, weights).tobytes() == expected.tobytes()
+        backwards = kernels.weighted_median(arrays[::-1], weights[::-1])
+        assert backwards.tobytes() == expected.tobytes()
+        assert kernels.weighted_median(arrays, [4] * n).tobytes() == kernels.coordinate_median(arrays).tobytes()
+
+
+def test_weighted_median_refuses_weights_that_are_not_positive_integers() -> None:
+    a = [np.zeros(3), np.ones(3)]
+    for bad in ([1], [0, 1], [1, -2], [1.5, 1], [True, 1]):
+        with pytest.raises(ValueError, match="weights"):
+            kernels.weighted_median(a, bad)  # type: ignore[arg-type]
