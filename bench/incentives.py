@@ -25,7 +25,7 @@ import json
 import multiprocessing
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,45 +44,14 @@ from bench.incentives_agents import (
     trainer_agents,
     validator_agents,
 )
-from bench.incentives_ledger import MirrorLedger, Terms
+from bench.incentives_ledger import MirrorLedger
+from bench.incentives_report import GAS_PRICE_GWEI, TOKENS_PER_ETH, GasRate, markdown, plot, tables, verdict
+from bench.incentives_schemes import BASELINE_GAS, MEASURED_GAS, baseline_scheme, new_scheme, task_settings
 from bench.incentives_sim import Run, Scheme
-from offchain.fl.rules import parse_rule
 from offchain.services.requester import TaskSettings
 from offchain.units import TOKEN
 
 BALANCE = 5_000 * TOKEN  # each agent's tokens at the start (stakes come out of it)
-GAS_PRICE_GWEI = 1.0
-TOKENS_PER_ETH = 1_000.0  # 1 DFL = 0.001 ETH: at 1 gwei, 1,000,000 gas costs 1 DFL
-# Gas per call of today's contracts when the anvil check does not run (--no-anvil): the means this
-# script's anvil check measured (reports/incentives.json "anvil_check.gas_measured").
-MEASURED_GAS = {
-    "approve": 46_014,
-    "stake": 119_275,
-    "commitUpdate": 47_685,
-    "revealUpdate": 53_182,
-    "attestAvailability": 64_488,
-    "commitVote": 49_134,
-    "revealVote": 77_184,
-    "finalizeRound": 129_011,
-    "slash": 51_196,
-    "penalizeTrainer": 70_014,
-    "claimTrainerReward": 67_079,
-    "claimValidatorReward": 67_893,
-    "withdraw": 53_792,
-}
-# Before issue 12: reports/gas.json as committed then (3800722; the first stake is its worst case
-# "first stake"); approve, slash and penalize (unused) are not in it and come from today's contracts.
-BASELINE_GAS = {
-    "stake": 125_254,
-    "commitUpdate": 47_663,
-    "revealUpdate": 50_953,
-    "commitVote": 47_910,
-    "revealVote": 62_528,
-    "finalizeRound": 97_299,
-    "claimTrainerReward": 60_812,
-    "claimValidatorReward": 61_925,
-    "withdraw": 50_865,
-}
 # The anvil check's mixed scenario: holders 0.. play these, the rest honest (at least 3 honest).
 MIXED_TRAINERS = (
     "free_rider",
@@ -93,68 +62,6 @@ MIXED_TRAINERS = (
     "gaussian_noise",
     "inflate_x10_backed",
 )
-
-
-# --- schemes ----------------------------------------------------------------------------------
-
-
-def task_settings(rounds: int) -> TaskSettings:
-    """The task a requester creates by default today (`dfl task create`), for `rounds` rounds."""
-    return TaskSettings(num_rounds=rounds, registration=60, commit=120, reveal=60, attest=60, vote_commit=120)
-
-
-def new_scheme(settings: TaskSettings) -> Scheme:
-    terms = Terms(
-        num_rounds=settings.num_rounds,
-        reward_pool=settings.reward_pool,
-        trainer_share_bps=settings.trainer_share_bps,
-        quorum_bps=settings.quorum_bps,
-        min_trainer_stake=settings.min_trainer_stake,
-        min_validator_stake=settings.min_validator_stake,
-        stake_per_sample=settings.stake_per_sample,
-        trainer_non_reveal_slash_bps=settings.trainer_non_reveal_slash_bps,
-        trainer_penalty_bps=settings.trainer_penalty_bps,
-        validator_non_reveal_slash_bps=settings.validator_non_reveal_slash_bps,
-        validator_losing_slash_bps=settings.validator_losing_slash_bps,
-    )
-    return Scheme(
-        name="today",
-        terms=terms,
-        rule=parse_rule(5, list(settings.rule_params)),
-        max_update_bytes=settings.max_update_bytes,
-        max_delta_norm_micro=settings.max_delta_norm_micro,
-        attest=True,
-        score_rewards=True,
-        description=(
-            "today's defaults (dfl task create): consensus_fedavg (rule 5); rewards by score x samples; samples backed by "
-            f"{settings.stake_per_sample / TOKEN:g} DFL of stake each; norm bound {settings.max_delta_norm_micro / 1e6:g}; "
-            f"provably bad updates penalized {settings.trainer_penalty_bps / 100:g}% of stake; availability attested; "
-            f"non-reveal slash {settings.trainer_non_reveal_slash_bps / 100:g}% (trainers) and "
-            f"{settings.validator_non_reveal_slash_bps / 100:g}% (validators); losing aggregate vote "
-            f"{settings.validator_losing_slash_bps / 100:g}%, reject votes in accepted rounds not slashed; "
-            f"quorum {settings.quorum_bps / 100:g}%; trainers get {settings.trainer_share_bps / 100:g}% of each round's "
-            f"reward; pool {settings.reward_pool // TOKEN} DFL over {settings.num_rounds} rounds"
-        ),
-    )
-
-
-def baseline_scheme(settings: TaskSettings) -> Scheme:
-    today = new_scheme(settings)
-    return replace(
-        today,
-        name="before issue 12",
-        terms=replace(today.terms, stake_per_sample=0, trainer_penalty_bps=0, old_rules=True),
-        rule=parse_rule(0, [0]),
-        max_delta_norm_micro=0,
-        attest=False,
-        score_rewards=False,
-        description=(
-            "the scheme before issue 12 (commit 3800722): fedavg with cap 0 (uncapped); rewards by declared samples "
-            "over the updates the checks accept (decodable, finite, changed); no scores, no collateral, no penalties, "
-            "no norm bound, no availability phase; a validator revealing anything but the winner of an accepted or "
-            "rejected round is slashed (reject votes included); same stakes, slash rates, quorum, share and pool"
-        ),
-    )
 
 
 # --- the experiment -----------------------------------------------------------------------------
@@ -283,108 +190,6 @@ def _payoffs(ledger: MirrorLedger, trainers: list[Any], validators: list[Any]) -
             "gas": f.gas,
             "calls": dict(f.calls),
         }
-    return out
-
-
-# --- payoff tables --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class GasRate:
-    gwei: float = GAS_PRICE_GWEI
-    tokens_per_eth: float = TOKENS_PER_ETH
-
-    def tokens(self, gas: int) -> float:
-        return gas * self.gwei * 1e-9 * self.tokens_per_eth
-
-
-def _totals(run: dict[str, Any], names: list[str]) -> dict[str, int]:
-    rows = [run["payoffs"][n] for n in names]
-    return {k: sum(r[k] for r in rows) for k in ("rewards", "slashes", "gas")}
-
-
-def entry(
-    run: dict[str, Any], names: list[str], reference: dict[str, Any], ref_names: list[str], players: int, rate: GasRate
-) -> dict[str, Any]:
-    """A strategy's payoff per round and player, and the same players' payoff when honest."""
-    per = run["rounds"] * players
-    mine, ref = _totals(run, names), _totals(reference, ref_names)
-
-    def net(t: dict[str, int], with_gas: bool) -> float:
-        return ((t["rewards"] - t["slashes"]) / TOKEN - (rate.tokens(t["gas"]) if with_gas else 0.0)) / per
-
-    value, honest = net(mine, True), net(ref, True)
-    gas_tokens = rate.tokens(mine["gas"]) / per
-    return {
-        "net_payoff_per_round": value,
-        "net_payoff_per_round_without_gas": net(mine, False),
-        "rewards_per_round": mine["rewards"] / TOKEN / per,
-        "slashes_per_round": mine["slashes"] / TOKEN / per,
-        "gas_per_round": gas_tokens,
-        "gas_units_per_round": mine["gas"] / per,
-        # the gas price (gwei, at the same DFL/ETH) at which this play stops paying
-        "break_even_gas_price_gwei": net(mine, False) / gas_tokens * rate.gwei if gas_tokens else None,
-        "honest_net_payoff_per_round": honest,
-        "honest_net_payoff_per_round_without_gas": net(ref, False),
-        "vs_honest": value - honest,
-        "vs_honest_without_gas": net(mine, False) - net(ref, False),
-        "strictly_less_than_honest": value < honest,
-        "net_wei_without_gas": str(mine["rewards"] - mine["slashes"]),
-        "honest_net_wei_without_gas": str(ref["rewards"] - ref["slashes"]),
-        "accounts": names,
-        "players": players,
-        "run": run["label"],
-        "rounds_accepted_rejected_failed": [run["accepted"], run["rejected"], run["failed"]],
-        # Robust to which rounds validators happened to reject: the players' mean share of the trainer
-        # pool over the run's accepted rounds, and the same when honest in the reference.
-        "share_of_trainer_pool_in_accepted_rounds": pool_share(run, names),
-        "honest_share_of_trainer_pool_in_accepted_rounds": pool_share(reference, ref_names),
-        "final_accuracy": run["final_accuracy"],
-    }
-
-
-def pool_share(run: dict[str, Any], names: list[str]) -> float | None:
-    shares = [
-        sum(log["paid"].get(n, 0) for n in names) / log["trainer_pool"]
-        for log in run["round_log"]
-        if log["status"] == "accepted" and log["trainer_pool"]
-    ]
-    return sum(shares) / len(shares) if shares else None
-
-
-def tables(runs: dict[tuple[str, str], dict[str, Any]], exp: Experiment, scheme: str, rate: GasRate) -> dict[str, Any]:
-    d = exp.deviator
-    reference = runs[(scheme, "reference")]
-    trainer = {}
-    for s in TRAINER_STRATEGIES + PROBE_STRATEGIES:
-        run = runs[(scheme, f"trainer:{s}")] if s != "honest" else reference
-        names = [n for n, p in run["payoffs"].items() if n == f"trainer-{d}" or n.startswith(f"trainer-{d}-")]
-        trainer[s] = entry(run, names, reference, [f"trainer-{d}"], 1, rate) | {"probe": s in PROBE_STRATEGIES}
-    lazy_agent = [f"validator-{exp.validators - 1}"]
-    validator = {"honest": entry(reference, lazy_agent, reference, lazy_agent, 1, rate)}
-    variants = {
-        s: entry(runs[(scheme, f"validator:{s}")], lazy_agent, reference, lazy_agent, 1, rate) for s in LAZY_VARIANTS
-    }
-    best = max(variants, key=lambda s: variants[s]["net_payoff_per_round"])
-    validator["lazy"] = variants[best] | {"best_variant": best, "variants": variants}
-    colluders = [f"validator-{v}" for v in exp.colluders]
-    run = runs[(scheme, "validator:colluding_minority")]
-    validator["colluding_minority"] = entry(run, colluders, reference, colluders, len(colluders), rate)
-    return {"trainer": trainer, "validator": validator}
-
-
-def verdict(report: dict[str, Any]) -> dict[str, Any]:
-    """Does every deviation of the issue's list earn strictly less than honest play?"""
-    out: dict[str, Any] = {}
-    for scheme, tabs in (("today", report), ("baseline", report["baseline"])):
-        fails: list[str] = []
-        probes: list[str] = []
-        for role in ("trainer", "validator"):
-            for s, e in tabs[role].items():
-                if s == "honest" or e["strictly_less_than_honest"]:
-                    continue
-                (probes if e.get("probe") else fails).append(f"{role} {s}: {e['vs_honest']:+.4f} DFL/round vs honest")
-        out[scheme] = {"every_deviation_strictly_less": not fails, "failures": fails, "probes_not_less": probes}
     return out
 
 
@@ -546,71 +351,6 @@ def incentives(
         plot(report, reports / plot_path)
     say(f"incentives: done in {report['seconds']:.0f}s; {json.dumps(report['verdict'])}")
     return report
-
-
-# --- output -------------------------------------------------------------------------------------
-
-
-def markdown(report: dict[str, Any]) -> str:
-    """The table of BENCHMARKS.md: net DFL per round, today vs before issue 12, and vs honest; for
-    trainers also the mean share of the trainer pool over the run's accepted rounds."""
-    lines = [
-        "| role | strategy | today: net DFL/round | vs honest | without gas | pool share | "
-        "before issue 12: net DFL/round | vs honest | pool share |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-
-    def share(e: dict[str, Any]) -> str:
-        value = e.get("share_of_trainer_pool_in_accepted_rounds") if "probe" in e else None
-        return f"{100 * value:.1f} %" if value is not None else ""
-
-    for role in ("trainer", "validator"):
-        for s, e in report[role].items():
-            b = report["baseline"][role][s]
-            name = f"{s} (probe)" if e.get("probe") else s
-            if s == "lazy":
-                name += f" (best: {e['best_variant'].removeprefix('lazy_')}; before: {b['best_variant'].removeprefix('lazy_')})"
-            lines.append(
-                f"| {role} | {name} | {e['net_payoff_per_round']:+.3f} | {e['vs_honest']:+.3f} | "
-                f"{e['net_payoff_per_round_without_gas']:+.3f} | {share(e)} | {b['net_payoff_per_round']:+.3f} | "
-                f"{b['vs_honest']:+.3f} | {share(b)} |"
-            )
-    return "\n".join(lines)
-
-
-def plot(report: dict[str, Any], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.6), dpi=120, gridspec_kw={"width_ratios": [4, 1.4]})
-    for ax, role in zip(axes, ("trainer", "validator"), strict=True):
-        names = list(report[role])
-        xs = np.arange(len(names))
-        today = [report[role][s]["net_payoff_per_round"] for s in names]
-        before = [report["baseline"][role][s]["net_payoff_per_round"] for s in names]
-        ax.bar(xs - 0.2, today, 0.4, label="today", color="tab:blue")
-        ax.bar(xs + 0.2, before, 0.4, label="before issue 12", color="tab:gray")
-        ax.axhline(report[role]["honest"]["net_payoff_per_round"], color="tab:blue", ls="--", lw=0.8)
-        ax.axhline(report["baseline"][role]["honest"]["net_payoff_per_round"], color="tab:gray", ls=":", lw=0.8)
-        ax.axhline(0, color="black", lw=0.5)
-        labels = [f"{s}*" if report[role][s].get("probe") else s for s in names]
-        ax.set_xticks(xs, labels, rotation=40, ha="right", fontsize=7)
-        ax.set_title(f"{role}s: net DFL per round (lines: honest)", fontsize=9)
-        ax.grid(axis="y", alpha=0.3)
-    axes[0].set_ylabel("DFL per round (rewards - slashes - gas)")
-    axes[0].legend(fontsize=7)
-    s = report["setup"]
-    fig.suptitle(
-        f"{s['model']} on {s['dataset']}, {s['trainers']} trainers, {report['agents']['validators']} validators, "
-        f"{s['rounds']} rounds; gas {report['gas']['price_gwei']:g} gwei at {report['gas']['tokens_per_eth']:g} DFL/ETH; "
-        "* probe beyond the issue's list",
-        fontsize=8,
-    )
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
 
 
 def main() -> None:

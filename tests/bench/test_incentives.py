@@ -146,8 +146,9 @@ def test_mirror_ledger_before_issue_12_slashes_reject_votes_and_takes_no_collate
 
 
 def test_incentives_at_toy_size_writes_every_strategy_for_both_schemes(tmp_path: Path) -> None:
-    from bench.incentives import incentives, markdown
+    from bench.incentives import incentives
     from bench.incentives_agents import LAZY_VARIANTS, PROBE_STRATEGIES, TRAINER_STRATEGIES
+    from bench.incentives_report import markdown
 
     setup = Setup(dataset="digits", model="mlp", trainers=4, rounds=2)
     report = incentives(setup, validators=3, anvil_rounds=0, out="toy.json", plot_path="toy.png", reports=tmp_path)
@@ -179,7 +180,8 @@ def test_incentives_at_toy_size_writes_every_strategy_for_both_schemes(tmp_path:
 
 
 def test_anvil_check_at_toy_size_pays_and_slashes_the_same_wei_as_the_mirror() -> None:
-    from bench.incentives import Experiment, anvil_check, task_settings
+    from bench.incentives import Experiment, anvil_check
+    from bench.incentives_schemes import task_settings
 
     setup = Setup(dataset="mnist-5k", model="mlp", trainers=10, rounds=2)
     exp = Experiment.build(setup, 5, None, task_settings(2).max_delta_norm_micro)

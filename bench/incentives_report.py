@@ -1,0 +1,186 @@
+"""The incentive benchmark's report: payoffs per strategy and role from the runs' ledgers (net DFL
+per round, against the same agents' honest play), the verdict, the markdown table of BENCHMARKS.md
+and the plot (`bench/incentives.py` runs the experiment)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from bench.incentives_agents import LAZY_VARIANTS, PROBE_STRATEGIES, TRAINER_STRATEGIES
+from offchain.units import TOKEN
+
+if TYPE_CHECKING:
+    from bench.incentives import Experiment
+
+GAS_PRICE_GWEI = 1.0
+TOKENS_PER_ETH = 1_000.0  # 1 DFL = 0.001 ETH: at 1 gwei, 1,000,000 gas costs 1 DFL
+
+# --- payoff tables --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GasRate:
+    gwei: float = GAS_PRICE_GWEI
+    tokens_per_eth: float = TOKENS_PER_ETH
+
+    def tokens(self, gas: int) -> float:
+        return gas * self.gwei * 1e-9 * self.tokens_per_eth
+
+
+def _totals(run: dict[str, Any], names: list[str]) -> dict[str, int]:
+    rows = [run["payoffs"][n] for n in names]
+    return {k: sum(r[k] for r in rows) for k in ("rewards", "slashes", "gas")}
+
+
+def entry(
+    run: dict[str, Any], names: list[str], reference: dict[str, Any], ref_names: list[str], players: int, rate: GasRate
+) -> dict[str, Any]:
+    """A strategy's payoff per round and player, and the same players' payoff when honest."""
+    per = run["rounds"] * players
+    mine, ref = _totals(run, names), _totals(reference, ref_names)
+
+    def net(t: dict[str, int], with_gas: bool) -> float:
+        return ((t["rewards"] - t["slashes"]) / TOKEN - (rate.tokens(t["gas"]) if with_gas else 0.0)) / per
+
+    value, honest = net(mine, True), net(ref, True)
+    gas_tokens = rate.tokens(mine["gas"]) / per
+    return {
+        "net_payoff_per_round": value,
+        "net_payoff_per_round_without_gas": net(mine, False),
+        "rewards_per_round": mine["rewards"] / TOKEN / per,
+        "slashes_per_round": mine["slashes"] / TOKEN / per,
+        "gas_per_round": gas_tokens,
+        "gas_units_per_round": mine["gas"] / per,
+        # the gas price (gwei, at the same DFL/ETH) at which this play stops paying
+        "break_even_gas_price_gwei": net(mine, False) / gas_tokens * rate.gwei if gas_tokens else None,
+        "honest_net_payoff_per_round": honest,
+        "honest_net_payoff_per_round_without_gas": net(ref, False),
+        "vs_honest": value - honest,
+        "vs_honest_without_gas": net(mine, False) - net(ref, False),
+        "strictly_less_than_honest": value < honest,
+        "net_wei_without_gas": str(mine["rewards"] - mine["slashes"]),
+        "honest_net_wei_without_gas": str(ref["rewards"] - ref["slashes"]),
+        "accounts": names,
+        "players": players,
+        "run": run["label"],
+        "rounds_accepted_rejected_failed": [run["accepted"], run["rejected"], run["failed"]],
+        # Robust to which rounds validators happened to reject: the players' mean share of the trainer
+        # pool over the run's accepted rounds, and the same when honest in the reference.
+        "share_of_trainer_pool_in_accepted_rounds": pool_share(run, names),
+        "honest_share_of_trainer_pool_in_accepted_rounds": pool_share(reference, ref_names),
+        "final_accuracy": run["final_accuracy"],
+    }
+
+
+def pool_share(run: dict[str, Any], names: list[str]) -> float | None:
+    shares = [
+        sum(log["paid"].get(n, 0) for n in names) / log["trainer_pool"]
+        for log in run["round_log"]
+        if log["status"] == "accepted" and log["trainer_pool"]
+    ]
+    return sum(shares) / len(shares) if shares else None
+
+
+def tables(runs: dict[tuple[str, str], dict[str, Any]], exp: Experiment, scheme: str, rate: GasRate) -> dict[str, Any]:
+    d = exp.deviator
+    reference = runs[(scheme, "reference")]
+    trainer = {}
+    for s in TRAINER_STRATEGIES + PROBE_STRATEGIES:
+        run = runs[(scheme, f"trainer:{s}")] if s != "honest" else reference
+        names = [n for n, p in run["payoffs"].items() if n == f"trainer-{d}" or n.startswith(f"trainer-{d}-")]
+        trainer[s] = entry(run, names, reference, [f"trainer-{d}"], 1, rate) | {"probe": s in PROBE_STRATEGIES}
+    lazy_agent = [f"validator-{exp.validators - 1}"]
+    validator = {"honest": entry(reference, lazy_agent, reference, lazy_agent, 1, rate)}
+    variants = {
+        s: entry(runs[(scheme, f"validator:{s}")], lazy_agent, reference, lazy_agent, 1, rate) for s in LAZY_VARIANTS
+    }
+    best = max(variants, key=lambda s: variants[s]["net_payoff_per_round"])
+    validator["lazy"] = variants[best] | {"best_variant": best, "variants": variants}
+    colluders = [f"validator-{v}" for v in exp.colluders]
+    run = runs[(scheme, "validator:colluding_minority")]
+    validator["colluding_minority"] = entry(run, colluders, reference, colluders, len(colluders), rate)
+    return {"trainer": trainer, "validator": validator}
+
+
+def verdict(report: dict[str, Any]) -> dict[str, Any]:
+    """Does every deviation of the issue's list earn strictly less than honest play?"""
+    out: dict[str, Any] = {}
+    for scheme, tabs in (("today", report), ("baseline", report["baseline"])):
+        fails: list[str] = []
+        probes: list[str] = []
+        for role in ("trainer", "validator"):
+            for s, e in tabs[role].items():
+                if s == "honest" or e["strictly_less_than_honest"]:
+                    continue
+                (probes if e.get("probe") else fails).append(f"{role} {s}: {e['vs_honest']:+.4f} DFL/round vs honest")
+        out[scheme] = {"every_deviation_strictly_less": not fails, "failures": fails, "probes_not_less": probes}
+    return out
+
+
+# --- output -------------------------------------------------------------------------------------
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """The table of BENCHMARKS.md: net DFL per round, today vs before issue 12, and vs honest; for
+    trainers also the mean share of the trainer pool over the run's accepted rounds."""
+    lines = [
+        "| role | strategy | today: net DFL/round | vs honest | without gas | pool share | "
+        "before issue 12: net DFL/round | vs honest | pool share |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+
+    def share(e: dict[str, Any]) -> str:
+        value = e.get("share_of_trainer_pool_in_accepted_rounds") if "probe" in e else None
+        return f"{100 * value:.1f} %" if value is not None else ""
+
+    for role in ("trainer", "validator"):
+        for s, e in report[role].items():
+            b = report["baseline"][role][s]
+            name = f"{s} (probe)" if e.get("probe") else s
+            if s == "lazy":
+                name += f" (best: {e['best_variant'].removeprefix('lazy_')}; before: {b['best_variant'].removeprefix('lazy_')})"
+            lines.append(
+                f"| {role} | {name} | {e['net_payoff_per_round']:+.3f} | {e['vs_honest']:+.3f} | "
+                f"{e['net_payoff_per_round_without_gas']:+.3f} | {share(e)} | {b['net_payoff_per_round']:+.3f} | "
+                f"{b['vs_honest']:+.3f} | {share(b)} |"
+            )
+    return "\n".join(lines)
+
+
+def plot(report: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.6), dpi=120, gridspec_kw={"width_ratios": [4, 1.4]})
+    for ax, role in zip(axes, ("trainer", "validator"), strict=True):
+        names = list(report[role])
+        xs = np.arange(len(names))
+        today = [report[role][s]["net_payoff_per_round"] for s in names]
+        before = [report["baseline"][role][s]["net_payoff_per_round"] for s in names]
+        ax.bar(xs - 0.2, today, 0.4, label="today", color="tab:blue")
+        ax.bar(xs + 0.2, before, 0.4, label="before issue 12", color="tab:gray")
+        ax.axhline(report[role]["honest"]["net_payoff_per_round"], color="tab:blue", ls="--", lw=0.8)
+        ax.axhline(report["baseline"][role]["honest"]["net_payoff_per_round"], color="tab:gray", ls=":", lw=0.8)
+        ax.axhline(0, color="black", lw=0.5)
+        labels = [f"{s}*" if report[role][s].get("probe") else s for s in names]
+        ax.set_xticks(xs, labels, rotation=40, ha="right", fontsize=7)
+        ax.set_title(f"{role}s: net DFL per round (lines: honest)", fontsize=9)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0].set_ylabel("DFL per round (rewards - slashes - gas)")
+    axes[0].legend(fontsize=7)
+    s = report["setup"]
+    fig.suptitle(
+        f"{s['model']} on {s['dataset']}, {s['trainers']} trainers, {report['agents']['validators']} validators, "
+        f"{s['rounds']} rounds; gas {report['gas']['price_gwei']:g} gwei at {report['gas']['tokens_per_eth']:g} DFL/ETH; "
+        "* probe beyond the issue's list",
+        fontsize=8,
+    )
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
