@@ -6,7 +6,7 @@ samples cannot move it far). Weighing by samples makes the score sybil-neutral: 
 gives one vote per account, so a data set split over three accounts (three updates that agree) moved
 the direction toward itself and its scores rose well above what one account earned with the same
 data (reports/incentives.json, sybil_split_3). By samples, three accounts of a third each weigh what
-the one account does. An update's score is the cosine between its
+the one account does. No update weighs more than all the others together (`median_weights`). An update's score is the cosine between its
 change and that direction, floored at zero, as an integer in parts per million; below a floor it is
 zero, so that noise, sign flips and copies of the model with a little noise earn nothing:
 
@@ -40,12 +40,22 @@ def score_floor(num_parameters: int) -> float:
     return max(FLOOR, 5.0 / math.sqrt(max(num_parameters, 1)))
 
 
+def median_weights(samples: Sequence[int]) -> list[int]:
+    """Each update's weight in the consensus direction: its samples, but never more than all the
+    other updates' together, so no single update is the direction by itself (with two trainers the
+    direction is their mean, as with an unweighted median, not the larger one's change)."""
+    total = sum(samples)
+    if len(samples) < 2:
+        return list(samples)
+    return [min(count, total - count) for count in samples]
+
+
 def consensus_change(
     global_weights: NamedWeights, updates: Sequence[Update], samples: Sequence[int]
 ) -> dict[str, np.ndarray]:
     """The coordinate-wise median of the updates' changes weighted by `samples` (float64, per
     flattened tensor)."""
-    weights = list(samples)
+    weights = median_weights(samples)
 
     def median(changes: list[np.ndarray]) -> np.ndarray:
         return kernels.weighted_median(changes, weights)

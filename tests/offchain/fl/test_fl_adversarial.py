@@ -158,9 +158,27 @@ def test_a_data_set_split_over_three_accounts_earns_what_one_account_earns() -> 
 
 def test_a_majority_of_declared_samples_sets_the_consensus_direction() -> None:
     """The trust assumption of the score, shown: the median is robust to a minority of the declared
-    samples, not to a majority. A noisy free rider declaring more samples than all honest trainers
-    together (backed by collateral on-chain: stakePerSample per sample) becomes the direction and the
+    samples, not to a majority. No single update weighs more than all the others together, so one
+    account declaring more samples than the seven honest trainers together (800 against 700) is not
+    the direction by itself and earns nothing; the same noise from two accounts of 400 each (backed
+    by collateral on-chain: stakePerSample per sample) is a majority, becomes the direction, and the
     honest updates score zero. docs/protocol.md states it next to the validators' quorum."""
-    rider = _attacker(0, 1e-6 * pseudo_random(SIZE, seed=99), num_samples=800)
-    paid = reward_shares(_run([rider], ROBUST["consensus_fedavg"]))
-    assert set(paid) == {rider.trainer}
+    noise = 1e-6 * pseudo_random(SIZE, seed=99)
+    paid = reward_shares(_run([_attacker(0, noise, num_samples=800)], ROBUST["consensus_fedavg"]))
+    assert set(paid) == {u.trainer for u in _honest()}
+    pair = [_attacker(i, noise, num_samples=400) for i in range(2)]
+    paid = reward_shares(_run(pair, ROBUST["consensus_fedavg"]))
+    assert set(paid) == {a.trainer for a in pair}
+
+
+def test_with_two_trainers_the_larger_one_is_not_the_direction_by_itself() -> None:
+    """Two honest trainers, 900 and 100 samples, pointing partly different ways: the direction is
+    their mean (each weighs at most what the other does), so both score and both are paid; weighted
+    by raw samples the larger one's change would be the direction and the smaller one could score 0."""
+    big = Update(address(1), 900, {"0000/w": (GLOBAL["0000/w"] + TRUE).astype(np.float32)})
+    side = (TRUE + 1.5 * pseudo_random(SIZE, seed=5)).astype(np.float32)
+    small = Update(address(2), 100, {"0000/w": (GLOBAL["0000/w"] + side).astype(np.float32)})
+    result = run_round(GLOBAL, [big, small], ROBUST["consensus_fedavg"])
+    scores = {e.trainer: e.score_ppm for e in result.receipt.updates}
+    assert scores[big.trainer] < 1_000_000 and scores[small.trainer] > 0
+    assert set(reward_shares(result)) == {big.trainer, small.trainer}
