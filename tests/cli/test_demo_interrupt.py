@@ -21,6 +21,10 @@ from support import BUILD_DIR, DevnetDeployment
 DFL = [sys.executable, "-m", "offchain.cli.main"]
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.slow
 def test_ctrl_c_stops_the_workers_and_says_what_is_left_and_what_happens_to_the_task(
     protocol: DevnetDeployment, tmp_path: Path
@@ -31,7 +35,16 @@ def test_ctrl_c_stops_the_workers_and_says_what_is_left_and_what_happens_to_the_
     }
     args = ["demo", "--dataset", "digits", "--trainers", "2", "--validators", "1", "--rounds", "2"]
     args += ["--registration", "120", "--tf-threads", "1", "--no-explorer", "--workdir", str(tmp_path / "work")]
-    demo = subprocess.Popen([*DFL, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    demo = subprocess.Popen(
+        [*DFL, *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # A suite started in the background (`make test &`, nohup) inherits SIGINT ignored, and Python
+        # then installs no KeyboardInterrupt handler: give the demo the terminal's default, as a user has.
+        preexec_fn=_default_sigint,
+    )
     try:
         assert demo.stdout is not None
         for line in demo.stdout:
