@@ -295,8 +295,7 @@ def incentives(
         f"{setup.rounds} rounds; deviating trainer {exp.deviator}, colluding validators {exp.colluders}"
     )
     check = anvil_check(exp, anvil_rounds) if anvil_rounds else None
-    gas = {k: v["mean"] for k, v in check["gas_measured"].items()} if check else dict(MEASURED_GAS)
-    gas = MEASURED_GAS | gas
+    gas = MEASURED_GAS | ({k: v["mean"] for k, v in check["gas_measured"].items()} if check else {})
     baseline_gas = {k: gas[k] for k in ("approve", "slash", "penalizeTrainer", "attestAvailability")} | BASELINE_GAS
     runs: dict[tuple[str, str], dict[str, Any]] = {}
     if jobs <= 1:
@@ -324,7 +323,7 @@ def incentives(
             "table": gas,
             "table_source": "means measured by this run's anvil check"
             if check
-            else "MEASURED_GAS in bench/incentives.py",
+            else "MEASURED_GAS in bench/incentives_schemes.py",
             "baseline_table": baseline_gas,
             "baseline_source": "reports/gas.json before issue 12 (3800722); approve, slash from today's contracts",
         },

@@ -33,7 +33,6 @@ that pays the whole trainer pool to one trainer of their choosing).
 from __future__ import annotations
 
 import hashlib
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,7 +60,6 @@ TRAINER_STRATEGIES = (
     "non_reveal",
 )
 PROBE_STRATEGIES = ("inflate_x10_backed", "delta_replay", "sybil_copies_3")
-VALIDATOR_STRATEGIES = ("honest", "lazy", "colluding_minority")
 LAZY_VARIANTS = ("lazy_abstain", "lazy_reject", "lazy_stale")
 
 NOISY_SIGMA = 1e-3
@@ -164,7 +162,6 @@ class Workshop:
     training: TrainingConfig
     bound_micro: int = 0
     trained: int = 0
-    train_seconds: float = 0.0
     _updates: dict[tuple[Any, ...], bytes] = field(default_factory=dict)
     _accuracy: dict[tuple[str, int], float] = field(default_factory=dict)
 
@@ -173,7 +170,6 @@ class Workshop:
         x_idx = agent.training_indices
         key = (agent.holder, agent.seed, len(x_idx), flip, _digest(g.bytes), round_id)
         if key not in self._updates:
-            started = time.perf_counter()
             y = self.y[x_idx]
             labels = (self.num_classes - 1 - y) if flip else y
             config = TrainingConfig(
@@ -185,7 +181,6 @@ class Workshop:
             )
             self._updates[key], _ = self.model.train(g.bytes, self.x[x_idx], labels, config, round_seed=round_id)
             self.trained += 1
-            self.train_seconds += time.perf_counter() - started
         return self._updates[key]
 
     def accuracy(self, model_bytes: bytes, weights: NamedWeights, x: np.ndarray, y: np.ndarray, slot: int) -> float:

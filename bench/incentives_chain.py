@@ -1,6 +1,6 @@
 """The incentive simulation on the real contracts: `ChainLedger` plays the simulation's calls as
 transactions on a fresh anvil (deployed from the build artifacts, each agent its own key), and
-`cross_check` runs the same scenario against the chain and against the chain-free `MirrorLedger`,
+`bench.incentives.anvil_check` runs the same scenario against the chain and against the chain-free `MirrorLedger`,
 then compares every account's token balance and stake, the task's pool and unclaimed rewards and
 every round's outcome, to the wei. It also measures the gas of each call.
 
@@ -157,9 +157,6 @@ class ChainLedger:
     def totals(self) -> tuple[int, int]:
         state = self.view.task_state(self.task_id)
         return state.unallocated_pool, state.unclaimed_rewards
-
-    def wealth(self, address: str) -> int:
-        return self.view.balance_of(address) + self.view.participant(self.task_id, address).stake
 
     def due(self, address: str) -> Due | None:
         """`TaskStorage.due` read from the chain's views, for an unsettled, finalized round."""

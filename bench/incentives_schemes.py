@@ -11,7 +11,7 @@ from offchain.fl.rules import parse_rule
 from offchain.services.requester import TaskSettings
 from offchain.units import TOKEN
 
-# Gas per call of today's contracts when the anvil check does not run (--no-anvil): the means this
+# Gas per call of today's contracts when the anvil check does not run (--anvil-rounds 0): the means this
 # script's anvil check measured (reports/incentives.json "anvil_check.gas_measured").
 MEASURED_GAS = {
     "approve": 46_014,

@@ -34,14 +34,14 @@ from offchain.chain.protocol import ZERO_ROOT, proposal_hash, update_commitment,
 from offchain.fl.availability import Attestation, bitmap
 from offchain.fl.merkle import build_penalty_tree, build_tree
 from offchain.fl.rewards import allocate
-from offchain.fl.round import Addressing, Reveal, RoundResult, RoundTerms, compute_round
+from offchain.fl.round import Reveal, RoundResult, RoundTerms, compute_round
 from offchain.fl.rules import RuleConfig
 from offchain.fl.screening import Checks
-from offchain.storage.cid import compute_cid, is_cid
+from offchain.storage.cid import compute_cid
 from offchain.types import TensorSpec
+from offchain.workers.validator import ADDRESSING, ValidatorOptions
 
-ADDRESSING = Addressing(cid_of=compute_cid, is_cid=is_cid)
-REJECT_TOLERANCE = 0.02  # offchain.workers.validator.ValidatorOptions.tolerance
+REJECT_TOLERANCE = ValidatorOptions.tolerance  # `dfl validator`'s default
 
 
 class Ledger(Protocol):
@@ -130,7 +130,6 @@ class Run:
     colluder_beneficiary: str = ""  # the trainer a colluding minority's receipt pays
     task_id: int = 1
     label: str = "run"
-    on_round: Callable[[RoundLog], None] | None = None
     _last_winner: Proposal = REJECT
     _owed: list[tuple[int, tuple[tuple[str, int], ...]]] = field(default_factory=list)  # rewards to claim
 
@@ -158,8 +157,6 @@ class Run:
         for r in range(rounds):
             g, log = self.play_round(r, g)
             result.rounds.append(log)
-            if self.on_round:
-                self.on_round(log)
         self.settle_all(result)
         if before_withdraw:
             before_withdraw()
@@ -274,7 +271,7 @@ class Run:
 
     def _proposal(self, result: RoundResult, reveals: list[Reveal], trainer_pool: int) -> Proposal:
         """The honest validators' proposal: today's receipt, or the reward split before issue 12
-        (min(numSamples, cap) over the accepted updates, no penalties)."""
+        (by declared samples, uncapped, over the accepted updates; no penalties)."""
         if result.void:
             return REJECT
         cid = compute_cid(result.receipt_bytes)

@@ -6,9 +6,14 @@ samples cannot move it far). Weighing by samples makes the score sybil-neutral: 
 gives one vote per account, so a data set split over three accounts (three updates that agree) moved
 the direction toward itself and its scores rose well above what one account earned with the same
 data (reports/incentives.json, sybil_split_3). By samples, three accounts of a third each weigh what
-the one account does. No update weighs more than all the others together (`median_weights`). An update's score is the cosine between its
-change and that direction, floored at zero, as an integer in parts per million; below a floor it is
-zero, so that noise, sign flips and copies of the model with a little noise earn nothing:
+the one account does. No update weighs more than all the others together (`median_weights`). The
+median is robust only while honest trainers declare a majority of the samples, which is why a task's
+`stakePerSample` makes every declared sample cost collateral (with 0, samples are free and so is a
+majority).
+
+An update's score is the cosine between its change and that direction, floored at zero, as an
+integer in parts per million; below a floor it is zero, so that noise, sign flips and copies of the
+model with a little noise earn nothing:
 
   floor = max(0.05, 5 / sqrt(number of parameters))
 
