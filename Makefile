@@ -31,11 +31,12 @@ $(CURDIR)/node_modules/.setup-stamp: package.json package-lock.json
 	@npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-$(VENV)/.setup-stamp: requirements.lock pyproject.toml
+$(VENV)/.setup-stamp: requirements.lock requirements-nodeps.txt pyproject.toml
 	@echo "python: creating .venv and installing requirements.lock"
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	@# This machine's pip config names local indexes that may be absent: drop that noise, keep errors.
 	@set -o pipefail; $(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.lock 2>&1 | { grep -v "is neither a file nor a directory" || true; }
+	@set -o pipefail; $(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -r requirements-nodeps.txt 2>&1 | { grep -v "is neither a file nor a directory" || true; }
 	@set -o pipefail; $(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -e . 2>&1 | { grep -v "is neither a file nor a directory" || true; }
 	@touch $@
 
