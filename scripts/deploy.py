@@ -1,4 +1,4 @@
-"""Deploy RewardToken and FLTaskManager and record them in deployments/<chainId>.json.
+"""Deploy RewardToken, FLTaskManager and FLPrivacy and record them in deployments/<chainId>.json.
 
     brownie run scripts/deploy.py --network <name>
 
@@ -23,7 +23,7 @@ from typing import Any
 import brownie
 
 # The contract containers are not in Brownie's types: it adds them when it loads the project.
-from brownie import FLTaskManager, RewardToken, TaskLifecycle, TaskViews, accounts, network, web3  # type: ignore[attr-defined]
+from brownie import FLPrivacy, FLTaskManager, RewardToken, TaskLifecycle, TaskViews, accounts, network, web3  # type: ignore[attr-defined]
 from brownie.network.account import LocalAccount, _PrivateKeyAccount
 from brownie.project import get_loaded_projects
 
@@ -79,6 +79,7 @@ def main() -> dict[str, Any]:
     TaskViews.deploy(tx)
     TaskLifecycle.deploy(tx)
     manager = FLTaskManager.deploy(token, tx)
+    privacy = FLPrivacy.deploy(manager, tx)
     first_block = token.tx.block_number
 
     funded = []
@@ -99,6 +100,7 @@ def main() -> dict[str, Any]:
         "contracts": {
             "RewardToken": {"address": token.address, "abi": str(build / "RewardToken.json")},
             "FLTaskManager": {"address": manager.address, "abi": str(build / "FLTaskManager.json")},
+            "FLPrivacy": {"address": privacy.address, "abi": str(build / "FLPrivacy.json")},
         },
     }
     out_dir = Path(os.environ.get("DFL_DEPLOYMENTS_DIR", project_path / "deployments"))
@@ -107,5 +109,6 @@ def main() -> dict[str, Any]:
     path.write_text(json.dumps(record, indent=2) + "\n")
     print(f"RewardToken   {token.address}")
     print(f"FLTaskManager {manager.address}")
+    print(f"FLPrivacy     {privacy.address}")
     print(f"block {first_block}; faucet funded {len(funded)} accounts; wrote {path}")
     return record

@@ -56,6 +56,17 @@ pragma solidity 0.8.37;
 ///          proposal: keccak256(aggregateCid, rewardRoot, penaltyRoot);
 ///                    reject = keccak256("", bytes32(0), bytes32(0))
 ///          vote:     keccak256(taskId, round, validator, proposalHash, salt)
+///      - Privacy (`TaskParams.privacy`, a mode fixed at creation): Plaintext updates are public on
+///        IPFS; Sealed updates are encrypted to the validators, who register X25519 keys in
+///        {IFLPrivacy}; SecAgg updates are clipped, quantized and pairwise-masked by the trainers
+///        (keys in {IFLPrivacy}), so only their sum can be read, after the survivors published
+///        their mask seeds with the round's dropouts ({IFLPrivacy-publishMaskSeeds}). With a
+///        differential-privacy budget (`epsilonBudgetMicro` > 0) every update is clipped to
+///        `maxDeltaNormMicro` and noised (locally in Plaintext and Sealed, as shares of one
+///        mechanism under SecAgg) with noise multiplier `noiseMultiplierMicro`; creation reverts
+///        unless the RDP bound of `numRounds` such rounds at `deltaAtto` is within the budget
+///        ({PrivacyBudget}: dp-accounting's RdpAccountant in integer arithmetic), so no round can
+///        run past it. The off-chain protocol of each mode: docs/privacy.md.
 ///      - Penalties: a proposal's `penaltyRoot` is the Merkle root of the trainers whose update the
 ///        round receipt rejects for a reason only a broken or dishonest client produces (or that a
 ///        quorum could not fetch). Once the round is Accepted, anyone applies a penalty with a proof
@@ -109,6 +120,13 @@ interface IFLTaskManager {
         VoteReveal,
         AwaitingFinalization,
         Completed
+    }
+
+    /// @notice Who can read a task's updates (see {PrivacyParams}).
+    enum PrivacyMode {
+        Plaintext,
+        Sealed,
+        SecAgg
     }
 
     /// @notice A participant's role in one task (one role per account per task).
@@ -180,6 +198,7 @@ interface IFLTaskManager {
     /// @param validatorLosingSlashBps Slash of a validator that revealed a losing proposal (<= 10000).
     /// @param trainerShareBps Share of each round's reward for trainers; the rest is for validators.
     /// @param rewardPool Reward pool pulled from the requester at creation (> 0).
+    /// @param privacy Who can read updates and the differential-privacy budget (see {PrivacyParams}).
     struct TaskParams {
         string modelSpecCid;
         string initialModelCid;
@@ -209,6 +228,26 @@ interface IFLTaskManager {
         uint16 validatorLosingSlashBps;
         uint16 trainerShareBps;
         uint256 rewardPool;
+        PrivacyParams privacy;
+    }
+
+    /// @notice How a task protects its trainers' updates (docs/privacy.md).
+    /// @param mode Who can read an update: Plaintext (everyone), Sealed (the validators), SecAgg (nobody;
+    ///        only the sum of a round's updates). SecAgg needs `ruleId` 0 (the sum's mean) and a
+    ///        clip (`maxDeltaNormMicro` > 0).
+    /// @param epsilonBudgetMicro Differential-privacy budget ε x 1e6 for the whole task (0: no DP).
+    /// @param deltaAtto δ x 1e18 of the budget (0 < δ < 1 with DP; 0 without).
+    /// @param noiseMultiplierMicro Noise standard deviation over the clip, x 1e6 (> 0 with DP; 0 without).
+    /// @param minContributors SecAgg only (>= 2, else 0): the fewest revealed updates whose sum may be
+    ///        unmasked; with DP each contributor adds 1/minContributors of the noise variance.
+    /// @param scaleBits SecAgg only (1..24, else 0): updates are quantized to multiples of 2^-scaleBits.
+    struct PrivacyParams {
+        PrivacyMode mode;
+        uint64 epsilonBudgetMicro;
+        uint64 deltaAtto;
+        uint64 noiseMultiplierMicro;
+        uint16 minContributors;
+        uint8 scaleBits;
     }
 
     /// @notice Live state of a task, as of `block.timestamp`.
@@ -470,6 +509,22 @@ interface IFLTaskManager {
     error FLTaskManagerInvalidTrainerShare(uint256 bps);
     /// @notice `rewardPool` is zero.
     error FLTaskManagerZeroRewardPool();
+    /// @notice `noiseMultiplierMicro` or `deltaAtto` is set without a privacy budget.
+    error FLTaskManagerNoiseWithoutBudget(uint256 noiseMultiplierMicro, uint256 deltaAtto);
+    /// @notice A privacy budget needs 0 < `deltaAtto` < 1e18.
+    error FLTaskManagerInvalidDelta(uint256 deltaAtto);
+    /// @notice A privacy budget needs a noise multiplier.
+    error FLTaskManagerZeroNoiseMultiplier();
+    /// @notice Differential privacy and SecAgg need a clip: `maxDeltaNormMicro` > 0.
+    error FLTaskManagerPrivacyWithoutClip();
+    /// @notice `minContributors` must be >= 2 for SecAgg and 0 otherwise.
+    error FLTaskManagerInvalidMinContributors(uint256 minContributors);
+    /// @notice `scaleBits` must be 1..24 for SecAgg and 0 otherwise.
+    error FLTaskManagerInvalidScaleBits(uint256 scaleBits);
+    /// @notice SecAgg aggregates only the mean of the sum (rule 0); rule `ruleId` needs each update.
+    error FLTaskManagerRuleNeedsUpdates(uint8 ruleId);
+    /// @notice `numRounds` rounds at this noise and δ spend ε = `epsilonMicro`/1e6, over the budget.
+    error FLTaskManagerPrivacyBudgetExceeded(uint256 epsilonMicro, uint256 budgetMicro);
 
     // ---- general ----
 

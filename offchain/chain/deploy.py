@@ -1,4 +1,4 @@
-"""Deploy RewardToken and FLTaskManager from Brownie's build artifacts with web3, and record them.
+"""Deploy RewardToken, FLTaskManager and FLPrivacy from Brownie's build artifacts with web3, and record them.
 
 The same record `scripts/deploy.py` (Brownie) writes: `deployments/<chainId>.json` with each
 contract's address, the deployment block and where its ABI is.
@@ -17,7 +17,7 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from offchain.chain.errors import ChainError
-from offchain.chain.manager import MANAGER_CONTRACT, TOKEN_CONTRACT
+from offchain.chain.manager import MANAGER_CONTRACT, PRIVACY_CONTRACT, TOKEN_CONTRACT
 from offchain.chain.revert import ErrorDecoder
 from offchain.chain.rpc import connect, with_retries
 from offchain.chain.tx import Transactor
@@ -58,10 +58,11 @@ def deploy(
     supply: int = DEFAULT_SUPPLY,
     faucet: dict[str, int] | None = None,
 ) -> dict[str, Any]:
-    """Deploy both contracts, optionally fund `faucet` accounts (devnet), write and return the record."""
+    """Deploy the contracts, optionally fund `faucet` accounts (devnet), write and return the record."""
     w3 = connect(rpc_url)
     chain_id = int(with_retries("chain id", rpc_url, lambda: w3.eth.chain_id))
     token_art, manager_art = _artifact(build_dir, TOKEN_CONTRACT), _artifact(build_dir, MANAGER_CONTRACT)
+    privacy_art = _artifact(build_dir, PRIVACY_CONTRACT)
     tx = Transactor(w3, account, ErrorDecoder([token_art["abi"], manager_art["abi"]]), url=rpc_url)
 
     libraries: dict[str, str] = {}
@@ -78,6 +79,7 @@ def deploy(
 
     token_address, first_block = create(token_art, "DFL Reward", "DFL", supply, account.address)
     manager_address, _ = create(manager_art, token_address)
+    privacy_address, _ = create(privacy_art, manager_address)
     token = w3.eth.contract(address=Web3.to_checksum_address(token_address), abi=token_art["abi"])
     for to, amount in (faucet or {}).items():
         if Web3.to_checksum_address(to) != account.address:
@@ -95,6 +97,10 @@ def deploy(
             MANAGER_CONTRACT: {
                 "address": manager_address,
                 "abi": str(Path(build_dir) / "contracts" / f"{MANAGER_CONTRACT}.json"),
+            },
+            PRIVACY_CONTRACT: {
+                "address": privacy_address,
+                "abi": str(Path(build_dir) / "contracts" / f"{PRIVACY_CONTRACT}.json"),
             },
         },
         "libraries": libraries,

@@ -1,6 +1,6 @@
 """The protocol's events as typed records, and a task's events in chain order.
 
-One record per event of `FLTaskManager` (see `contracts/interfaces/IFLTaskManager.sol`), named
+One record per event of `FLTaskManager` and `FLPrivacy` (see `contracts/interfaces/`), named
 like the event, fields as the ABI names them in snake_case and in its order (checked by
 `tests/offchain/chain/test_abi_records.py`). An `Event` is one log: where it is on the chain,
 its ABI-named arguments and its record. Pure: no web3 here, so the explorer's index and the
@@ -165,7 +165,36 @@ class Slashed:
     remaining_stake: int
 
 
-EVENT_RECORDS: dict[str, type] = {
+@dataclass(frozen=True)
+class EncryptionKeyRegistered:
+    task_id: int
+    account: str
+    role: Role
+    public_key: bytes
+
+
+@dataclass(frozen=True)
+class KeyBundlePublished:
+    task_id: int
+    round: int
+    validator: str
+    bundle_cid: str
+
+
+@dataclass(frozen=True)
+class MaskSeedsPublished:
+    task_id: int
+    round: int
+    trainer: str
+    seeds: bytes
+
+
+# FLPrivacy's events (a contract of its own; its events also carry the task id first).
+PRIVACY_EVENT_RECORDS: dict[str, type] = {
+    cls.__name__: cls for cls in (EncryptionKeyRegistered, KeyBundlePublished, MaskSeedsPublished)
+}
+
+MANAGER_EVENT_RECORDS: dict[str, type] = {
     cls.__name__: cls
     for cls in (
         TaskCreated,
@@ -186,6 +215,8 @@ EVENT_RECORDS: dict[str, type] = {
         Slashed,
     )
 }
+
+EVENT_RECORDS: dict[str, type] = MANAGER_EVENT_RECORDS | PRIVACY_EVENT_RECORDS
 
 
 @dataclass(frozen=True)

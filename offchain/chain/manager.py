@@ -1,4 +1,4 @@
-"""Typed access to the deployed FLTaskManager and RewardToken: views, transactions, events."""
+"""Typed access to the deployed FLTaskManager, FLPrivacy and RewardToken: views, transactions, events."""
 
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ from offchain.chain.tx import Transactor
 log = logging.getLogger(__name__)
 
 MANAGER_CONTRACT = "FLTaskManager"
+PRIVACY_CONTRACT = "FLPrivacy"
 TOKEN_CONTRACT = "RewardToken"
 LOG_BATCH_BLOCKS = 5_000
 
@@ -64,6 +65,11 @@ class TaskManager:
             abi=deployment.abis[TOKEN_CONTRACT],
             decode_tuples=True,
         )
+        self.privacy = self.w3.eth.contract(
+            address=Web3.to_checksum_address(deployment.address(PRIVACY_CONTRACT)),
+            abi=deployment.abis[PRIVACY_CONTRACT],
+            decode_tuples=True,
+        )
         decoder = ErrorDecoder(deployment.abis.values())
         self.account = account
         self.address = account.address if account else None
@@ -72,7 +78,7 @@ class TaskManager:
         # Blocks deeper than this are final for the log cache (anvil never reorgs; public chains can).
         self.confirmations = confirmations if confirmations is not None else (0 if deployment.chain_id == 31337 else 12)
         self._log_cache: dict[tuple[Any, ...], tuple[int, list[Event[Any]]]] = {}
-        self._task_events = _task_event_topics(deployment.abis[MANAGER_CONTRACT])
+        self._task_events = _task_event_topics(deployment.abis[MANAGER_CONTRACT] + deployment.abis[PRIVACY_CONTRACT])
 
     # --- plumbing ---------------------------------------------------------------
 
@@ -150,6 +156,23 @@ class TaskManager:
             )
         )
 
+    def encryption_key(self, task_id: int, account: str) -> tuple[bytes, int]:
+        """`account`'s X25519 public key for the task and when it was registered (zeros if none)."""
+        key, at = self._view(
+            "encryptionKey", self.privacy.functions.encryptionKey(task_id, Web3.to_checksum_address(account))
+        )
+        return bytes(key), int(at)
+
+    def mask_seeds_published(self, task_id: int, round_id: int, trainer: str) -> bool:
+        fn = self.privacy.functions.maskSeedsPublished(task_id, round_id, Web3.to_checksum_address(trainer))
+        return bool(self._view("maskSeedsPublished", fn))
+
+    def epsilon_spent_micro(self, task_id: int) -> int:
+        return int(self._view("epsilonSpentMicro", self.privacy.functions.epsilonSpentMicro(task_id)))
+
+    def privacy_bound(self, rounds: int, z_micro: int, delta_atto: int) -> int:
+        return int(self._view("privacyBound", self.privacy.functions.privacyBound(rounds, z_micro, delta_atto)))
+
     def balance_of(self, account: str) -> int:
         return int(self._view("balanceOf", self.token.functions.balanceOf(Web3.to_checksum_address(account))))
 
@@ -223,6 +246,15 @@ class TaskManager:
     def reclaim(self, task_id: int) -> TxReceipt:
         return self._send("reclaim", self.manager.functions.reclaim(task_id))
 
+    def register_key(self, task_id: int, public_key: bytes) -> TxReceipt:
+        return self._send("registerKey", self.privacy.functions.registerKey(task_id, public_key))
+
+    def publish_key_bundle(self, task_id: int, bundle_cid: str) -> TxReceipt:
+        return self._send("publishKeyBundle", self.privacy.functions.publishKeyBundle(task_id, bundle_cid))
+
+    def publish_mask_seeds(self, task_id: int, seeds: bytes) -> TxReceipt:
+        return self._send("publishMaskSeeds", self.privacy.functions.publishMaskSeeds(task_id, seeds))
+
     def transfer(self, to: str, amount: int) -> TxReceipt:
         return self._send("transfer", self.token.functions.transfer(Web3.to_checksum_address(to), amount))
 
@@ -250,7 +282,8 @@ class TaskManager:
 
     def task_log(self, task_id: int) -> TaskLog:
         """Every event of the task, in chain order, followed like `events` (one log query per
-        refresh: the manager's task events all carry the task id as their first indexed argument)."""
+        refresh: the manager's and FLPrivacy's task events all carry the task id as their first
+        indexed argument)."""
         topic = HexStr("0x" + task_id.to_bytes(32, "big").hex())
         events = self._followed(("task", task_id), lambda lo, hi: self._fetch_task(topic, lo, hi))
         return TaskLog(task_id, tuple(events))
@@ -266,7 +299,7 @@ class TaskManager:
         return settled + fetch(checkpoint + 1, head)
 
     def _fetch(self, name: str, contract: str, filters: dict[str, Any], start: int, end: int) -> list[Event[Any]]:
-        target = self.manager if contract == MANAGER_CONTRACT else self.token
+        target = {MANAGER_CONTRACT: self.manager, PRIVACY_CONTRACT: self.privacy}.get(contract, self.token)
         event = getattr(target.events, name)
 
         def logs_between(lo: int, hi: int) -> Iterable[EventData]:
@@ -286,7 +319,7 @@ class TaskManager:
     def _fetch_task(self, topic: HexStr, start: int, end: int) -> list[Event[Any]]:
         def logs_between(lo: int, hi: int) -> list[LogReceipt]:
             query: FilterParams = {
-                "address": self.manager.address,
+                "address": [self.manager.address, self.privacy.address],
                 "fromBlock": lo,
                 "toBlock": hi,
                 "topics": [None, topic],
@@ -298,7 +331,8 @@ class TaskManager:
             for entry in logs_between(lo, min(end, lo + LOG_BATCH_BLOCKS - 1)):
                 name = self._task_events.get(bytes(entry["topics"][0]))
                 if name is not None:
-                    found.append(_decoded(name, getattr(self.manager.events, name)().process_log(entry)))
+                    source = self.privacy if entry["address"] == self.privacy.address else self.manager
+                    found.append(_decoded(name, getattr(source.events, name)().process_log(entry)))
         return found
 
 

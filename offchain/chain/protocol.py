@@ -33,6 +33,14 @@ class Phase(IntEnum):
 VALIDATOR_STAKE_FROZEN = (Phase.ATTEST, Phase.VOTE_COMMIT, Phase.VOTE_REVEAL, Phase.AWAITING_FINALIZATION)
 
 
+class PrivacyMode(IntEnum):
+    """Who can read a task's updates: everyone, the validators, or nobody (only their sum)."""
+
+    PLAINTEXT = 0
+    SEALED = 1
+    SECAGG = 2
+
+
 class Role(IntEnum):
     NONE = 0
     TRAINER = 1
@@ -61,6 +69,29 @@ class ParticipationStatus(IntEnum):
 
 
 ZERO_ROOT = b"\0" * 32
+
+
+@dataclass(frozen=True)
+class PrivacyParams:
+    """How a task protects its trainers' updates (IFLTaskManager.PrivacyParams; docs/privacy.md)."""
+
+    mode: PrivacyMode = PrivacyMode.PLAINTEXT
+    epsilon_budget_micro: int = 0  # ε x 1e6 for the whole task; 0: no differential privacy
+    delta_atto: int = 0  # δ x 1e18
+    noise_multiplier_micro: int = 0  # noise std over the clip, x 1e6
+    min_contributors: int = 0  # secagg: fewest reveals whose sum may be unmasked (each adds 1/this of the noise)
+    scale_bits: int = 0  # secagg: updates quantized to multiples of 2^-scale_bits
+
+    @property
+    def dp(self) -> bool:
+        return self.epsilon_budget_micro > 0
+
+    @property
+    def noise_multiplier(self) -> float:
+        return self.noise_multiplier_micro / 1e6
+
+
+PLAINTEXT = PrivacyParams()
 
 
 @dataclass(frozen=True)
@@ -95,6 +126,7 @@ class TaskParams:
     validator_losing_slash_bps: int
     trainer_share_bps: int
     reward_pool: int
+    privacy: PrivacyParams = PLAINTEXT
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,11 @@ class Reason(StrEnum):
     OUT_OF_BOUNDS = "out_of_bounds"  # its change from the global model is longer than the task's bound
     UNCHANGED = "unchanged"  # bit-identical to the global model: no work done
     KRUM_EXCLUDED = "krum_excluded"  # not among Multi-Krum's selected updates
+    # SecAgg (offchain.fl.secure_round): only the sum of the masked updates can be read.
+    NOT_ELIGIBLE = "not_eligible"  # its key was not in the round's key set: nobody masked with it
+    SEEDS_MISSING = "seeds_missing"  # revealed, but did not publish its mask seeds with the dropouts
+    SUM_NOT_RELEASED = "sum_not_released"  # its update was fine; the sum could not be unmasked (paid)
+    SUM_OUT_OF_BOUNDS = "sum_out_of_bounds"  # the unmasked sum is longer than honest updates can make it
 
 
 # Reasons that only a broken or dishonest client produces, or that mean the trainer did not make its
@@ -41,5 +46,11 @@ PENALIZED: frozenset[Reason] = frozenset(
         Reason.NON_FINITE,
         Reason.OUT_OF_BOUNDS,
         Reason.UNCHANGED,
+        Reason.NOT_ELIGIBLE,
+        Reason.SEEDS_MISSING,
     }
 )
+
+# Reasons whose updates are paid although they are not in the aggregate: a SecAgg trainer that did
+# everything right while another trainer kept the round's sum from being unmasked.
+PAID: frozenset[Reason] = frozenset({Reason.SUM_NOT_RELEASED})

@@ -21,7 +21,8 @@ from typing import Any
 from offchain.fl.errors import FlError
 
 KIND = "dfl-round-receipt"
-VERSION = 2
+VERSION = 2  # plaintext tasks without differential privacy: unchanged since issue 11
+PRIVATE_VERSION = 3  # tasks with a privacy mode or a DP budget: version 2 plus `privacy` (and `secure_sum`)
 MAX_CID_CHARS = 128
 
 
@@ -46,6 +47,33 @@ class UpdateEntry:
 
 
 @dataclass(frozen=True)
+class PrivacyEntry:
+    """The task's privacy terms and the ε its rounds have spent up to and including this one
+    (`offchain.privacy.budget`: the integer RDP bound the contract enforces)."""
+
+    mode: str  # plaintext | sealed | secagg
+    dp: str  # none | local (each update noised) | distributed (the secure sum carries the noise)
+    epsilon_spent_micro: int  # ε x 1e6 after rounds 0..round
+    epsilon_budget_micro: int
+    delta_atto: int
+    noise_multiplier_micro: int
+
+
+@dataclass(frozen=True)
+class SecureSumEntry:
+    """A SecAgg round's sum: whose masked updates it adds, whose masks the survivors' seeds removed."""
+
+    status: str  # offchain.fl.secure_round.SumStatus
+    detail: str
+    contributors: tuple[str, ...]  # trainers of the key set whose masked updates are in the sum
+    dropouts: tuple[str, ...]  # trainers of the key set that did not reveal
+    scale_bits: int
+
+
+_PRIVATE_INTS = ("epsilon_spent_micro", "epsilon_budget_micro", "delta_atto", "noise_multiplier_micro")
+
+
+@dataclass(frozen=True)
 class RoundReceipt:
     task: int
     round: int
@@ -61,9 +89,20 @@ class RoundReceipt:
     reward_root: str  # 0x-prefixed hex, zero if no reward
     penalties: tuple[str, ...]
     penalty_root: str  # 0x-prefixed hex, zero if no penalty
+    privacy: PrivacyEntry | None = None  # None: a plaintext task without differential privacy (version 2)
+    secure_sum: SecureSumEntry | None = None  # SecAgg tasks only
+
+    @property
+    def version(self) -> int:
+        return VERSION if self.privacy is None else PRIVATE_VERSION
 
     def to_bytes(self) -> bytes:
         body = asdict(self)
+        for optional in ("privacy", "secure_sum"):
+            if body[optional] is None:
+                del body[optional]
+        if self.privacy is not None:
+            body["privacy"] = {k: str(v) if k in _PRIVATE_INTS else v for k, v in body["privacy"].items()}
         body["trainer_pool"] = str(self.trainer_pool)
         body["rule_params"] = [str(v) for v in self.rule_params]
         body["rewards"] = [[account, str(amount)] for account, amount in self.rewards]
@@ -72,14 +111,28 @@ class RoundReceipt:
             {**u, "num_samples": str(u["num_samples"]), "weight": str(u["weight"]), "reward": str(u["reward"])}
             for u in body["updates"]
         ]
-        return json.dumps({"kind": KIND, "version": VERSION, **body}, sort_keys=True, separators=(",", ":")).encode()
+        return json.dumps(
+            {"kind": KIND, "version": self.version, **body}, sort_keys=True, separators=(",", ":")
+        ).encode()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> RoundReceipt:
         try:
             body: dict[str, Any] = json.loads(data)
-            if body.pop("kind") != KIND or body.pop("version") != VERSION:
-                raise ValueError(f"not a {KIND} of version {VERSION}")
+            version = body.pop("version")
+            if body.pop("kind") != KIND or version not in (VERSION, PRIVATE_VERSION):
+                raise ValueError(f"not a {KIND} of version {VERSION} or {PRIVATE_VERSION}")
+            if (version == PRIVATE_VERSION) != ("privacy" in body):
+                raise ValueError(f"version {version} with{'out' if 'privacy' not in body else ''} a privacy entry")
+            if "privacy" in body:
+                body["privacy"] = PrivacyEntry(
+                    **{k: int(v) if k in _PRIVATE_INTS else v for k, v in body["privacy"].items()}
+                )
+            if "secure_sum" in body:
+                entry = body["secure_sum"]
+                body["secure_sum"] = SecureSumEntry(
+                    **{**entry, "contributors": tuple(entry["contributors"]), "dropouts": tuple(entry["dropouts"])}
+                )
             body["trainer_pool"] = int(body["trainer_pool"])
             body["rule_params"] = tuple(int(v) for v in body["rule_params"])
             body["rewards"] = tuple((a, int(v)) for a, v in body["rewards"])

@@ -27,7 +27,7 @@ from offchain.fl.codec import encode_weights
 from offchain.fl.errors import AggregationInputError
 from offchain.fl.merkle import build_penalty_tree, build_tree
 from offchain.fl.reasons import PENALIZED, Reason
-from offchain.fl.receipt import MAX_CID_CHARS, RoundReceipt, UpdateEntry
+from offchain.fl.receipt import MAX_CID_CHARS, PrivacyEntry, RoundReceipt, UpdateEntry
 from offchain.fl.records import Verdict
 from offchain.fl.rewards import allocate
 from offchain.fl.rules import Contribution, RuleConfig
@@ -57,6 +57,10 @@ class RoundTerms:
     checks: Checks
     quorum_bps: int
     trainer_pool: int
+    # False under local differential privacy: the noise hides every update's direction, so each
+    # screened update scores 1 (PPM) and weighs its samples (offchain.privacy.dp_bounds).
+    scored: bool = True
+    privacy: PrivacyEntry | None = None  # in the receipt of a task with a privacy mode or a DP budget
 
 
 @dataclass(frozen=True)
@@ -102,7 +106,7 @@ def compute_round(
     addressing: Addressing,
 ) -> RoundResult:
     """The round's result; `contents` must hold the fetched content of every index in `needed(...)`."""
-    ordered = _ordered(reveals)
+    ordered = ordered_reveals(reveals)
     avail = availability.decide(len(reveals), attestations, terms.quorum_bps)
     verdicts: dict[str, Verdict] = {}
     screened: list[Screened] = []
@@ -113,8 +117,10 @@ def compute_round(
         else:
             screened.append(checked)
     samples = [rules.sample_weight(terms.rule, s.update.num_samples) for s in screened]
-    score_list = scoring.scores(
-        parent_weights, [s.update for s in screened], [s.sq_delta_norm for s in screened], samples
+    score_list = (
+        scoring.scores(parent_weights, [s.update for s in screened], [s.sq_delta_norm for s in screened], samples)
+        if terms.scored
+        else [scoring.PPM] * len(screened)
     )
     contributions = [
         Contribution(s.update, s.sq_delta_norm, score, count)
@@ -165,6 +171,7 @@ def compute_round(
         reward_root="0x" + reward_root.hex(),
         penalties=tuple(penalized),
         penalty_root="0x" + penalty_root.hex(),
+        privacy=terms.privacy,
     )
     return RoundResult(
         receipt=receipt,
@@ -177,7 +184,8 @@ def compute_round(
     )
 
 
-def _ordered(reveals: Sequence[Reveal]) -> list[Reveal]:
+def ordered_reveals(reveals: Sequence[Reveal]) -> list[Reveal]:
+    """The reveals in trainer address order (lower case), checked: one per trainer, indexes 0..n-1."""
     out = sorted((Reveal(r.index, r.trainer.lower(), r.cid, r.num_samples) for r in reveals), key=lambda r: r.trainer)
     trainers = [r.trainer for r in out]
     if len(set(trainers)) != len(trainers):

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from offchain.chain.manager import TaskManager
-from offchain.chain.protocol import TaskParams
+from offchain.chain.protocol import PLAINTEXT, PrivacyParams, TaskParams
 from offchain.fl.codec import encode_weights
 from offchain.fl.rules import parse_rule, rule_named
 from offchain.ml.models import build_model, model_from_spec, model_to_spec
@@ -55,6 +55,7 @@ class TaskSettings:
     validator_losing_slash_bps: int = 500
     trainer_share_bps: int = 7_000
     reward_pool: int = 1_000 * TOKEN
+    privacy: PrivacyParams = PLAINTEXT  # who can read updates, and the differential-privacy budget
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,7 @@ def create_task(chain: TaskManager, published: PublishedModel, settings: TaskSet
         validator_losing_slash_bps=settings.validator_losing_slash_bps,
         trainer_share_bps=settings.trainer_share_bps,
         reward_pool=settings.reward_pool,
+        privacy=settings.privacy,
     )
     task_id = chain.create_task(params)
     log.info(

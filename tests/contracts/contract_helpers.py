@@ -62,7 +62,11 @@ PARAM_FIELDS = [
     "validatorLosingSlashBps",
     "trainerShareBps",
     "rewardPool",
+    "privacy",
 ]
+
+# PrivacyParams (mode, epsilonBudgetMicro, deltaAtto, noiseMultiplierMicro, minContributors, scaleBits).
+PLAINTEXT = (0, 0, 0, 0, 0, 0)
 
 
 def default_params(**overrides) -> dict:
@@ -95,6 +99,7 @@ def default_params(**overrides) -> dict:
         "validatorLosingSlashBps": 3000,
         "trainerShareBps": 7000,
         "rewardPool": 3000 * E18,
+        "privacy": PLAINTEXT,
     }
     p.update(overrides)
     return p
