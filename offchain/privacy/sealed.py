@@ -346,15 +346,16 @@ def open_key_bundle(
 ) -> dict[int, bytes]:
     """The content keys in a key bundle by reveal index; empty if `address` cannot open it.
 
-    Raises SealedFormatError for a malformed container or bundle. Each key must still be checked
-    against its update's commitment (`open_with_key` does)."""
+    Raises SealedFormatError for a malformed container or bundle, SealedOpenError for a bundle of
+    another context or an altered one. Each key must still be checked against its update's
+    commitment (`open_with_key` does)."""
     plaintext = open_sealed(data, expected, address, private_key)
     return {} if plaintext is None else _parse_bundle(plaintext)
 
 
 def _bundle_json(keys: Mapping[int, bytes]) -> bytes:
     for index, key in keys.items():
-        if not isinstance(index, int) or not 0 <= index < BUNDLE_INDEX_LIMIT:
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < BUNDLE_INDEX_LIMIT:
             raise ValueError(f"a key bundle index is an integer in 0..{BUNDLE_INDEX_LIMIT - 1}")
         if len(key) != KEY_BYTES:
             raise ValueError(f"a content key is {KEY_BYTES} bytes, got {len(key)}")

@@ -379,7 +379,7 @@ def test_key_bundle_round_trips_and_lets_a_validator_with_a_bad_wrap_open() -> N
     content_key = unwrap_key(update, helper.address, helper.key)
     assert content_key is not None
     keys = {0: content_key, 7: os.urandom(32), 65535: os.urandom(32)}
-    bundle_context = _context(sender=_worker(11))  # the helping validator sends the bundle
+    bundle_context = _context(sender=helper)  # the helping validator sends the bundle
     bundle = seal_key_bundle(keys, bundle_context, [victim.recipient])
     received = open_key_bundle(bundle, bundle_context, victim.address, victim.key)
     assert received == keys
