@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -107,6 +108,31 @@ def create(
         int, typer.Option(help="Seconds after completion to claim rewards; then `dfl task reclaim` returns the rest.")
     ] = 7 * 24 * 3600,
     seed: Annotated[int, typer.Option(help="Seed of the initial weights.")] = 0,
+    privacy: Annotated[
+        str,
+        typer.Option(
+            help="Who can read updates: plaintext (everyone: they are public on IPFS), sealed (the validators "
+            "only) or secagg (nobody: validators read only the round's sum). See docs/privacy.md."
+        ),
+    ] = "plaintext",
+    epsilon: Annotated[
+        float | None,
+        typer.Option(
+            help="Differential-privacy budget ε of the whole task: every update is clipped to --max-delta-norm "
+            "and noised (distributed noise under secagg, local noise otherwise). Default: no DP."
+        ),
+    ] = None,
+    delta: Annotated[float, typer.Option(help="δ of the privacy budget.")] = 1e-5,
+    noise_multiplier: Annotated[
+        float | None, typer.Option(help="Noise std over the clip (default: the least that keeps ε within budget).")
+    ] = None,
+    min_contributors: Annotated[
+        int | None,
+        typer.Option(
+            help="secagg: the fewest revealed updates whose sum may be unmasked; with --epsilon each adds "
+            "1/this of the noise, so ε holds while that many honest trainers contribute. Default 2."
+        ),
+    ] = None,
     keystore: KeystoreOpt = None,
     key_env: KeyEnvOpt = "DFL_PRIVATE_KEY",
     dev_account: DevAccountOpt = None,
@@ -117,6 +143,7 @@ def create(
     Every option, the account's balance and the data set are checked before anything is uploaded or sent."""
     from offchain.ml.datasets import load_dataset
     from offchain.ml.models import PRESETS
+    from offchain.services.privacy_setup import PrivacyChoice, privacy_params
     from offchain.services.requester import TaskSettings, create_task, publish_model
 
     if model_spec is None and model not in PRESETS:
@@ -148,6 +175,14 @@ def create(
         reward_pool=reward_pool,
     )
     check_task_settings(task_settings)
+    choice = PrivacyChoice(privacy, epsilon, delta, noise_multiplier, min_contributors)
+    privacy_params(  # refuse bad privacy options before anything is uploaded; the scale needs the model's size
+        choice,
+        rounds=rounds,
+        clip_micro=task_settings.max_delta_norm_micro,
+        max_trainers=task_settings.max_trainers,
+        num_parameters=1,
+    )
     spec_json = _read_spec(model_spec) if model_spec else None
     s = settings()
     account = load_signer(s, keystore, key_env, dev_account)
@@ -171,6 +206,16 @@ def create(
             x_eval=data.x_test[:n],
             y_eval=data.y_test[:n],
         )
+    task_settings = replace(
+        task_settings,
+        privacy=privacy_params(
+            choice,
+            rounds=rounds,
+            clip_micro=task_settings.max_delta_norm_micro,
+            max_trainers=task_settings.max_trainers,
+            num_parameters=published.num_parameters,
+        ),
+    )
     task_id = create_task(chain, published, task_settings)
     if as_json:
         print_json({"task": task_id, "model": published})
@@ -303,6 +348,7 @@ def list_tasks(as_json: JsonOpt = False) -> None:
 def show(task_id: Annotated[int, typer.Argument(help="Task id.")], as_json: JsonOpt = False) -> None:
     """A task's parameters, live state and the outcome of each round."""
     from offchain.chain.protocol import Phase
+    from offchain.services.privacy_report import describe_privacy, privacy_summary
     from offchain.services.reports import round_outcomes
 
     chain = task_manager(settings())
@@ -312,7 +358,8 @@ def show(task_id: Annotated[int, typer.Argument(help="Task id.")], as_json: Json
     summary = _task_summary(chain, task_id)
     now = chain.timestamp()
     rounds = round_outcomes(chain, task_id, min(state.round + 1, params.num_rounds))
-    body = {"task": task_id, "params": params, "state": state, "summary": summary, "rounds": rounds}
+    privacy = privacy_summary(params, chain.epsilon_spent_micro(task_id))
+    body = {"task": task_id, "params": params, "state": state, "summary": summary, "rounds": rounds, "privacy": privacy}
     if as_json:
         print_json(body | {"chain_time": now})
         return
@@ -339,6 +386,7 @@ def show(task_id: Annotated[int, typer.Argument(help="Task id.")], as_json: Json
         f"{format_tokens(params.min_validator_stake)} DFL; pool left {format_tokens(summary['unallocated_pool'])} DFL",
         highlight=False,
     )
+    console.print(f"  privacy: {describe_privacy(privacy)}", highlight=False)
     table = Table(
         "round",
         "status",

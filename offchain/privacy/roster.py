@@ -6,13 +6,16 @@ data (IFLPrivacy's conventions): the keys registered in a block with timestamp b
 `commitStartsAt` (a key registered during the Commit phase joins from the next round), minus the
 accounts that requested exit before it (their `unlockAt` minus the task's exit cooldown is the
 time of the request). Accounts leave the set only by exit: a trainer deactivated by a slash stays
-in it and simply drops out.
+in it and simply drops out. A key no shared secret can be agreed with (a low-order point, which
+would make every wrap or mask with it public) is never in the set.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+
+from offchain.privacy.keys import is_usable_public_key
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,8 @@ def round_key_set(keys: Iterable[RegisteredKey], exits: Mapping[str, int], commi
     members = {
         k.account.lower(): k.public_key
         for k in keys
-        if k.registered_at < commit_starts_at and exits.get(k.account.lower(), commit_starts_at) >= commit_starts_at
+        if k.registered_at < commit_starts_at
+        and exits.get(k.account.lower(), commit_starts_at) >= commit_starts_at
+        and is_usable_public_key(k.public_key)
     }
     return dict(sorted(members.items(), key=lambda item: int(item[0], 16)))

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from offchain.chain.manager import TaskManager
+from offchain.chain.manager import PRIVACY_CONTRACT, TaskManager
 from offchain.errors import ContentTooLargeError, IpfsError
 from offchain.fl.availability import Attestation
 from offchain.fl.round import Reveal
@@ -27,6 +28,12 @@ def reveals_of(chain: TaskManager, task_id: int, round_id: int) -> list[Reveal]:
     ]
 
 
+def mask_seeds_of(chain: TaskManager, task_id: int, round_id: int) -> dict[str, bytes]:
+    """Each SecAgg trainer's published seeds of the round (the contract accepts one publication)."""
+    events = chain.events("MaskSeedsPublished", contract=PRIVACY_CONTRACT, taskId=task_id, round=round_id)
+    return {str(e.args["trainer"]).lower(): bytes(e.args["seeds"]) for e in events}
+
+
 def attestations_of(chain: TaskManager, task_id: int, round_id: int) -> list[Attestation]:
     """The round's availability attestations in chain order (the first one's total is the base)."""
     events = chain.events("AvailabilityAttested", taskId=task_id, round=round_id)
@@ -41,26 +48,40 @@ def attestations_of(chain: TaskManager, task_id: int, round_id: int) -> list[Att
     ]
 
 
+# Opens a fetched update (a sealed one): its plaintext, or None while it does not open.
+Opener = Callable[[int, Reveal, bytes], "bytes | None"]
+
+
 @dataclass
 class UpdateHolder:
     """Fetches revealed updates, keeps what it got (bytes, or TOO_LARGE when the file exceeds the
-    task's limit) and pins it on the validator's node, so that other validators can fetch it too."""
+    task's limit) and pins it on the validator's node, so that other validators can fetch it too.
+    With an `opener` (sealed tasks) an update is held only once it opened, and `content` is its
+    plaintext; what is pinned and served again is always the bytes its CID names."""
 
     store: IpfsStore
     max_bytes: int
     name: str
+    opener: Opener | None = None
     held: dict[tuple[int, int], bytes | TooLarge] = field(default_factory=dict)  # (round, index) -> content
+    opened: dict[tuple[int, int], bytes] = field(default_factory=dict)  # (round, index) -> plaintext
 
     def has(self, round_id: int, index: int) -> bool:
-        return (round_id, index) in self.held
+        key = (round_id, index)
+        if key not in self.held:
+            return False
+        return self.opener is None or key in self.opened or isinstance(self.held[key], TooLarge)
 
     def content(self, round_id: int, index: int) -> bytes | TooLarge:
-        return self.held[(round_id, index)]
+        key = (round_id, index)
+        return self.opened[key] if key in self.opened else self.held[key]
 
     def fetch(self, round_id: int, reveal: Reveal, *, timeout: float) -> bool:
-        """Try once to get `reveal`'s content; True if it is held now."""
+        """Try once to get `reveal`'s content (and open it); True if it is held now."""
         if self.has(round_id, reveal.index):
             return True
+        if (round_id, reveal.index) in self.held:
+            return self._open(round_id, reveal)
         try:
             data = self.store.get(reveal.cid, max_bytes=self.max_bytes, timeout=max(timeout, 0.5))
         except ContentTooLargeError:
@@ -74,6 +95,17 @@ class UpdateHolder:
         except IpfsError as exc:
             log.warning("%s: could not pin %s: %s", self.name, reveal.cid, exc)
         self.held[(round_id, reveal.index)] = data
+        return self._open(round_id, reveal)
+
+    def _open(self, round_id: int, reveal: Reveal) -> bool:
+        key = (round_id, reveal.index)
+        data = self.held[key]
+        if self.opener is None or isinstance(data, TooLarge):
+            return True
+        plaintext = self.opener(round_id, reveal, data)
+        if plaintext is None:
+            return False
+        self.opened[key] = plaintext
         return True
 
     def fetch_all(self, round_id: int, reveals: list[Reveal], *, deadline: float, per_update: float) -> list[int]:
@@ -97,5 +129,6 @@ class UpdateHolder:
                     log.warning("%s: could not serve update %d again: %s", self.name, index, exc)
 
     def forget_before(self, round_id: int) -> None:
-        for key in [k for k in self.held if k[0] < round_id]:
-            del self.held[key]
+        for kept in (self.held, self.opened):
+            for key in [k for k in kept if k[0] < round_id]:
+                del kept[key]

@@ -1,5 +1,6 @@
-"""`dfl trainer`: stake, then each round train on local data, pin the update, commit, reveal;
-claim rewards when the task completes.
+"""`dfl trainer`: stake, then each round train on local data, pin the update (clipped, and sealed
+or masked as the task's privacy mode says: offchain.workers.packing), commit, reveal; in SecAgg
+tasks publish the mask seeds the round's dropouts call for; claim rewards when the task completes.
 
 Progress is written to the worker state before every transaction, so a restart
 after a crash reveals what was committed and never commits twice.
@@ -9,20 +10,22 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from offchain.chain.manager import TaskManager
-from offchain.chain.protocol import ParticipationStatus, Phase, Role, new_salt, update_commitment
-from offchain.fl.clipping import change_norm, clip_to_bound
-from offchain.fl.codec import encode_weights
-from offchain.fl.records import Update, Verdict
-from offchain.fl.screening import check_values
+from offchain.chain.protocol import ParticipationStatus, Phase, PrivacyMode, Role, new_salt, update_commitment
+from offchain.privacy.secagg import pairwise_seed
 from offchain.services.claims import claim_trainer_rewards
+from offchain.services.context import WorkerError
 from offchain.services.local_model import TrainingConfig
 from offchain.storage.ipfs import IpfsStore
 from offchain.workers.base import RoundWorker
+from offchain.workers.keyring import Keyring
+from offchain.workers.packing import Packer, Skip
+from offchain.workers.round_inputs import reveals_of
 from offchain.workers.spans import span
 from offchain.workers.state import WorkerState
 
@@ -56,6 +59,9 @@ class Trainer(RoundWorker):
         )
         self.x, self.y = x, y
         self.options = options
+        mode = self.ctx.params.privacy.mode
+        self.keyring = Keyring(chain, task_id, Role.TRAINER) if mode != PrivacyMode.PLAINTEXT else None
+        self.packer = Packer(self.ctx.params, self.keyring, self.name)
 
     def own_data(self) -> tuple[np.ndarray, np.ndarray]:
         return self.x, self.y
@@ -69,10 +75,16 @@ class Trainer(RoundWorker):
 
     def act(self, round_id: int, phase: Phase) -> None:
         self.ensure_stake()
+        if self.keyring is not None and not self.state.get("key_registered"):
+            self.keyring.ensure_registered()
+            self.state.set("key_registered", True)
+            self.state.save()
         if phase == Phase.COMMIT:
             self._commit(round_id)
         elif phase == Phase.REVEAL:
             self._reveal(round_id)
+        elif phase == Phase.ATTEST and self.packer.mode == PrivacyMode.SECAGG:
+            self._publish_seeds(round_id)
 
     def _commit(self, round_id: int) -> None:
         rec = self.state.round(round_id)
@@ -87,13 +99,26 @@ class Trainer(RoundWorker):
                 trained, result = self.ctx.model.train(
                     model.weights, self.x, self.y, self.options.training, round_seed=round_id
                 )
-                update = self._within_checks(round_id, rec, model.weights, trained)
-            if update is None:
+                decode = self.ctx.model.decode
+                packed = self.packer.pack(round_id, self.me, decode(model.weights), decode(trained))
+            if isinstance(packed, Skip):
+                rec["skipped"] = packed.reason
+                self.state.save()
+                log.warning("%s: round %d: not submitting: %s (%s)", self.name, round_id, packed.detail, packed.reason)
                 return
-            with span(rec, "ipfs"):
-                cid = self.store.put(update)
+            if packed.note:
+                log.info("%s: round %d: %s", self.name, round_id, packed.note)
+            if packed.pin_after_reveal:
+                self._pending_path(round_id).write_bytes(packed.data)  # pinned once the reveal is on-chain
+                cid = packed.cid
+            else:
+                with span(rec, "ipfs"):
+                    cid = self.store.put(packed.data)
+                if cid != packed.cid:
+                    raise WorkerError(f"the IPFS node gave CID {cid} for the update, computed {packed.cid}")
             rec.update(
                 cid=cid,
+                pin_after_reveal=packed.pin_after_reveal,
                 num_samples=self._declared_samples(result.num_samples),
                 salt=new_salt().hex(),
                 train_accuracy=result.accuracy,
@@ -120,36 +145,6 @@ class Trainer(RoundWorker):
         self.state.save()
         log.info("%s: round %d committed", self.name, round_id)
 
-    def _within_checks(self, round_id: int, rec: dict[str, Any], global_bytes: bytes, update: bytes) -> bytes | None:
-        """The update clipped to the task's norm bound and checked as validators will check it: an
-        update they would reject (and penalize) is never submitted; the round is skipped instead."""
-        decode = self.ctx.model.decode
-        glob, weights = decode(global_bytes), decode(update)
-        bound = self.ctx.params.max_delta_norm_micro
-        clipped = clip_to_bound(weights, glob, bound)
-        if clipped is not weights:
-            log.info(
-                "%s: round %d: change norm %.4f clipped to the task's bound %.4f",
-                self.name,
-                round_id,
-                change_norm(weights, glob),
-                bound / 1e6,
-            )
-            update = encode_weights(clipped)
-        verdict = check_values(Update(self.me.lower(), 1, clipped), glob, bound)
-        if isinstance(verdict, Verdict):
-            rec["skipped"] = str(verdict.reason)
-            self.state.save()
-            log.warning(
-                "%s: round %d: not submitting an update validators would reject as %s (%s)",
-                self.name,
-                round_id,
-                verdict.reason,
-                verdict.detail,
-            )
-            return None
-        return update
-
     def _declared_samples(self, trained_on: int) -> int:
         """The samples trained on, as far as the stake backs them (the contract refuses more)."""
         per_sample = self.ctx.params.stake_per_sample
@@ -168,15 +163,75 @@ class Trainer(RoundWorker):
 
     def _reveal(self, round_id: int) -> None:
         rec = self.state.round(round_id)
-        if not rec.get("committed") or rec.get("revealed"):
+        if not rec.get("committed"):
             return
-        status, _ = self.chain.participant_status(self.task_id, round_id, self.me)
-        if status != ParticipationStatus.REVEALED:
-            with span(rec, "chain"):
-                self.chain.reveal_update(self.task_id, rec["cid"], rec["num_samples"], bytes.fromhex(rec["salt"]))
-        rec["revealed"] = True
+        if not rec.get("revealed"):
+            status, _ = self.chain.participant_status(self.task_id, round_id, self.me)
+            if status != ParticipationStatus.REVEALED:
+                with span(rec, "chain"):
+                    self.chain.reveal_update(self.task_id, rec["cid"], rec["num_samples"], bytes.fromhex(rec["salt"]))
+            rec["revealed"] = True
+            self.state.save()
+            log.info("%s: round %d revealed %s", self.name, round_id, rec["cid"])
+        self._pin_revealed(round_id, rec)
+
+    def _pin_revealed(self, round_id: int, rec: dict[str, Any]) -> None:
+        """A SecAgg update goes to IPFS only now that its reveal is on-chain (see offchain.workers.packing)."""
+        if not rec.get("pin_after_reveal") or rec.get("pinned"):
+            return
+        path = self._pending_path(round_id)
+        with span(rec, "ipfs"):
+            cid = self.store.put(path.read_bytes())
+        if cid != rec["cid"]:
+            raise WorkerError(f"the IPFS node gave CID {cid} for the masked update, revealed {rec['cid']}")
+        rec["pinned"] = True
         self.state.save()
-        log.info("%s: round %d revealed %s", self.name, round_id, rec["cid"])
+        path.unlink(missing_ok=True)
+
+    def _pending_path(self, round_id: int) -> Path:
+        return self.state.path.with_name(f"{self.state.path.stem}-round-{round_id}.masked")
+
+    def _publish_seeds(self, round_id: int) -> None:
+        """SecAgg, Attest phase: this trainer's pairwise seeds with the key set's dropouts, so that the
+        validators can remove their masks from the sum. Never while the sum would have fewer
+        contributors than the task's minimum (their noise would not suffice)."""
+        rec = self.state.round(round_id)
+        if not rec.get("revealed") or rec.get("seeds_published") or self.keyring is None:
+            return
+        self._pin_revealed(round_id, rec)
+        if self.chain.mask_seeds_published(self.task_id, round_id, self.me):
+            rec["seeds_published"] = True
+            self.state.save()
+            return
+        key_set = self.keyring.key_set(round_id)
+        revealed = {r.trainer for r in reveals_of(self.chain, self.task_id, round_id)}
+        dropouts = [t for t in key_set if t not in revealed]
+        if not dropouts:
+            rec["seeds_published"] = True  # every mask cancels: nothing to publish
+            self.state.save()
+            return
+        contributors = sum(1 for t in key_set if t in revealed)
+        needed = max(2, self.ctx.params.privacy.min_contributors)
+        if contributors < needed:
+            rec["seeds_published"] = "withheld"
+            self.state.save()
+            log.warning(
+                "%s: round %d: %d of the key set revealed, fewer than the %d the sum needs: not publishing seeds",
+                self.name,
+                round_id,
+                contributors,
+                needed,
+            )
+            return
+        context = self.keyring.mask_context(round_id)
+        seeds = b"".join(
+            pairwise_seed(self.keyring.private, self.me.lower(), key_set[d], d, context) for d in dropouts
+        )
+        with span(rec, "chain"):
+            self.chain.publish_mask_seeds(self.task_id, seeds)
+        rec["seeds_published"] = True
+        self.state.save()
+        log.info("%s: round %d: published mask seeds with %d dropouts", self.name, round_id, len(dropouts))
 
     def claim_rewards(self) -> int:
         return claim_trainer_rewards(self.chain, self.store, self.task_id)

@@ -21,6 +21,7 @@ from offchain.chain.protocol import (
     ZERO_ROOT,
     ParticipationStatus,
     Phase,
+    PrivacyMode,
     Role,
     RoundStatus,
     new_salt,
@@ -28,22 +29,28 @@ from offchain.chain.protocol import (
     vote_commitment,
 )
 from offchain.fl.availability import bitmap
-from offchain.fl.round import Addressing, RoundResult, RoundTerms, compute_round, needed
+from offchain.fl.round import Addressing, Reveal, RoundResult, RoundTerms, compute_round, needed
 from offchain.fl.screening import Checks
+from offchain.fl.secure_round import compute_secure_round
+from offchain.privacy.dp_bounds import screening_bound_micro, scores_apply
+from offchain.privacy.terms import privacy_entry, secure_terms
 from offchain.services.claims import claim_validator_rewards
 from offchain.services.penalties import apply_penalties
 from offchain.storage.cid import compute_cid, is_cid
 from offchain.storage.ipfs import IpfsStore
 from offchain.types import NamedWeights
 from offchain.workers.base import RoundWorker
+from offchain.workers.keyring import Keyring
+from offchain.workers.opening import SealedOpener
 from offchain.workers.restakes import log_restakes
-from offchain.workers.round_inputs import UpdateHolder, attestations_of, reveals_of
+from offchain.workers.round_inputs import UpdateHolder, attestations_of, mask_seeds_of, reveals_of
 from offchain.workers.spans import span
 from offchain.workers.state import WorkerState
 
 log = logging.getLogger(__name__)
 
 BPS = 10_000
+ATTEST_MARGIN = 5.0  # seconds of the attest phase kept for the attestation itself after waiting
 ADDRESSING = Addressing(cid_of=compute_cid, is_cid=is_cid)
 
 
@@ -95,16 +102,27 @@ class Validator(RoundWorker):
         self._data_key = digest.hexdigest()[:16]
         self.options = options
         self._public: tuple[np.ndarray, np.ndarray] | None = None
-        self.holder = UpdateHolder(store, self.ctx.params.max_update_bytes, self.name)
+        self.mode = self.ctx.params.privacy.mode
+        self.keyring = Keyring(chain, task_id, Role.VALIDATOR) if self.mode != PrivacyMode.PLAINTEXT else None
+        self.opener = (
+            SealedOpener(chain, store, self.keyring, self.name)
+            if self.keyring is not None and self.mode == PrivacyMode.SEALED
+            else None
+        )
+        self.holder = UpdateHolder(
+            store, self.ctx.params.max_update_bytes, self.name, self.opener.open if self.opener else None
+        )
 
     def own_data(self) -> tuple[np.ndarray, np.ndarray]:
         return self.x_eval, self.y_eval
 
     def act(self, round_id: int, phase: Phase) -> None:
         if phase in (Phase.REGISTRATION, Phase.COMMIT):
-            self.ensure_stake()  # validator stakes are frozen from the Attest phase on
+            self.ensure_stake()  # validator stakes (and keys) are frozen from the Attest phase on
+            self._ensure_key()
         elif phase == Phase.REVEAL:
             self.ensure_stake()
+            self._ensure_key()
             self._prefetch(round_id)
         elif phase == Phase.ATTEST:
             self._attest(round_id)
@@ -122,7 +140,15 @@ class Validator(RoundWorker):
             self.state.set("penalized_through", done)
             self.state.save()
         self.holder.forget_before(round_id)
+        if self.opener is not None:
+            self.opener.forget_before(round_id)
         log_restakes(self.chain, self.task_id, self.state, self.name)
+
+    def _ensure_key(self) -> None:
+        if self.keyring is not None and not self.state.get("key_registered"):
+            self.keyring.ensure_registered()
+            self.state.set("key_registered", True)
+            self.state.save()
 
     # --- availability -----------------------------------------------------------------
 
@@ -150,6 +176,9 @@ class Validator(RoundWorker):
                 deadline=time.monotonic() + self._seconds_left(),
                 per_update=self.options.fetch_timeout,
             )
+        if self.opener is not None or self.mode == PrivacyMode.SECAGG:
+            with span(rec, "ipfs"):
+                held = self._complete(round_id, reveals, held)
         rec["held"] = held
         self.state.save()
         with span(rec, "ipfs"):
@@ -159,6 +188,34 @@ class Validator(RoundWorker):
         rec["attested"] = True
         self.state.save()
         log.info("%s: round %d attested to %d of %d updates", self.name, round_id, len(held), len(reveals))
+
+    def _complete(self, round_id: int, reveals: list[Reveal], held: list[int]) -> list[int]:
+        """Before attesting: in a sealed task, share the content keys opened and open the rest with
+        the other validators' bundles; in a SecAgg task, wait for the contributors' mask seeds. Both
+        until done or until the attest phase is nearly over."""
+        deadline = time.monotonic() + max(1.0, self._seconds_left() - ATTEST_MARGIN)
+        if self.opener is not None:
+            self.opener.share(round_id)
+        while time.monotonic() < deadline:
+            if self.opener is not None:
+                if len(held) == len(reveals):
+                    break
+                if self.opener.read_bundles(round_id):
+                    held = self.holder.fetch_all(round_id, reveals, deadline=deadline, per_update=5.0)
+            elif self._seeds_in(round_id, reveals):
+                break
+            time.sleep(self.options.poll_seconds)
+        return held
+
+    def _seeds_in(self, round_id: int, reveals: list[Reveal]) -> bool:
+        """Whether every revealed trainer of the key set published its seeds (or none are needed)."""
+        assert self.keyring is not None
+        key_set = self.keyring.key_set(round_id)
+        revealed = {r.trainer for r in reveals}
+        if not set(key_set) - revealed:
+            return True
+        published = mask_seeds_of(self.chain, self.task_id, round_id)
+        return all(t in published for t in revealed if t in key_set)
 
     def _seconds_left(self) -> float:
         """Time left in the current phase (chain time), at least a second."""
@@ -269,13 +326,28 @@ class Validator(RoundWorker):
             task_id=self.task_id,
             round_id=round_id,
             rule=self.ctx.rule,
-            checks=Checks(self.ctx.model.specs, params.max_update_bytes, params.max_delta_norm_micro),
+            checks=Checks(
+                self.ctx.model.specs,
+                params.max_update_bytes,
+                screening_bound_micro(params, sum(int(w.size) for w in global_weights.values())),
+            ),
             quorum_bps=params.quorum_bps,
             trainer_pool=trainer_pool,
+            scored=scores_apply(params),
+            privacy=privacy_entry(params, round_id),
         )
         with span(rec, "aggregation"):
             contents = {i: self.holder.content(round_id, i) for i in wanted}
-            result = compute_round(terms, model.cid, global_weights, reveals, attestations, contents, ADDRESSING)
+            if self.mode == PrivacyMode.SECAGG:
+                assert self.keyring is not None
+                secure = secure_terms(params, self.keyring.mask_context(round_id), round_id)
+                key_set = list(self.keyring.key_set(round_id))
+                seeds = mask_seeds_of(self.chain, self.task_id, round_id)
+                result = compute_secure_round(
+                    terms, secure, model.cid, global_weights, reveals, attestations, key_set, seeds, contents, ADDRESSING
+                )
+            else:
+                result = compute_round(terms, model.cid, global_weights, reveals, attestations, contents, ADDRESSING)
         return self._vote_on(round_id, rec, model.weights_cid, global_weights, result)
 
     def _vote_on(

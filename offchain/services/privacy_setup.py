@@ -1,0 +1,85 @@
+"""The requester's privacy choices turned into the task's on-chain privacy terms.
+
+A requester names a mode and, optionally, a differential-privacy budget ε (and δ); the noise
+multiplier is then calibrated so that the task's rounds spend at most ε by the integer RDP bound
+the contract checks (`offchain.privacy.budget`), and SecAgg's fixed-point scale is chosen so that no
+sum of clipped, noised updates can wrap around 2^32 (`offchain.privacy.secagg`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from offchain.chain.protocol import PLAINTEXT, PrivacyMode, PrivacyParams
+from offchain.errors import ArgumentError
+from offchain.privacy.budget import epsilon_micro, noise_multiplier_micro_for
+from offchain.privacy.secagg import scale_bits_for
+
+MICRO = 1_000_000
+ATTO = 10**18
+MODES = {"plaintext": PrivacyMode.PLAINTEXT, "sealed": PrivacyMode.SEALED, "secagg": PrivacyMode.SECAGG}
+
+
+@dataclass(frozen=True)
+class PrivacyChoice:
+    mode: str = "plaintext"
+    epsilon: float | None = None  # None: no differential privacy
+    delta: float = 1e-5
+    noise_multiplier: float | None = None  # None: calibrated to ε
+    min_contributors: int | None = None  # SecAgg; None: 2
+
+
+def privacy_params(
+    choice: PrivacyChoice, *, rounds: int, clip_micro: int, max_trainers: int, num_parameters: int
+) -> PrivacyParams:
+    """The on-chain PrivacyParams for `choice`, or ArgumentError naming the option to change."""
+    if choice.mode not in MODES:
+        raise ArgumentError(f"unknown --privacy {choice.mode!r}: choose plaintext, sealed or secagg")
+    mode = MODES[choice.mode]
+    if mode == PrivacyMode.PLAINTEXT and choice.epsilon is None:
+        return PLAINTEXT
+    if (mode == PrivacyMode.SECAGG or choice.epsilon is not None) and clip_micro <= 0:
+        raise ArgumentError("--privacy secagg and --epsilon need a clip: set --max-delta-norm above 0")
+    budget, delta, z = _dp_terms(choice, rounds)
+    contributors = 0
+    bits = 0
+    if mode == PrivacyMode.SECAGG:
+        contributors = 2 if choice.min_contributors is None else choice.min_contributors
+        if not 2 <= contributors <= max_trainers:
+            raise ArgumentError(
+                f"--min-contributors must be between 2 and the task's maximum of {max_trainers} trainers per round, "
+                f"not {contributors}"
+            )
+        try:
+            bits = scale_bits_for(clip_micro / MICRO, max_trainers, z / MICRO, contributors, num_parameters)
+        except ValueError as exc:
+            raise ArgumentError(f"secure aggregation cannot hold these sums in 32 bits: {exc}") from None
+    elif choice.min_contributors is not None:
+        raise ArgumentError("--min-contributors applies to --privacy secagg only")
+    return PrivacyParams(mode, budget, delta, z, contributors, bits)
+
+
+def _dp_terms(choice: PrivacyChoice, rounds: int) -> tuple[int, int, int]:
+    """(ε budget, δ, noise multiplier) in the contract's units; zeros without DP."""
+    if choice.epsilon is None:
+        if choice.noise_multiplier is not None:
+            raise ArgumentError("--noise-multiplier needs a privacy budget: give --epsilon")
+        return 0, 0, 0
+    if not 0 < choice.epsilon <= 1e6:
+        raise ArgumentError(f"--epsilon must be more than 0 and at most 1e6, not {choice.epsilon}")
+    if not 0 < choice.delta < 1:
+        raise ArgumentError(f"--delta must be between 0 and 1 (e.g. 1e-5), not {choice.delta}")
+    budget = round(choice.epsilon * MICRO)
+    delta = max(1, round(choice.delta * ATTO))
+    if choice.noise_multiplier is None:
+        z = noise_multiplier_micro_for(budget, delta, rounds)
+    else:
+        z = round(choice.noise_multiplier * MICRO)
+        spent = epsilon_micro(rounds, z, delta) if z > 0 else None
+        if spent is None or spent > budget:
+            shown = "infinite" if spent is None else f"{spent / MICRO:.4f}"
+            raise ArgumentError(
+                f"--noise-multiplier {choice.noise_multiplier:g} spends ε = {shown} over {rounds} rounds at δ = "
+                f"{choice.delta:g}, more than --epsilon {choice.epsilon:g}: raise it or leave it out to calibrate"
+            )
+    return budget, delta, z
