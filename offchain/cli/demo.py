@@ -67,6 +67,17 @@ def demo(
         ),
     ] = True,
     explorer_port: Annotated[int, typer.Option(help="Port of the background explorer.")] = 8000,
+    privacy: Annotated[
+        str,
+        typer.Option(help="plaintext (updates public), sealed (validators read them) or secagg (only sums are read)."),
+    ] = "plaintext",
+    epsilon: Annotated[
+        float | None, typer.Option(help="Differential-privacy budget ε of the task (default: no DP).")
+    ] = None,
+    delta: Annotated[float, typer.Option(help="δ of the privacy budget.")] = 1e-5,
+    clip: Annotated[
+        float, typer.Option(help="Bound on the norm of an update's change; with --epsilon, the DP clip.")
+    ] = 10.0,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Start the devnet and IPFS node if needed, deploy, create a task, run trainers and validators
@@ -74,6 +85,7 @@ def demo(
     from offchain.demo.config import DemoConfig
     from offchain.fl.rules import parse_rule
     from offchain.ml.partition import parse_partition
+    from offchain.services.privacy_setup import PrivacyChoice, privacy_params
     from offchain.services.requester import rule_id
 
     setup_logging(verbose)
@@ -94,6 +106,10 @@ def demo(
             seed=seed,
             registration_seconds=registration,
             tf_threads=tf_threads,
+            privacy=privacy,
+            epsilon=epsilon,
+            delta=delta,
+            clip=clip,
         )
     except ValueError as exc:
         raise ArgumentError(str(exc)) from None
@@ -102,6 +118,13 @@ def demo(
     except DflError as exc:
         raise ArgumentError(f"--rule {rule} with --rule-param {list(config.rule_params)}: {exc}") from None
     parse_partition(partition)
+    privacy_params(  # bad privacy options fail here, before any service starts; the scale needs the model
+        PrivacyChoice(privacy, epsilon, delta, None, None),
+        rounds=rounds,
+        clip_micro=round(clip * 1_000_000),
+        max_trainers=100,
+        num_parameters=1,
+    )
     if not (s.build_dir / "contracts" / "FLTaskManager.json").exists():
         raise DflError(
             f"contracts are not compiled ({s.build_dir} has no FLTaskManager.json): run `make setup` or `brownie compile`"

@@ -29,6 +29,11 @@ class DemoConfig:
     tf_threads: int | None = (
         None  # per worker process; None: the setting if given, else 1 when workers outnumber the cores
     )
+    privacy: str = "plaintext"  # plaintext | sealed | secagg
+    epsilon: float | None = None  # differential-privacy budget of the task (None: no DP)
+    delta: float = 1e-5
+    clip: float = 10.0  # the task's bound on an update's change (the DP clip)
+    min_contributors: int | None = None  # secagg; None: all trainers but one
 
     def __post_init__(self) -> None:
         if not 1 <= self.trainers <= 8 or not 1 <= self.validators <= 8:

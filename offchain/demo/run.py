@@ -28,9 +28,11 @@ from offchain.demo.config import DemoConfig
 from offchain.errors import DflError
 from offchain.ml.datasets import Dataset, load_dataset
 from offchain.ml.partition import parse_partition
+from offchain.services.privacy_setup import PrivacyChoice, privacy_params
 from offchain.services.requester import PublishedModel, TaskSettings, create_task, publish_model
 from offchain.storage.ipfs import IpfsStore
 from offchain.units import TOKEN
+from offchain.workers.keyring import Keyring
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +116,14 @@ def prepare(config: DemoConfig, settings: Settings, workdir: Path) -> DemoRun:
             y_eval=data.y_test[:n_eval],
         )
     phase = config.phase_seconds
+    clip_micro = round(config.clip * 1_000_000)
+    privacy = privacy_params(
+        PrivacyChoice(config.privacy, config.epsilon, config.delta, None, _min_contributors(config)),
+        rounds=config.rounds,
+        clip_micro=clip_micro,
+        max_trainers=TaskSettings.max_trainers,
+        num_parameters=published.num_parameters,
+    )
     task_id = create_task(
         chain,
         published,
@@ -130,6 +140,8 @@ def prepare(config: DemoConfig, settings: Settings, workdir: Path) -> DemoRun:
             # Workers withdraw this long after the last round (the penalty window): short in the demo.
             exit_cooldown=config.exit_cooldown_seconds,
             reward_pool=config.reward_pool,
+            max_delta_norm_micro=clip_micro,
+            privacy=privacy,
         ),
     )
     trainer_files, validator_files = _shares(config, data, workdir)
@@ -203,8 +215,9 @@ def prepare(config: DemoConfig, settings: Settings, workdir: Path) -> DemoRun:
 
 
 def stake_everyone(settings: Settings, chain: TaskManager, task_id: int, workers: list[Worker]) -> None:
-    """Stake each participant's minimum before any worker starts, so no round can begin (and end
-    early) while a slow-starting process has yet to stake. The workers see the stake and go on."""
+    """Stake each participant's minimum (and register its X25519 key where the privacy mode needs one)
+    before any worker starts, so no round can begin (and end early) while a slow-starting process
+    has yet to stake, and every key is in round 0's key set. The workers see both and go on."""
     params = chain.task_params(task_id)
     for w in workers:
         account_chain = TaskManager(settings.rpc_url, chain.deployment, anvil_account(w.account_index))
@@ -214,6 +227,14 @@ def stake_everyone(settings: Settings, chain: TaskManager, task_id: int, workers
             else (Role.VALIDATOR, params.min_validator_stake)
         )
         account_chain.stake(task_id, role, amount)
+        Keyring(account_chain, task_id, role).ensure_registered()
+
+
+def _min_contributors(config: DemoConfig) -> int | None:
+    """SecAgg: the sum may be unmasked with all trainers but one (the demo tolerates one dropout)."""
+    if config.privacy != "secagg":
+        return None
+    return config.min_contributors or max(2, config.trainers - 1)
 
 
 def tf_threads_per_worker(workers: int, cores: int, *, requested: int | None = None, configured: int = 0) -> int:

@@ -11,6 +11,7 @@ from rich.table import Table
 from offchain.demo.run import DemoRun
 from offchain.readmodel.models import global_model_cid
 from offchain.services.context import TaskContext, load_global_model
+from offchain.services.privacy_report import describe_privacy, privacy_summary
 from offchain.services.reports import participants_report, round_report
 from offchain.storage.ipfs import IpfsStore
 from offchain.tokens import format_tokens
@@ -95,6 +96,7 @@ def collect(run: DemoRun, store: IpfsStore, meter: AccuracyMeter) -> dict[str, A
             {"address": a, "role": roles.get(a, "?"), "before": run.balances_before[a], "after": after[a]}
             for a in after
         ],
+        "privacy": privacy_summary(chain.task_params(task), chain.epsilon_spent_micro(task)),
         "token_supply": chain.total_supply(),
         "tokens_held": sum(chain.balance_of(h) for h in holders),
         "deployment": {name: addr for name, addr in chain.deployment.addresses.items()},
@@ -131,6 +133,7 @@ def render(summary: dict[str, Any], console: Console) -> None:
             _tokens(r["slashed"]),
         )
     console.print(table)
+    console.print(f"privacy: {describe_privacy(summary['privacy'])}", highlight=False)
     balances = Table(title="token balances (DFL)")
     for col in ("account", "role", "before", "after", "change"):
         balances.add_column(col, justify="left" if col in ("account", "role") else "right")

@@ -112,7 +112,7 @@ def compute_secure_round(
             [(t, d, seeds[t][32 * i : 32 * (i + 1)]) for t in contributors for i, d in enumerate(dropouts)],
         )
         bound = _norm_bound_sq(secure, len(contributors), size)
-        if _squared_norm(total.view(np.int32)) > bound:
+        if secagg.sum_norm_sq(total) > bound:
             status, detail = SumStatus.OUT_OF_BOUNDS, "the unmasked sum is longer than clipped updates and noise allow"
         else:
             weights = _apply_mean(parent_weights, secagg.dequantize(total, secure.scale_bits), len(contributors))
@@ -246,14 +246,6 @@ def _norm_bound_sq(secure: SecureTerms, contributors: int, size: int) -> int:
         secure.noise_multiplier_micro / 1e6, sensitivity, max(1, secure.min_contributors)
     )
     return secagg.sum_norm_bound_sq(contributors, sensitivity, sigma, size)
-
-
-def _squared_norm(values: np.ndarray) -> int:
-    """Σ v² of int32 values, exactly: with v = 2^16·a + b (0 <= b < 2^16), every partial sum below
-    fits int64 for up to 2^31 values, and Python ints combine them."""
-    v = values.astype(np.int64)
-    a, b = v >> 16, v & 0xFFFF
-    return (int(np.sum(a * a)) << 32) + (int(np.sum(a * b)) << 17) + int(np.sum(b * b))
 
 
 def _apply_mean(parent: NamedWeights, total: np.ndarray, contributors: int) -> NamedWeights:

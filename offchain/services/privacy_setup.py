@@ -51,7 +51,7 @@ def privacy_params(
                 f"not {contributors}"
             )
         try:
-            bits = scale_bits_for(clip_micro / MICRO, max_trainers, z / MICRO, contributors, num_parameters)
+            bits = scale_bits_for(clip_micro, max_trainers, z / MICRO, contributors, num_parameters)
         except ValueError as exc:
             raise ArgumentError(f"secure aggregation cannot hold these sums in 32 bits: {exc}") from None
     elif choice.min_contributors is not None:
