@@ -1,0 +1,1 @@
+"""Privacy: sealed updates, secure aggregation, differential privacy accounting."""
