@@ -125,8 +125,11 @@ class RoundReceipt:
             if (version == PRIVATE_VERSION) != ("privacy" in body):
                 raise ValueError(f"version {version} with{'out' if 'privacy' not in body else ''} a privacy entry")
             if "privacy" in body:
+                entry = body["privacy"]
                 body["privacy"] = PrivacyEntry(
-                    **{k: int(v) if k in _PRIVATE_INTS else v for k, v in body["privacy"].items()}
+                    mode=str(entry["mode"]),
+                    dp=str(entry["dp"]),
+                    **{k: int(entry[k]) for k in _PRIVATE_INTS},
                 )
             if "secure_sum" in body:
                 entry = body["secure_sum"]

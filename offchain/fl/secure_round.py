@@ -242,9 +242,7 @@ def _status(
 
 def _norm_bound_sq(secure: SecureTerms, contributors: int, size: int) -> int:
     sensitivity = secagg.sensitivity(secure.clip_micro, secure.scale_bits, size)
-    sigma = secagg.noise_share_sigma(
-        secure.noise_multiplier_micro / 1e6, sensitivity, max(1, secure.min_contributors)
-    )
+    sigma = secagg.noise_share_sigma(secure.noise_multiplier_micro / 1e6, sensitivity, max(1, secure.min_contributors))
     return secagg.sum_norm_bound_sq(contributors, sensitivity, sigma, size)
 
 

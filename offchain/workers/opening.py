@@ -73,7 +73,9 @@ class SealedOpener:
                 continue
             self._read_bundles.add(cid)
             try:
-                keys = open_key_bundle(data, self.keyring.seal_context(round_id, sender), self.keyring.me, self.keyring.private)
+                keys = open_key_bundle(
+                    data, self.keyring.seal_context(round_id, sender), self.keyring.me, self.keyring.private
+                )
             except SealedError as exc:
                 log.info("%s: key bundle %s of %s is unusable: %s", self.name, cid, sender, exc)
                 continue
@@ -98,7 +100,9 @@ class SealedOpener:
         cid = self.store.put(data)
         self.chain.publish_key_bundle(self.keyring.task_id, cid)
         self._published.setdefault(round_id, set()).update(opened)
-        log.info("%s: round %d: shared %d content keys with %d validators", self.name, round_id, len(opened), len(recipients))
+        log.info(
+            "%s: round %d: shared %d content keys with %d validators", self.name, round_id, len(opened), len(recipients)
+        )
 
     def _validator_keys(self) -> dict[str, bytes]:
         """Every validator key registered so far (late registrants are who bundles are for)."""

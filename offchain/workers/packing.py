@@ -103,7 +103,9 @@ class Packer:
 
     # --- secagg -----------------------------------------------------------------------
 
-    def _masked(self, round_id: int, trainer: str, global_weights: NamedWeights, trained: NamedWeights) -> Packed | Skip:
+    def _masked(
+        self, round_id: int, trainer: str, global_weights: NamedWeights, trained: NamedWeights
+    ) -> Packed | Skip:
         assert self.keyring is not None
         privacy = self.params.privacy
         key_set = self.keyring.key_set(round_id)
@@ -118,7 +120,10 @@ class Packer:
             return Skip("too_few", f"{len(key_set)} trainers in the round's key set, secure aggregation needs {needed}")
         names = sorted(global_weights)
         delta = np.concatenate(
-            [trained[n].astype(np.float64).reshape(-1) - global_weights[n].astype(np.float64).reshape(-1) for n in names]
+            [
+                trained[n].astype(np.float64).reshape(-1) - global_weights[n].astype(np.float64).reshape(-1)
+                for n in names
+            ]
         )
         clip = self.params.max_delta_norm_micro / MICRO
         rng = noise_rng()
@@ -141,7 +146,9 @@ class Packer:
         return Packed(data, compute_cid(data), True, note + f", masked with {len(seeds)} trainers")
 
 
-def _add_gaussian(weights: NamedWeights, global_weights: NamedWeights, sigma: float, rng: np.random.Generator) -> NamedWeights:
+def _add_gaussian(
+    weights: NamedWeights, global_weights: NamedWeights, sigma: float, rng: np.random.Generator
+) -> NamedWeights:
     return {
         n: (
             global_weights[n].astype(np.float64)

@@ -224,9 +224,7 @@ class Trainer(RoundWorker):
             )
             return
         context = self.keyring.mask_context(round_id)
-        seeds = b"".join(
-            pairwise_seed(self.keyring.private, self.me.lower(), key_set[d], d, context) for d in dropouts
-        )
+        seeds = b"".join(pairwise_seed(self.keyring.private, self.me.lower(), key_set[d], d, context) for d in dropouts)
         with span(rec, "chain"):
             self.chain.publish_mask_seeds(self.task_id, seeds)
         rec["seeds_published"] = True

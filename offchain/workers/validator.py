@@ -32,7 +32,7 @@ from offchain.fl.availability import bitmap
 from offchain.fl.round import Addressing, Reveal, RoundResult, RoundTerms, compute_round, needed
 from offchain.fl.screening import Checks
 from offchain.fl.secure_round import compute_secure_round
-from offchain.privacy.dp_bounds import screening_bound_micro, scores_apply
+from offchain.privacy.dp_bounds import scores_apply, screening_bound_micro
 from offchain.privacy.terms import privacy_entry, secure_terms
 from offchain.services.claims import claim_validator_rewards
 from offchain.services.penalties import apply_penalties
@@ -344,7 +344,16 @@ class Validator(RoundWorker):
                 key_set = list(self.keyring.key_set(round_id))
                 seeds = mask_seeds_of(self.chain, self.task_id, round_id)
                 result = compute_secure_round(
-                    terms, secure, model.cid, global_weights, reveals, attestations, key_set, seeds, contents, ADDRESSING
+                    terms,
+                    secure,
+                    model.cid,
+                    global_weights,
+                    reveals,
+                    attestations,
+                    key_set,
+                    seeds,
+                    contents,
+                    ADDRESSING,
                 )
             else:
                 result = compute_round(terms, model.cid, global_weights, reveals, attestations, contents, ADDRESSING)

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import json
 import signal
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import pytest
 
 from offchain.chain.accounts import anvil_account
+from offchain.chain.manager import TaskManager
 from offchain.chain.protocol import PrivacyMode, Role, RoundStatus, SlashReason
 from offchain.fl.codec import decode_weights
 from offchain.fl.errors import InvalidUpdateError
@@ -24,6 +26,7 @@ from offchain.services.local_model import LocalModel
 from offchain.services.privacy_setup import PrivacyChoice, privacy_params
 from offchain.services.requester import TaskSettings, create_task
 from offchain.storage.ipfs import IpfsStore
+from offchain.types import TensorSpec
 from offchain.workers.keyring import Keyring
 from support import DevnetDeployment, publish_digits, wait_until
 
@@ -94,7 +97,7 @@ def _run_task(protocol: DevnetDeployment, tmp_path: Path, task: int, *, late_val
             log.close()
 
 
-def _create(protocol: DevnetDeployment, ipfs_api: str, choice: PrivacyChoice, *, clip: float) -> tuple[int, object]:
+def _create(protocol: DevnetDeployment, ipfs_api: str, choice: PrivacyChoice, *, clip: float) -> tuple[int, Any]:
     published = publish_digits(ipfs_api)
     settings = TaskSettings(
         num_rounds=ROUNDS,
@@ -127,7 +130,7 @@ def _stake(protocol: DevnetDeployment, task: int, validators: tuple[int, ...]) -
         Keyring(protocol.manager(index), task, Role.VALIDATOR).ensure_registered()
 
 
-def _assert_unreadable(store: IpfsStore, chain_reveals: list, specs: list) -> None:
+def _assert_unreadable(store: IpfsStore, chain_reveals: list[Any], specs: Sequence[TensorSpec]) -> None:
     """No update a trainer pinned decodes as model weights."""
     for event in chain_reveals:
         data = store.get(event.args["updateCid"], max_bytes=1 << 24)
@@ -135,8 +138,8 @@ def _assert_unreadable(store: IpfsStore, chain_reveals: list, specs: list) -> No
             decode_weights(data, specs, max_bytes=1 << 24)
 
 
-def _assert_victim_slashed(chain: object, task: int, victim: str) -> None:
-    slashes = chain.events("Slashed", taskId=task, account=anvil_account(TRAINERS[0]).address)  # type: ignore[attr-defined]
+def _assert_victim_slashed(chain: TaskManager, task: int, victim: str) -> None:
+    slashes = chain.events("Slashed", taskId=task, account=anvil_account(TRAINERS[0]).address)
     assert [e.args["reason"] for e in slashes][:1] == [SlashReason.TRAINER_NON_REVEAL], victim
 
 

@@ -13,7 +13,7 @@ from offchain.fl import kernels
 from offchain.fl.errors import AggregationInputError
 from offchain.fl.reasons import Reason
 from offchain.fl.records import Update
-from offchain.fl.round import Reveal, _ordered
+from offchain.fl.round import Reveal, ordered_reveals
 from offchain.fl.rules import RULES, Contribution, RuleConfig, aggregate, parse_rule
 from offchain.types import NamedWeights
 
@@ -130,7 +130,7 @@ def test_no_accepted_update_keeps_the_global_model() -> None:
 )
 def test_duplicate_trainer_is_an_input_error(trainers: list[str]) -> None:
     with pytest.raises(AggregationInputError, match="more than once"):
-        _ordered([Reveal(i, t, "Qm", 1) for i, t in enumerate(trainers)])
+        ordered_reveals([Reveal(i, t, "Qm", 1) for i, t in enumerate(trainers)])
 
 
 def test_rule_registry_names_every_rule_the_contract_accepts() -> None:
