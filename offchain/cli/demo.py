@@ -32,9 +32,12 @@ def demo(
         str, typer.Option(help="How the training data is split among trainers: iid, dirichlet:ALPHA, shards:N.")
     ] = "dirichlet:0.5",
     rule: Annotated[
-        str,
-        typer.Option(help="consensus_fedavg, fedavg, median, trimmed_mean, multi_krum, norm_clipped_fedavg."),
-    ] = "consensus_fedavg",
+        str | None,
+        typer.Option(
+            help="consensus_fedavg (the default), fedavg, median, trimmed_mean, multi_krum, norm_clipped_fedavg "
+            "(secagg: fedavg, the mean of the sum)."
+        ),
+    ] = None,
     rule_param: Annotated[list[int] | None, typer.Option(help="Rule parameter (repeat).")] = None,
     epochs: Annotated[int, typer.Option(help="Local epochs per round.")] = 2,
     learning_rate: Annotated[float, typer.Option(help="Local learning rate (SGD).")] = 0.1,
@@ -85,11 +88,12 @@ def demo(
     from offchain.demo.config import DemoConfig
     from offchain.fl.rules import parse_rule
     from offchain.ml.partition import parse_partition
-    from offchain.services.privacy_setup import PrivacyChoice, privacy_params
+    from offchain.services.privacy_setup import PrivacyChoice, default_rule, privacy_params
     from offchain.services.requester import rule_id
 
     setup_logging(verbose)
     s = settings()
+    rule = default_rule(privacy, rule)
     try:
         config = DemoConfig(
             dataset=dataset,

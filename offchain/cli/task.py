@@ -46,12 +46,12 @@ def create(
         int, typer.Option(help="Size of the public evaluation set (from the data set's test split).")
     ] = 1000,
     rule: Annotated[
-        str,
+        str | None,
         typer.Option(
             help="consensus_fedavg (robust, the default), fedavg, median, trimmed_mean, multi_krum or "
-            "norm_clipped_fedavg (see offchain/fl/rules.py)."
+            "norm_clipped_fedavg (see offchain/fl/rules.py); secagg aggregates the mean of the sum: fedavg."
         ),
-    ] = "consensus_fedavg",
+    ] = None,
     rule_param: Annotated[
         list[int] | None,
         typer.Option(help="Rule parameter (repeat; see offchain/fl/rules.py). Default: none, fedavg [0]."),
@@ -143,7 +143,7 @@ def create(
     Every option, the account's balance and the data set are checked before anything is uploaded or sent."""
     from offchain.ml.datasets import load_dataset
     from offchain.ml.models import PRESETS
-    from offchain.services.privacy_setup import PrivacyChoice, privacy_params
+    from offchain.services.privacy_setup import PrivacyChoice, default_rule, privacy_params
     from offchain.services.requester import TaskSettings, create_task, publish_model
 
     if model_spec is None and model not in PRESETS:
@@ -152,6 +152,7 @@ def create(
         raise ArgumentError(f"--eval-samples must be at least 1, not {eval_samples}")
     if not 0 < max_update_mb <= 1024:
         raise ArgumentError(f"--max-update-mb must be more than 0 and at most 1024, not {max_update_mb}")
+    rule = default_rule(privacy, rule)
     task_settings = TaskSettings(
         rule=rule,
         rule_params=tuple(rule_param) if rule_param else _default_rule_params(rule),

@@ -29,6 +29,19 @@ class PrivacyChoice:
     min_contributors: int | None = None  # SecAgg; None: 2
 
 
+def default_rule(mode: str, rule: str | None) -> str:
+    """The aggregation rule for a task: as asked, else consensus_fedavg; under secagg only fedavg (the
+    mean of the round's sum) can run, since no update can be read on its own."""
+    if mode != "secagg":
+        return rule or "consensus_fedavg"
+    if rule not in (None, "fedavg"):
+        raise ArgumentError(
+            f"--privacy secagg aggregates the mean of each round's sum; --rule {rule} needs to read every update: "
+            "leave --rule out (fedavg) or choose --privacy sealed"
+        )
+    return "fedavg"
+
+
 def privacy_params(
     choice: PrivacyChoice, *, rounds: int, clip_micro: int, max_trainers: int, num_parameters: int
 ) -> PrivacyParams:

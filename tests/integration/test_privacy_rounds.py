@@ -23,7 +23,7 @@ from offchain.privacy.sealed import is_sealed
 from offchain.privacy.secagg import MASKED_MAGIC
 from offchain.services.context import round_receipt
 from offchain.services.local_model import LocalModel
-from offchain.services.privacy_setup import PrivacyChoice, privacy_params
+from offchain.services.privacy_setup import PrivacyChoice, default_rule, privacy_params
 from offchain.services.requester import TaskSettings, create_task
 from offchain.storage.ipfs import IpfsStore
 from offchain.types import TensorSpec
@@ -100,6 +100,8 @@ def _run_task(protocol: DevnetDeployment, tmp_path: Path, task: int, *, late_val
 def _create(protocol: DevnetDeployment, ipfs_api: str, choice: PrivacyChoice, *, clip: float) -> tuple[int, Any]:
     published = publish_digits(ipfs_api)
     settings = TaskSettings(
+        rule=default_rule(choice.mode, None),
+        rule_params=(0,) if choice.mode == "secagg" else (),
         num_rounds=ROUNDS,
         registration=30,
         commit=150,
