@@ -19,7 +19,7 @@ from offchain.chain.manager import TaskManager
 from offchain.chain.protocol import PrivacyMode, Role, RoundStatus, SlashReason
 from offchain.fl.codec import decode_weights
 from offchain.fl.errors import InvalidUpdateError
-from offchain.privacy.sealed import is_sealed
+from offchain.privacy.sealed import is_sealed, parse_header
 from offchain.privacy.secagg import MASKED_MAGIC
 from offchain.services.context import round_receipt
 from offchain.services.local_model import LocalModel
@@ -168,7 +168,11 @@ def test_a_sealed_task_hides_updates_from_the_public_and_a_late_validator_opens_
             reveals = chain.events("UpdateRevealed", taskId=task, round=r)
             assert len(reveals) == len(TRAINERS) - 1  # the killed trainer never revealed
             for event in reveals:
-                assert is_sealed(store.get(event.args["updateCid"], max_bytes=1 << 24))
+                data = store.get(event.args["updateCid"], max_bytes=1 << 24)
+                assert is_sealed(data)
+                # Round 0 was sealed to the first validator alone: the second one's key came later.
+                expected = VALIDATORS[:1] if r == 0 else VALIDATORS
+                assert parse_header(data).recipients == tuple(anvil_account(v).address.lower() for v in expected)
             _assert_unreadable(store, reveals, model.specs)
             receipt = round_receipt(chain, store, task, r, 1 << 24)
             assert receipt is not None and receipt.privacy is not None and receipt.privacy.mode == "sealed"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from offchain.chain.events import TaskCreated
+from offchain.chain.events import KeyBundlePublished, MaskSeedsPublished, TaskCreated, TaskLog
 from offchain.explorer.queries.store import (
     NotFound,
     StoredReceipt,
@@ -59,6 +59,37 @@ def round_page(conn: sqlite3.Connection, task_id: int, round_id: int) -> dict[st
         "updates": [_update(u) for u in view.updates],
         "votes": [_vote(v) for v in view.validators],
         "slashes": [slash_row(e) for e in view.slashes],
+        "privacy": _privacy(log, round_id, stored),
+    }
+
+
+def _privacy(log: TaskLog, round_id: int, stored: StoredReceipt | None) -> dict[str, Any] | None:
+    """The receipt's privacy entry and SecAgg sum, the mask seeds and key bundles of the round."""
+    body = stored.body if stored else None
+    seeds = log.of(MaskSeedsPublished, round_id)
+    bundles = log.of(KeyBundlePublished, round_id)
+    if (body is None or body.privacy is None) and not seeds and not bundles:
+        return None
+    entry = body.privacy if body else None
+    total = body.secure_sum if body else None
+    return {
+        "mode": entry.mode if entry else None,
+        "dp": entry.dp if entry else None,
+        "epsilon_spent": entry.epsilon_spent_micro / 1e6 if entry and entry.dp != "none" else None,
+        "epsilon_budget": entry.epsilon_budget_micro / 1e6 if entry and entry.dp != "none" else None,
+        "secure_sum": None
+        if total is None
+        else {
+            "status": total.status,
+            "detail": total.detail,
+            "contributors": list(total.contributors),
+            "dropouts": list(total.dropouts),
+            "scale_bits": total.scale_bits,
+        },
+        "mask_seeds": [
+            {"trainer": e.record.trainer, "seeds": len(e.record.seeds) // 32, "tx": e.tx_hash} for e in seeds
+        ],
+        "key_bundles": [{"validator": e.record.validator, "cid": e.record.bundle_cid, "tx": e.tx_hash} for e in bundles],
     }
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from eth_utils import to_checksum_address
 
 from offchain.chain.events import EVENT_RECORDS, Event, Slashed, TaskLog, TrainerRewardClaimed, decode_event
-from offchain.chain.manager import MANAGER_CONTRACT
+from offchain.chain.manager import MANAGER_CONTRACT, PRIVACY_CONTRACT
 from offchain.fl.receipt import RoundReceipt
 
 HEX_ADDRESS = re.compile(r"^(0x)?[0-9a-fA-F]{40}$")
@@ -55,9 +55,9 @@ def task_log(conn: sqlite3.Connection, task_id: int) -> TaskLog:
     """The task's events in chain order, typed as the chain client types them."""
     names = ",".join("?" * len(EVENT_RECORDS))
     rows = conn.execute(
-        f"{EVENT_SELECT} WHERE e.task_id = ? AND e.contract = ? AND e.name IN ({names})"
+        f"{EVENT_SELECT} WHERE e.task_id = ? AND e.contract IN (?, ?) AND e.name IN ({names})"
         " ORDER BY e.block_number, e.log_index",
-        (task_id, MANAGER_CONTRACT, *EVENT_RECORDS),
+        (task_id, MANAGER_CONTRACT, PRIVACY_CONTRACT, *EVENT_RECORDS),
     )
     return TaskLog(task_id, tuple(typed_event(r) for r in rows))
 

@@ -11,6 +11,7 @@ from collections import defaultdict
 from typing import Any
 
 from offchain.chain.events import (
+    EncryptionKeyRegistered,
     Event,
     Reclaimed,
     RoundStarted,
@@ -21,7 +22,7 @@ from offchain.chain.events import (
     TrainerRewardClaimed,
     ValidatorRewardClaimed,
 )
-from offchain.chain.protocol import RoundStatus
+from offchain.chain.protocol import RoundStatus, TaskParams
 from offchain.explorer.queries.store import (
     EVENT_SELECT,
     NotFound,
@@ -34,8 +35,10 @@ from offchain.explorer.queries.store import (
     task_state,
 )
 from offchain.fl.rules import RULES
+from offchain.privacy.terms import epsilon_spent_micro
 from offchain.readmodel.participants import participant_totals
 from offchain.readmodel.rounds import RoundView, round_view
+from offchain.services.privacy_report import WHO_READS, privacy_summary
 
 
 def rule_name(rule_id: int) -> str:
@@ -95,6 +98,7 @@ def task(conn: sqlite3.Connection, task_id: int) -> dict[str, Any]:
             for r in rounds
             if r["metric_mean"] is not None
         ],
+        "privacy": _privacy(log, created.record.params),
         "claims": [claim_row(e) for e in claims],
         "slashes": [slash_row(e) for e in log.of(Slashed)],
         "completed": None
@@ -109,6 +113,14 @@ def task(conn: sqlite3.Connection, task_id: int) -> dict[str, Any]:
             "tx": returned.tx_hash,
         },
     }
+
+
+def _privacy(log: TaskLog, params: TaskParams) -> dict[str, Any]:
+    """Who reads the task's updates, the ε its started rounds spent (the contract's bound) and the
+    X25519 keys registered for it."""
+    summary = privacy_summary(params, epsilon_spent_micro(params, len(log.of(RoundStarted))))
+    keys = [{"account": e.record.account, "role": e.record.role.name.lower()} for e in log.of(EncryptionKeyRegistered)]
+    return summary | {"who_reads": WHO_READS[summary["mode"]], "keys": keys}
 
 
 def _body(stored: StoredReceipt | None) -> Any:
