@@ -129,6 +129,12 @@ interface IFLTaskManager {
         SecAgg
     }
 
+    /// @notice What a task's differential privacy protects (see {PrivacyParams}).
+    enum PrivacyUnit {
+        Trainer,
+        Sample
+    }
+
     /// @notice A participant's role in one task (one role per account per task).
     enum Role {
         None,
@@ -241,6 +247,9 @@ interface IFLTaskManager {
     /// @param minContributors SecAgg only (>= 2, else 0): the fewest revealed updates whose sum may be
     ///        unmasked; with DP each contributor adds 1/minContributors of the noise variance.
     /// @param scaleBits SecAgg only (1..24, else 0): updates are quantized to multiples of 2^-scaleBits.
+    /// @param unit What ε protects: a Trainer's whole data (its update is clipped to the clip), or
+    ///        each Sample (each example's scaled gradient is clipped to the clip and a round is one
+    ///        step on the sum of them: DP-FedSGD). Sample needs a budget.
     struct PrivacyParams {
         PrivacyMode mode;
         uint64 epsilonBudgetMicro;
@@ -248,6 +257,7 @@ interface IFLTaskManager {
         uint64 noiseMultiplierMicro;
         uint16 minContributors;
         uint8 scaleBits;
+        PrivacyUnit unit;
     }
 
     /// @notice Live state of a task, as of `block.timestamp`.
@@ -523,6 +533,8 @@ interface IFLTaskManager {
     error FLTaskManagerInvalidScaleBits(uint256 scaleBits);
     /// @notice SecAgg aggregates only the mean of the sum (rule 0); rule `ruleId` needs each update.
     error FLTaskManagerRuleNeedsUpdates(uint8 ruleId);
+    /// @notice Per-sample privacy needs a budget (`epsilonBudgetMicro` > 0).
+    error FLTaskManagerSampleUnitWithoutBudget();
     /// @notice `numRounds` rounds at this noise and δ spend ε = `epsilonMicro`/1e6, over the budget.
     error FLTaskManagerPrivacyBudgetExceeded(uint256 epsilonMicro, uint256 budgetMicro);
 

@@ -73,6 +73,7 @@ library TaskParamsLib {
         }
         if (secAgg && p.ruleId != 0) revert IFLTaskManager.FLTaskManagerRuleNeedsUpdates(p.ruleId);
         if (q.epsilonBudgetMicro == 0) {
+            if (q.unit == IFLTaskManager.PrivacyUnit.Sample) revert IFLTaskManager.FLTaskManagerSampleUnitWithoutBudget();
             if (q.noiseMultiplierMicro != 0 || q.deltaAtto != 0) {
                 revert IFLTaskManager.FLTaskManagerNoiseWithoutBudget(q.noiseMultiplierMicro, q.deltaAtto);
             }

@@ -41,6 +41,13 @@ class PrivacyMode(IntEnum):
     SECAGG = 2
 
 
+class PrivacyUnit(IntEnum):
+    """What differential privacy protects: a trainer's whole data, or each of its samples."""
+
+    TRAINER = 0
+    SAMPLE = 1
+
+
 class Role(IntEnum):
     NONE = 0
     TRAINER = 1
@@ -81,6 +88,7 @@ class PrivacyParams:
     noise_multiplier_micro: int = 0  # noise std over the clip, x 1e6
     min_contributors: int = 0  # secagg: fewest reveals whose sum may be unmasked (each adds 1/this of the noise)
     scale_bits: int = 0  # secagg: updates quantized to multiples of 2^-scale_bits
+    unit: PrivacyUnit = PrivacyUnit.TRAINER  # SAMPLE: per-example clipping, one gradient step a round (DP-FedSGD)
 
     @property
     def dp(self) -> bool:

@@ -40,7 +40,10 @@ def demo(
     ] = None,
     rule_param: Annotated[list[int] | None, typer.Option(help="Rule parameter (repeat).")] = None,
     epochs: Annotated[int, typer.Option(help="Local epochs per round.")] = 2,
-    learning_rate: Annotated[float, typer.Option(help="Local learning rate (SGD).")] = 0.1,
+    learning_rate: Annotated[
+        float | None,
+        typer.Option(help="Local learning rate (SGD); default 0.1, or 2.0 for a per-sample DP-SGD step."),
+    ] = None,
     reward_pool: Annotated[
         int, typer.Option(parser=tokens("--reward-pool"), metavar="TOKENS", help="Reward pool in tokens.")
     ] = "1000",  # type: ignore[assignment]  # parsed by `tokens`
@@ -79,8 +82,19 @@ def demo(
     ] = None,
     delta: Annotated[float, typer.Option(help="δ of the privacy budget.")] = 1e-5,
     clip: Annotated[
-        float, typer.Option(help="Bound on the norm of an update's change; with --epsilon, the DP clip.")
-    ] = 10.0,
+        float | None,
+        typer.Option(
+            help="Bound on the norm of an update's change (default 10), or with --dp-unit sample on each "
+            "example's scaled gradient (default 2)."
+        ),
+    ] = None,
+    dp_unit: Annotated[
+        str,
+        typer.Option(
+            help="What --epsilon protects: each sample (a clipped DP-SGD step per round: learns with few "
+            "trainers) or a trainer's whole data (its clipped update; needs many trainers to learn)."
+        ),
+    ] = "sample",
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Start the devnet and IPFS node if needed, deploy, create a task, run trainers and validators
@@ -94,6 +108,7 @@ def demo(
     setup_logging(verbose)
     s = settings()
     rule = default_rule(privacy, rule)
+    per_sample = epsilon is not None and dp_unit == "sample"
     try:
         config = DemoConfig(
             dataset=dataset,
@@ -105,7 +120,7 @@ def demo(
             rule=rule,
             rule_params=tuple(rule_param) if rule_param else ((0,) if rule == "fedavg" else ()),
             epochs=epochs,
-            learning_rate=learning_rate,
+            learning_rate=learning_rate if learning_rate is not None else (2.0 if per_sample else 0.1),
             reward_pool=reward_pool,
             seed=seed,
             registration_seconds=registration,
@@ -113,7 +128,8 @@ def demo(
             privacy=privacy,
             epsilon=epsilon,
             delta=delta,
-            clip=clip,
+            clip=clip if clip is not None else (2.0 if per_sample else 10.0),
+            dp_unit=dp_unit,
         )
     except ValueError as exc:
         raise ArgumentError(str(exc)) from None
@@ -123,9 +139,9 @@ def demo(
         raise ArgumentError(f"--rule {rule} with --rule-param {list(config.rule_params)}: {exc}") from None
     parse_partition(partition)
     privacy_params(  # bad privacy options fail here, before any service starts; the scale needs the model
-        PrivacyChoice(privacy, epsilon, delta, None, None),
+        PrivacyChoice(privacy, epsilon, delta, None, None, unit=dp_unit if epsilon is not None else "trainer"),
         rounds=rounds,
-        clip_micro=round(clip * 1_000_000),
+        clip_micro=round(config.clip * 1_000_000),
         max_trainers=100,
         num_parameters=1,
     )

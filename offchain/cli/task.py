@@ -133,6 +133,13 @@ def create(
             "1/this of the noise, so ε holds while that many honest trainers contribute. Default 2."
         ),
     ] = None,
+    dp_unit: Annotated[
+        str,
+        typer.Option(
+            help="What --epsilon protects: each sample (each example's scaled gradient is clipped to "
+            "--max-delta-norm and a round is one DP-SGD step) or a trainer's whole data (its clipped update)."
+        ),
+    ] = "sample",
     keystore: KeystoreOpt = None,
     key_env: KeyEnvOpt = "DFL_PRIVATE_KEY",
     dev_account: DevAccountOpt = None,
@@ -176,7 +183,9 @@ def create(
         reward_pool=reward_pool,
     )
     check_task_settings(task_settings)
-    choice = PrivacyChoice(privacy, epsilon, delta, noise_multiplier, min_contributors)
+    choice = PrivacyChoice(
+        privacy, epsilon, delta, noise_multiplier, min_contributors, unit=dp_unit if epsilon is not None else "trainer"
+    )
     privacy_params(  # refuse bad privacy options before anything is uploaded; the scale needs the model's size
         choice,
         rounds=rounds,

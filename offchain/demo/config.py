@@ -34,6 +34,7 @@ class DemoConfig:
     delta: float = 1e-5
     clip: float = 10.0  # the task's bound on an update's change (the DP clip)
     min_contributors: int | None = None  # secagg; None: all trainers but one
+    dp_unit: str = "sample"  # what ε protects (with an epsilon): each sample (DP-FedSGD) or a trainer's data
 
     def __post_init__(self) -> None:
         if not 1 <= self.trainers <= 8 or not 1 <= self.validators <= 8:

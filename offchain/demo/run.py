@@ -118,7 +118,14 @@ def prepare(config: DemoConfig, settings: Settings, workdir: Path) -> DemoRun:
     phase = config.phase_seconds
     clip_micro = round(config.clip * 1_000_000)
     privacy = privacy_params(
-        PrivacyChoice(config.privacy, config.epsilon, config.delta, None, _min_contributors(config)),
+        PrivacyChoice(
+            config.privacy,
+            config.epsilon,
+            config.delta,
+            None,
+            _min_contributors(config),
+            unit=config.dp_unit if config.epsilon is not None else "trainer",
+        ),
         rounds=config.rounds,
         clip_micro=clip_micro,
         max_trainers=TaskSettings.max_trainers,

@@ -53,6 +53,7 @@ class PrivacyEntry:
 
     mode: str  # plaintext | sealed | secagg
     dp: str  # none | local (each update noised) | distributed (the secure sum carries the noise)
+    unit: str  # what ε protects: trainer (its whole data) | sample (each example: DP-FedSGD)
     epsilon_spent_micro: int  # ε x 1e6 after rounds 0..round
     epsilon_budget_micro: int
     delta_atto: int
@@ -129,6 +130,7 @@ class RoundReceipt:
                 body["privacy"] = PrivacyEntry(
                     mode=str(entry["mode"]),
                     dp=str(entry["dp"]),
+                    unit=str(entry["unit"]),
                     **{k: int(entry[k]) for k in _PRIVATE_INTS},
                 )
             if "secure_sum" in body:

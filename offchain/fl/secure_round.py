@@ -18,7 +18,8 @@ validator computes, byte for byte, from on-chain data and content-addressed byte
    did not publish its seeds with the dropouts: penalized), `out_of_bounds` (the unmasked sum is
    longer than honest clipped updates plus noise can make it: one trainer sent garbage and nobody
    can say who), else `ok`;
-4. with `ok`, the new model is G_r + (unmasked sum / 2^scaleBits) / contributors; otherwise G_r;
+4. with `ok`, the new model is G_r + (unmasked sum / 2^scaleBits) / contributors (with per-sample
+   privacy: / the contributors' declared samples); otherwise G_r;
 5. rewards: the trainer pool split by samples (capped as the rule caps them) over the
    contributors not penalized, except for `void` and `out_of_bounds` (nobody can be credited);
    penalties: every trainer with a reason in `PENALIZED`.
@@ -67,6 +68,9 @@ class SecureTerms:
     min_contributors: int
     noise_multiplier_micro: int  # 0 without differential privacy
     privacy: PrivacyEntry
+    # Per-sample privacy (DP-FedSGD): each masked update is a step summed over its trainer's
+    # examples, so the sum is divided by the contributors' declared samples, not by their number.
+    per_sample: bool = False
 
 
 def compute_secure_round(
@@ -111,11 +115,13 @@ def compute_secure_round(
             [masked[t] for t in contributors],
             [(t, d, seeds[t][32 * i : 32 * (i + 1)]) for t in contributors for i, d in enumerate(dropouts)],
         )
-        bound = _norm_bound_sq(secure, len(contributors), size)
+        declared = sum(r.num_samples for r in ordered if r.trainer in masked)
+        divisor = declared if secure.per_sample else len(contributors)
+        bound = _norm_bound_sq(secure, len(contributors), divisor, size)
         if secagg.sum_norm_sq(total) > bound:
             status, detail = SumStatus.OUT_OF_BOUNDS, "the unmasked sum is longer than clipped updates and noise allow"
         else:
-            weights = _apply_mean(parent_weights, secagg.dequantize(total, secure.scale_bits), len(contributors))
+            weights = _apply_mean(parent_weights, secagg.dequantize(total, secure.scale_bits), divisor)
     for trainer in contributors:
         if trainer in verdicts:
             continue
@@ -240,19 +246,21 @@ def _status(
     return SumStatus.OK, ""
 
 
-def _norm_bound_sq(secure: SecureTerms, contributors: int, size: int) -> int:
+def _norm_bound_sq(secure: SecureTerms, contributors: int, records: int, size: int) -> int:
+    """||sum||² of honest updates: `records` clipped pieces (updates, or examples with per-sample
+    privacy) and the noise shares of `contributors` trainers."""
     sensitivity = secagg.sensitivity(secure.clip_micro, secure.scale_bits, size)
     sigma = secagg.noise_share_sigma(secure.noise_multiplier_micro / 1e6, sensitivity, max(1, secure.min_contributors))
-    return secagg.sum_norm_bound_sq(contributors, sensitivity, sigma, size)
+    return secagg.sum_norm_bound_sq(contributors, sensitivity, sigma, size, records=records)
 
 
-def _apply_mean(parent: NamedWeights, total: np.ndarray, contributors: int) -> NamedWeights:
-    """G_r + total / contributors, tensor by tensor in name order (elementwise: bit-exact)."""
+def _apply_mean(parent: NamedWeights, total: np.ndarray, divisor: int) -> NamedWeights:
+    """G_r + total / divisor, tensor by tensor in name order (elementwise: bit-exact)."""
     out: NamedWeights = {}
     offset = 0
     for name in sorted(parent):
         tensor = parent[name]
         part = total[offset : offset + tensor.size].reshape(tensor.shape)
         offset += tensor.size
-        out[name] = (tensor.astype(np.float64) + part / contributors).astype(np.float32)
+        out[name] = (tensor.astype(np.float64) + part / divisor).astype(np.float32)
     return out

@@ -23,6 +23,7 @@ __all__ = [
     "check_fit",
     "evaluate",
     "limit_threads",
+    "model_inputs",
     "predict",
     "train_local",
 ]
@@ -104,6 +105,11 @@ def predict(model: keras.Model, x: np.ndarray, *, batch_size: int = 512) -> np.n
     if len(x) == 0:
         raise TrainingError("no samples to predict on")
     return np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float32)
+
+
+def model_inputs(model: keras.Model, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """x in the model's input shape, checked against the labels (TrainingError otherwise)."""
+    return _inputs(model, x, y)
 
 
 def check_fit(model: keras.Model, x: np.ndarray, y: np.ndarray) -> None:

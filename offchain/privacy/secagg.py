@@ -388,9 +388,13 @@ def scale_bits_for(clip_micro: int, max_contributors: int, z: float, min_shares:
     )
 
 
-def sum_norm_bound_sq(contributors: int, sensitivity: int, sigma_share: float, d: int) -> int:
+def sum_norm_bound_sq(
+    contributors: int, sensitivity: int, sigma_share: float, d: int, *, records: int | None = None
+) -> int:
     """An integer upper bound on ||sum||₂² for `contributors` honest updates with noise:
-    (contributors·Δ + σ_share·sqrt(contributors)·(sqrt(d) + 10))². Computed in exact rationals:
+    (records·Δ + σ_share·sqrt(contributors)·(sqrt(d) + 10))², where `records` (default: the
+    contributors) is how many pieces of norm at most Δ the updates add up (with per-sample privacy,
+    the examples their steps sum over). Computed in exact rationals:
     σ_share at its exact binary value, each square root rounded up to a multiple of 2^-32, the
     square rounded up to an integer; so it is at least the real-valued bound and the same on every
     machine. Validators reject a sum whose `sum_norm_sq` is above it as out of bounds."""
@@ -399,8 +403,10 @@ def sum_norm_bound_sq(contributors: int, sensitivity: int, sigma_share: float, d
     _check_range("d", d, 2**32)
     if not (math.isfinite(sigma_share) and sigma_share >= 0):
         raise ValueError(f"sigma_share must be a non-negative finite number, got {sigma_share!r}")
+    pieces = contributors if records is None else records
+    _check_range("records", pieces, 2**64)
     noise = Fraction(sigma_share) * _sqrt_upper(Fraction(contributors)) * (_sqrt_upper(Fraction(d)) + NORM_TAIL)
-    bound = contributors * sensitivity + noise
+    bound = pieces * sensitivity + noise
     return math.ceil(bound * bound)
 
 

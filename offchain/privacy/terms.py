@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from offchain.chain.protocol import PrivacyMode, TaskParams
+from offchain.chain.protocol import PrivacyMode, PrivacyUnit, TaskParams
 from offchain.fl.receipt import PrivacyEntry
 from offchain.fl.secure_round import SecureTerms
 from offchain.privacy.budget import epsilon_micro
 from offchain.privacy.secagg import MaskContext
 
 MODE_NAMES = {PrivacyMode.PLAINTEXT: "plaintext", PrivacyMode.SEALED: "sealed", PrivacyMode.SECAGG: "secagg"}
+UNIT_NAMES = {PrivacyUnit.TRAINER: "trainer", PrivacyUnit.SAMPLE: "sample"}
 
 
 def dp_kind(params: TaskParams) -> str:
@@ -34,6 +35,7 @@ def privacy_entry(params: TaskParams, round_id: int) -> PrivacyEntry | None:
     return PrivacyEntry(
         mode=MODE_NAMES[q.mode],
         dp=dp_kind(params),
+        unit=UNIT_NAMES[q.unit],
         epsilon_spent_micro=epsilon_spent_micro(params, round_id + 1),
         epsilon_budget_micro=q.epsilon_budget_micro,
         delta_atto=q.delta_atto,
@@ -52,4 +54,5 @@ def secure_terms(params: TaskParams, context: MaskContext, round_id: int) -> Sec
         min_contributors=q.min_contributors,
         noise_multiplier_micro=q.noise_multiplier_micro if q.dp else 0,
         privacy=entry,
+        per_sample=q.dp and q.unit == PrivacyUnit.SAMPLE,
     )

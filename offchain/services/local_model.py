@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from offchain.fl.codec import decode_weights, encode_weights
+from offchain.ml.dp_sgd import ClippedSum, clipped_gradient_sum
 from offchain.ml.files import save_model_file
 from offchain.ml.models import model_from_spec
 from offchain.ml.train import EvalResult, TrainResult, check_fit, evaluate, train_local
@@ -61,6 +62,29 @@ class LocalModel:
             optimizer=config.optimizer,
         )
         return encode_weights(get_weights(self._model)), result
+
+    def dp_step(
+        self,
+        global_bytes: bytes,
+        x: np.ndarray,
+        y: np.ndarray,
+        config: TrainingConfig,
+        *,
+        clip: float,
+        max_samples: int | None,
+        round_seed: int,
+    ) -> ClippedSum:
+        """Per-sample DP (DP-FedSGD): from the global model, −Σ clip(lr·∇ℓ_i, clip) over the local data."""
+        self.load(self.decode(global_bytes))
+        return clipped_gradient_sum(
+            self._model,
+            x,
+            y,
+            learning_rate=config.learning_rate,
+            clip=clip,
+            max_samples=max_samples,
+            seed=config.seed + round_seed,
+        )
 
     def evaluate(self, weights: NamedWeights, x: np.ndarray, y: np.ndarray) -> EvalResult:
         self.load(weights)

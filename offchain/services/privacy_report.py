@@ -1,7 +1,7 @@
 """A task's privacy terms and the ε spent so far, as `dfl task show`, the demo and the explorer print them.
 
 The JSON shape is the one the demo's summary uses:
-{"mode": "secagg", "dp": "distributed", "epsilon_spent": 3.2, "epsilon_budget": 8.0, "delta": 1e-05,
+{"mode": "secagg", "dp": "distributed", "unit": "sample", "epsilon_spent": 3.2, "epsilon_budget": 8.0, "delta": 1e-05,
 "noise_multiplier": 2.9}; without a budget, epsilon_* and delta are null. ε values are the contract's
 integer RDP bound (offchain.privacy.budget), shown in ε units.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from offchain.chain.protocol import TaskParams
-from offchain.privacy.terms import MODE_NAMES, dp_kind
+from offchain.privacy.terms import MODE_NAMES, UNIT_NAMES, dp_kind
 
 MICRO = 1_000_000
 ATTO = 10**18
@@ -29,6 +29,7 @@ def privacy_summary(params: TaskParams, epsilon_spent_micro: int) -> dict[str, A
     return {
         "mode": MODE_NAMES[q.mode],
         "dp": dp_kind(params),
+        "unit": UNIT_NAMES[q.unit] if dp else None,
         "epsilon_spent": epsilon_spent_micro / MICRO if dp else None,
         "epsilon_budget": q.epsilon_budget_micro / MICRO if dp else None,
         "delta": q.delta_atto / ATTO if dp else None,
@@ -45,6 +46,6 @@ def describe_privacy(summary: dict[str, Any]) -> str:
     if summary["epsilon_budget"] is None:
         return text + "; no differential privacy"
     return (
-        text + f"; ε spent {summary['epsilon_spent']:.3f} of {summary['epsilon_budget']:g} "
+        text + f"; ε per {summary['unit']} spent {summary['epsilon_spent']:.3f} of {summary['epsilon_budget']:g} "
         f"(δ = {summary['delta']:g}, {summary['dp']} noise, multiplier {summary['noise_multiplier']:g})"
     )

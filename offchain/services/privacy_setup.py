@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from offchain.chain.protocol import PLAINTEXT, PrivacyMode, PrivacyParams
+from offchain.chain.protocol import PLAINTEXT, PrivacyMode, PrivacyParams, PrivacyUnit
 from offchain.errors import ArgumentError
 from offchain.privacy.budget import epsilon_micro, noise_multiplier_micro_for
+from offchain.privacy.dp_bounds import sample_scale_bits
 from offchain.privacy.secagg import scale_bits_for
 
 MICRO = 1_000_000
 ATTO = 10**18
 MODES = {"plaintext": PrivacyMode.PLAINTEXT, "sealed": PrivacyMode.SEALED, "secagg": PrivacyMode.SECAGG}
+UNITS = {"trainer": PrivacyUnit.TRAINER, "sample": PrivacyUnit.SAMPLE}
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,8 @@ class PrivacyChoice:
     delta: float = 1e-5
     noise_multiplier: float | None = None  # None: calibrated to ε
     min_contributors: int | None = None  # SecAgg; None: 2
+    unit: str = "trainer"  # what ε protects: a trainer's whole data, or each sample (DP-FedSGD)
+    samples_per_trainer: int = 10_000  # SecAgg per sample: the scale is chosen to sum this many per trainer
 
 
 def default_rule(mode: str, rule: str | None) -> str:
@@ -49,6 +53,11 @@ def privacy_params(
     if choice.mode not in MODES:
         raise ArgumentError(f"unknown --privacy {choice.mode!r}: choose plaintext, sealed or secagg")
     mode = MODES[choice.mode]
+    if choice.unit not in UNITS:
+        raise ArgumentError(f"unknown --dp-unit {choice.unit!r}: choose trainer or sample")
+    unit = UNITS[choice.unit]
+    if unit == PrivacyUnit.SAMPLE and choice.epsilon is None:
+        raise ArgumentError("--dp-unit sample needs a privacy budget: give --epsilon")
     if mode == PrivacyMode.PLAINTEXT and choice.epsilon is None:
         return PLAINTEXT
     if (mode == PrivacyMode.SECAGG or choice.epsilon is not None) and clip_micro <= 0:
@@ -64,12 +73,17 @@ def privacy_params(
                 f"not {contributors}"
             )
         try:
-            bits = scale_bits_for(clip_micro, max_trainers, z / MICRO, contributors, num_parameters)
+            if unit == PrivacyUnit.SAMPLE:
+                bits = sample_scale_bits(
+                    clip_micro, max_trainers, z / MICRO, contributors, num_parameters, choice.samples_per_trainer
+                )
+            else:
+                bits = scale_bits_for(clip_micro, max_trainers, z / MICRO, contributors, num_parameters)
         except ValueError as exc:
             raise ArgumentError(f"secure aggregation cannot hold these sums in 32 bits: {exc}") from None
     elif choice.min_contributors is not None:
         raise ArgumentError("--min-contributors applies to --privacy secagg only")
-    return PrivacyParams(mode, budget, delta, z, contributors, bits)
+    return PrivacyParams(mode, budget, delta, z, contributors, bits, unit)
 
 
 def _dp_terms(choice: PrivacyChoice, rounds: int) -> tuple[int, int, int]:

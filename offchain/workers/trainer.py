@@ -9,6 +9,7 @@ after a crash reveals what was committed and never commits twice.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import numpy as np
 
 from offchain.chain.manager import TaskManager
 from offchain.chain.protocol import ParticipationStatus, Phase, PrivacyMode, Role, new_salt, update_commitment
+from offchain.ml.train import TrainResult
 from offchain.privacy.secagg import pairwise_seed
 from offchain.services.claims import claim_trainer_rewards
 from offchain.services.context import WorkerError
@@ -24,7 +26,7 @@ from offchain.services.local_model import TrainingConfig
 from offchain.storage.ipfs import IpfsStore
 from offchain.workers.base import RoundWorker
 from offchain.workers.keyring import Keyring
-from offchain.workers.packing import Packer, Skip
+from offchain.workers.packing import Packed, Packer, Skip
 from offchain.workers.round_inputs import reveals_of
 from offchain.workers.spans import span
 from offchain.workers.state import WorkerState
@@ -96,11 +98,7 @@ class Trainer(RoundWorker):
             with span(rec, "ipfs"):
                 model = self.ctx.global_model(round_id)
             with span(rec, "train"):
-                trained, result = self.ctx.model.train(
-                    model.weights, self.x, self.y, self.options.training, round_seed=round_id
-                )
-                decode = self.ctx.model.decode
-                packed = self.packer.pack(round_id, self.me, decode(model.weights), decode(trained))
+                packed, result = self._train_and_pack(round_id, model.weights)
             if isinstance(packed, Skip):
                 rec["skipped"] = packed.reason
                 self.state.save()
@@ -121,17 +119,17 @@ class Trainer(RoundWorker):
                 pin_after_reveal=packed.pin_after_reveal,
                 num_samples=self._declared_samples(result.num_samples),
                 salt=new_salt().hex(),
-                train_accuracy=result.accuracy,
+                train_accuracy=None if math.isnan(result.accuracy) else result.accuracy,
                 train_seconds=round(result.seconds, 3),
                 global_model_cid=model.cid,
             )
             self.state.save()
             log.info(
-                "%s: round %d trained on %d samples (acc %.3f) -> %s",
+                "%s: round %d trained on %d samples%s -> %s",
                 self.name,
                 round_id,
                 result.num_samples,
-                result.accuracy,
+                "" if math.isnan(result.accuracy) else f" (accuracy on them {result.accuracy:.3f})",
                 cid,
             )
         commitment = update_commitment(
@@ -144,6 +142,44 @@ class Trainer(RoundWorker):
         rec["committed"] = True
         self.state.save()
         log.info("%s: round %d committed", self.name, round_id)
+
+    def _train_and_pack(self, round_id: int, global_bytes: bytes) -> tuple[Packed | Skip, TrainResult]:
+        """Local epochs from G_r (privacy per trainer, or none), or with per-sample privacy one
+        clipped DP-SGD step over the samples the stake backs (and the secure sum can hold)."""
+        decode = self.ctx.model.decode
+        glob = decode(global_bytes)
+        config = self.options.training
+        if not self.packer.per_sample:
+            trained, result = self.ctx.model.train(global_bytes, self.x, self.y, config, round_seed=round_id)
+            return self.packer.pack(round_id, self.me, glob, decode(trained)), result
+        limits = [
+            n
+            for n in (self.packer.max_samples(sum(int(w.size) for w in glob.values())), self._backed_samples())
+            if n is not None
+        ]
+        step = self.ctx.model.dp_step(
+            global_bytes,
+            self.x,
+            self.y,
+            config,
+            clip=self.ctx.params.max_delta_norm_micro / 1e6,
+            max_samples=min(limits) if limits else None,
+            round_seed=round_id,
+        )
+        log.info(
+            "%s: round %d: DP-SGD step over %d samples (lr %g, %.0f%% of their gradients clipped)",
+            self.name,
+            round_id,
+            step.num_samples,
+            config.learning_rate,
+            100 * step.clipped_fraction,
+        )
+        result = TrainResult(num_samples=step.num_samples, loss=math.nan, accuracy=math.nan, seconds=step.seconds)
+        return self.packer.pack_step(round_id, self.me, glob, step.step, step.num_samples), result
+
+    def _backed_samples(self) -> int | None:
+        per_sample = self.ctx.params.stake_per_sample
+        return self.chain.participant(self.task_id, self.me).stake // per_sample if per_sample else None
 
     def _declared_samples(self, trained_on: int) -> int:
         """The samples trained on, as far as the stake backs them (the contract refuses more)."""

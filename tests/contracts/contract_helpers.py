@@ -65,8 +65,8 @@ PARAM_FIELDS = [
     "privacy",
 ]
 
-# PrivacyParams (mode, epsilonBudgetMicro, deltaAtto, noiseMultiplierMicro, minContributors, scaleBits).
-PLAINTEXT = (0, 0, 0, 0, 0, 0)
+# PrivacyParams (mode, epsilonBudgetMicro, deltaAtto, noiseMultiplierMicro, minContributors, scaleBits, unit).
+PLAINTEXT = (0, 0, 0, 0, 0, 0, 0)
 
 
 def default_params(**overrides) -> dict:

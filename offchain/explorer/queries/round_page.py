@@ -89,7 +89,9 @@ def _privacy(log: TaskLog, round_id: int, stored: StoredReceipt | None) -> dict[
         "mask_seeds": [
             {"trainer": e.record.trainer, "seeds": len(e.record.seeds) // 32, "tx": e.tx_hash} for e in seeds
         ],
-        "key_bundles": [{"validator": e.record.validator, "cid": e.record.bundle_cid, "tx": e.tx_hash} for e in bundles],
+        "key_bundles": [
+            {"validator": e.record.validator, "cid": e.record.bundle_cid, "tx": e.tx_hash} for e in bundles
+        ],
     }
 
 

@@ -6,14 +6,14 @@ bundles, mask seeds and the ε spent so far."""
 from __future__ import annotations
 
 import pytest
-from contract_helpers import Phase, Role, as_tuple, default_params, reverts
 
+from contract_helpers import Phase, Role, as_tuple, default_params, reverts
 from offchain.privacy.budget import epsilon_micro
 
 SEALED, SECAGG = 1, 2
 ATTO = 10**18
 Z = 2_851_748  # calibrated: 20 rounds at δ = 1e-5 spend ε = 8 (tests/offchain/privacy/test_budget.py)
-DP_SECAGG = (SECAGG, 8_000_000, 10**13, Z, 3, 16)  # mode, ε budget, δ, z, min contributors, scale bits
+DP_SECAGG = (SECAGG, 8_000_000, 10**13, Z, 3, 16, 0)  # mode, ε budget, δ, z, min contributors, scale bits
 KEY = b"\x09" * 32
 
 
@@ -27,20 +27,21 @@ def _task(proto, mode_params, **overrides):
 
 
 BAD = [
-    ({"privacy": (3, 0, 0, 0, 0, 0)}, None),  # an unknown enum value fails ABI decoding
-    ({"privacy": (0, 0, 1, 0, 0, 0)}, "FLTaskManagerNoiseWithoutBudget: 0, 1"),
-    ({"privacy": (0, 0, 0, Z, 0, 0)}, f"FLTaskManagerNoiseWithoutBudget: {Z}, 0"),
-    ({"privacy": (0, 8_000_000, 0, Z, 0, 0)}, "FLTaskManagerInvalidDelta: 0"),
-    ({"privacy": (0, 8_000_000, ATTO, Z, 0, 0)}, f"FLTaskManagerInvalidDelta: {ATTO}"),
-    ({"privacy": (0, 8_000_000, 10**13, 0, 0, 0)}, "FLTaskManagerZeroNoiseMultiplier"),
-    ({"privacy": (SECAGG, 0, 0, 0, 1, 16)}, "FLTaskManagerInvalidMinContributors: 1"),
-    ({"privacy": (SEALED, 0, 0, 0, 2, 0)}, "FLTaskManagerInvalidMinContributors: 2"),
-    ({"privacy": (SECAGG, 0, 0, 0, 2, 0)}, "FLTaskManagerInvalidScaleBits: 0"),
-    ({"privacy": (SECAGG, 0, 0, 0, 2, 25)}, "FLTaskManagerInvalidScaleBits: 25"),
-    ({"privacy": (SEALED, 0, 0, 0, 0, 16)}, "FLTaskManagerInvalidScaleBits: 16"),
-    ({"privacy": (SECAGG, 0, 0, 0, 2, 16), "ruleId": 5, "ruleParams": []}, "FLTaskManagerRuleNeedsUpdates: 5"),
-    ({"privacy": (SECAGG, 0, 0, 0, 2, 16), "maxDeltaNormMicro": 0}, "FLTaskManagerPrivacyWithoutClip"),
-    ({"privacy": (SEALED, 8_000_000, 10**13, Z, 0, 0), "maxDeltaNormMicro": 0}, "FLTaskManagerPrivacyWithoutClip"),
+    ({"privacy": (3, 0, 0, 0, 0, 0, 0)}, None),  # an unknown enum value fails ABI decoding
+    ({"privacy": (0, 0, 1, 0, 0, 0, 0)}, "FLTaskManagerNoiseWithoutBudget: 0, 1"),
+    ({"privacy": (0, 0, 0, Z, 0, 0, 0)}, f"FLTaskManagerNoiseWithoutBudget: {Z}, 0"),
+    ({"privacy": (0, 8_000_000, 0, Z, 0, 0, 0)}, "FLTaskManagerInvalidDelta: 0"),
+    ({"privacy": (0, 8_000_000, ATTO, Z, 0, 0, 0)}, f"FLTaskManagerInvalidDelta: {ATTO}"),
+    ({"privacy": (0, 8_000_000, 10**13, 0, 0, 0, 0)}, "FLTaskManagerZeroNoiseMultiplier"),
+    ({"privacy": (SEALED, 0, 0, 0, 0, 0, 1)}, "FLTaskManagerSampleUnitWithoutBudget"),
+    ({"privacy": (SECAGG, 0, 0, 0, 1, 16, 0)}, "FLTaskManagerInvalidMinContributors: 1"),
+    ({"privacy": (SEALED, 0, 0, 0, 2, 0, 0)}, "FLTaskManagerInvalidMinContributors: 2"),
+    ({"privacy": (SECAGG, 0, 0, 0, 2, 0, 0)}, "FLTaskManagerInvalidScaleBits: 0"),
+    ({"privacy": (SECAGG, 0, 0, 0, 2, 25, 0)}, "FLTaskManagerInvalidScaleBits: 25"),
+    ({"privacy": (SEALED, 0, 0, 0, 0, 16, 0)}, "FLTaskManagerInvalidScaleBits: 16"),
+    ({"privacy": (SECAGG, 0, 0, 0, 2, 16, 0), "ruleId": 5, "ruleParams": []}, "FLTaskManagerRuleNeedsUpdates: 5"),
+    ({"privacy": (SECAGG, 0, 0, 0, 2, 16, 0), "maxDeltaNormMicro": 0}, "FLTaskManagerPrivacyWithoutClip"),
+    ({"privacy": (SEALED, 8_000_000, 10**13, Z, 0, 0, 0), "maxDeltaNormMicro": 0}, "FLTaskManagerPrivacyWithoutClip"),
 ]
 
 
@@ -75,7 +76,7 @@ def test_createTask_accepts_a_budget_that_the_rounds_spend_exactly(manager, requ
 
 
 def test_registerKey_takes_the_keyed_role_of_each_mode_once(proto, privacy, trainers, validators):
-    sealed, secagg = _task(proto, (SEALED, 0, 0, 0, 0, 0)), _task(proto, (SECAGG, 0, 0, 0, 2, 16))
+    sealed, secagg = _task(proto, (SEALED, 0, 0, 0, 0, 0, 0)), _task(proto, (SECAGG, 0, 0, 0, 2, 16, 0))
     plain = proto.create()
     for task in (sealed, secagg, plain):
         proto.stake_all(task)
@@ -97,7 +98,7 @@ def test_registerKey_takes_the_keyed_role_of_each_mode_once(proto, privacy, trai
 
 
 def test_registerKey_RevertWhen_a_validator_registers_once_the_rounds_keys_are_fixed(proto, privacy, validators):
-    task = _task(proto, (SEALED, 0, 0, 0, 0, 0))
+    task = _task(proto, (SEALED, 0, 0, 0, 0, 0, 0))
     proto.stake_all(task)
     proto.to_phase(task, Phase.COMMIT)
     for t in proto.trainers:
@@ -113,7 +114,7 @@ def test_registerKey_RevertWhen_a_validator_registers_once_the_rounds_keys_are_f
 def test_publishKeyBundle_only_by_active_validators_of_sealed_tasks_in_reveal_or_attest(
     proto, privacy, trainers, validators
 ):
-    task = _task(proto, (SEALED, 0, 0, 0, 0, 0))
+    task = _task(proto, (SEALED, 0, 0, 0, 0, 0, 0))
     proto.stake_all(task)
     proto.to_phase(task, Phase.COMMIT)
     with reverts(f"FLPrivacyWrongPhase: {task}, {Phase.COMMIT}"):
@@ -131,7 +132,7 @@ def test_publishKeyBundle_only_by_active_validators_of_sealed_tasks_in_reveal_or
 
 
 def test_publishMaskSeeds_once_per_revealed_trainer_in_the_attest_phase(proto, privacy, trainers):
-    task = _task(proto, (SECAGG, 0, 0, 0, 3, 16))
+    task = _task(proto, (SECAGG, 0, 0, 0, 3, 16, 0))
     proto.stake_all(task)
     proto.to_phase(task, Phase.COMMIT)
     for t in trainers:
@@ -154,7 +155,7 @@ def test_publishMaskSeeds_once_per_revealed_trainer_in_the_attest_phase(proto, p
 
 
 def test_publishMaskSeeds_RevertWhen_fewer_reveals_than_the_minimum_contributors(proto, privacy, trainers):
-    task = _task(proto, (SECAGG, 0, 0, 0, 3, 16))
+    task = _task(proto, (SECAGG, 0, 0, 0, 3, 16, 0))
     proto.stake_all(task)
     proto.to_phase(task, Phase.COMMIT)
     for t in trainers:
@@ -168,7 +169,7 @@ def test_publishMaskSeeds_RevertWhen_fewer_reveals_than_the_minimum_contributors
 
 
 def test_actions_of_the_wrong_mode_revert(proto, privacy, trainers, validators):
-    sealed, secagg = _task(proto, (SEALED, 0, 0, 0, 0, 0)), _task(proto, (SECAGG, 0, 0, 0, 2, 16))
+    sealed, secagg = _task(proto, (SEALED, 0, 0, 0, 0, 0, 0)), _task(proto, (SECAGG, 0, 0, 0, 2, 16, 0))
     with reverts(f"FLPrivacyWrongMode: {secagg}, {SECAGG}"):
         privacy.publishKeyBundle(secagg, "QmBundle", {"from": validators[0]})
     with reverts(f"FLPrivacyWrongMode: {sealed}, {SEALED}"):
