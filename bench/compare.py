@@ -25,12 +25,22 @@ SPLIT_KEYS = ("training", "ipfs", "chain", "aggregation", "evaluation", "waiting
 
 
 def run_flower(
-    setup: Setup, data: Any, workdir: Path, *, timeout: float = 7200.0, client_cpus: float = 1.0
+    setup: Setup,
+    data: Any,
+    workdir: Path,
+    *,
+    timeout: float = 7200.0,
+    client_cpus: float = 1.0,
+    extra_meta: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Flower's simulation in its own virtualenv, as a subprocess (bench/flower_fedavg.py)."""
+    """Flower's simulation in its own virtualenv, as a subprocess (bench/flower_fedavg.py).
+    `extra_meta` goes into its meta.json (e.g. {"central_dp": {...}})."""
     if not FLOWER_PYTHON.exists():
         raise SystemExit(f"{FLOWER_PYTHON} is missing: run bench/setup_flower.sh first")
     folder = write_shares(setup, data, workdir / "flower-data")
+    if extra_meta:
+        meta_path = folder / "meta.json"
+        meta_path.write_text(json.dumps(json.loads(meta_path.read_text()) | extra_meta, indent=1))
     out, log = workdir / "flower.json", workdir / "flower.log"
     started = time.time()
     with open(log, "wb") as f:

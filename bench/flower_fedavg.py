@@ -7,7 +7,9 @@ Runs in bench/.venv-flower (see bench/setup_flower.sh), never in the project's .
 DIR is what `bench.common.write_shares` writes. Model, initial weights, local training
 (`offchain.ml.train.train_local`: SGD, batch size, learning rate, seeds) are the project's own,
 so Flower differs from our system only in how updates travel and get aggregated: Flower's
-`FedAvg` (weighted by "num-examples") over in-memory messages.
+`FedAvg` (weighted by "num-examples") over in-memory messages. With `central_dp` in meta.json
+({"noise_multiplier": z, "clip": C}) FedAvg runs inside Flower's central-DP wrapper
+(`DifferentialPrivacyServerSideFixedClipping`), weighting every client equally.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import numpy as np  # noqa: E402
 from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MetricRecord, RecordDict  # noqa: E402
 from flwr.clientapp import ClientApp  # noqa: E402
 from flwr.serverapp import Grid, ServerApp  # noqa: E402
-from flwr.serverapp.strategy import FedAvg  # noqa: E402
+from flwr.serverapp.strategy import DifferentialPrivacyServerSideFixedClipping, FedAvg  # noqa: E402
 from flwr.simulation import run_simulation  # noqa: E402
 
 if TYPE_CHECKING:
@@ -100,7 +102,12 @@ def train(msg: Message, context: Context) -> Message:
         seed=meta["seed"] + partition + server_round - 1,
     )
     metrics = MetricRecord(
-        {"num-examples": result.num_samples, "train_seconds": result.seconds, "train_accuracy": result.accuracy}
+        {
+            "num-examples": result.num_samples,
+            "train_seconds": result.seconds,
+            "train_accuracy": result.accuracy,
+            "dp-weight": 1,  # central DP averages clipped updates with equal weights
+        }
     )
     return Message(content=RecordDict({"arrays": _dump(model), "metrics": metrics}), reply_to=msg)
 
@@ -162,9 +169,23 @@ def main(grid: Grid, context: Context) -> None:
         )
         return MetricRecord({"accuracy": acc})
 
-    strategy = TimedFedAvg(fraction_train=1.0, fraction_evaluate=0.0, min_train_nodes=n, min_available_nodes=n)
+    dp = meta.get("central_dp")
+    strategy = TimedFedAvg(
+        fraction_train=1.0,
+        fraction_evaluate=0.0,
+        min_train_nodes=n,
+        min_available_nodes=n,
+        weighted_by_key="dp-weight" if dp else "num-examples",
+    )
+    runner: Any = strategy
+    if dp:
+        # Flower's central DP: the server clips every update to the clip, averages them with equal
+        # weights and adds N(0, (z·clip/n)²) to the average (its server-side fixed-clipping wrapper).
+        runner = DifferentialPrivacyServerSideFixedClipping(
+            strategy, float(dp["noise_multiplier"]), float(dp["clip"]), n
+        )
     started = time.time()
-    strategy.start(grid=grid, initial_arrays=initial, num_rounds=int(meta["rounds"]), evaluate_fn=central)
+    runner.start(grid=grid, initial_arrays=initial, num_rounds=int(meta["rounds"]), evaluate_fn=central)
     rounds = []
     for r in range(1, int(meta["rounds"]) + 1):
         e = strategy.log[r]

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import Setup, say
+from bench.privacy_cost import task_cost
 from offchain.demo.config import DemoConfig
 
 # Attribution order when activities of several workers overlap in time: a second in which
@@ -115,8 +116,11 @@ def run_ours(
     timeout: float = 7200.0,
     eval_samples: int = 10_000,
     tf_threads: int | None = None,
+    privacy: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Run one task to completion on fresh dev services in `workdir`; stop everything it started."""
+    """Run one task to completion on fresh dev services in `workdir`; stop everything it started.
+    `privacy`: DemoConfig's privacy fields (privacy, epsilon, clip, dp_unit, min_contributors, and
+    learning_rate for a DP-SGD step)."""
     from offchain.config import load_settings
     from offchain.demo.run import finalized_rounds, prepare, settle, start_workers, stop_workers, wait_for_completion
     from offchain.demo.summary import AccuracyMeter, collect
@@ -137,7 +141,7 @@ def run_ours(
         rule_params=(0,),
         epochs=setup.epochs,
         batch_size=setup.batch_size,
-        learning_rate=setup.learning_rate,
+        learning_rate=(privacy or {}).get("learning_rate", setup.learning_rate),
         eval_samples=eval_samples,
         seed=setup.seed,
         phase_seconds=phase_seconds,
@@ -145,6 +149,7 @@ def run_ours(
         poll_seconds=0.5,
         timeout_seconds=timeout,
         tf_threads=tf_threads,
+        **{k: v for k, v in (privacy or {}).items() if k != "learning_rate"},
     )
     started = time.time()
     services.up()
@@ -190,6 +195,9 @@ def run_ours(
             for t, s in zip(timings, summary["rounds"])
         ]
         return {
+            "task": run.task_id,
+            "privacy": summary["privacy"],
+            "cost": task_cost(run.chain, store, run.task_id, setup.rounds),
             "initial_accuracy": summary["initial_accuracy"],
             "final_accuracy": summary["final_accuracy"],
             "rounds": rounds,

@@ -108,11 +108,13 @@ def deploy(
     Path(deployments_dir).mkdir(parents=True, exist_ok=True)
     (Path(deployments_dir) / f"{chain_id}.json").write_text(json.dumps(record, indent=2) + "\n")
     log.info(
-        "deployed %s at %s and %s at %s on chain %d (block %d)",
+        "deployed %s at %s, %s at %s and %s at %s on chain %d (block %d)",
         TOKEN_CONTRACT,
         token_address,
         MANAGER_CONTRACT,
         manager_address,
+        PRIVACY_CONTRACT,
+        privacy_address,
         chain_id,
         first_block,
     )

@@ -140,6 +140,19 @@ def round_show(
             str(v["metric"] if v["metric"] is not None else "-"),
         )
     console.print(votes)
+    privacy = report["privacy"]
+    if privacy is not None:
+        line = f"privacy: {privacy['mode']}"
+        if privacy["epsilon_spent"] is not None:
+            line += f"; ε per {privacy['unit']} spent after this round {privacy['epsilon_spent']:.3f} of {privacy['epsilon_budget']:g}"
+        total = privacy["secure_sum"]
+        if total is not None:
+            line += (
+                f"; secure sum {total['status']} over {len(total['contributors'])} masked updates"
+                + (f", masks of {len(total['dropouts'])} dropouts removed" if total["dropouts"] else "")
+                + (f" ({total['detail']})" if total["detail"] else "")
+            )
+        console.print(line, highlight=False)
     for sl in report["slashes"]:
         console.print(f"slashed {sl['account']}: {format_tokens(sl['amount'])} DFL ({sl['reason']})", highlight=False)
 

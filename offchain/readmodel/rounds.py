@@ -118,6 +118,9 @@ class UpdateView:
             )
         if e.accepted:
             return f"accepted, but score {e.score_ppm / 1e6:.3f} is below the floor: its change does not point where the others' do"
+        if e.reward:  # a SecAgg update that was fine while the round's sum could not be released
+            share = e.reward / self.trainer_pool if self.trainer_pool else 0
+            return f"not in the model ({e.reason}: {e.detail}), paid by its {e.num_samples} samples: {share:.1%} of the trainer pool"
         text = f"rejected ({e.reason}: {e.detail})" if e.detail else f"rejected ({e.reason})"
         if e.penalized:
             text += "; penalized" + (f" {self.penalty.record.amount} units" if self.penalty else " (not applied yet)")

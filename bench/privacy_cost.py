@@ -1,0 +1,36 @@
+"""What a finished task cost, per round, from the chain and IPFS alone: gas of every transaction that
+emitted one of the task's events (stakes, keys, commits, reveals, attestations, bundles, seeds,
+votes, finalizations, claims, slashes), and the bytes its trainers and validators pinned for it
+(updates, key bundles) or put on-chain (mask seeds)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eth_typing import HexStr
+
+from offchain.chain.events import KeyBundlePublished, MaskSeedsPublished, UpdateRevealed
+from offchain.chain.manager import TaskManager
+from offchain.storage.ipfs import IpfsStore
+
+MAX_BYTES = 1 << 30
+
+
+def task_cost(chain: TaskManager, store: IpfsStore, task_id: int, rounds: int) -> dict[str, Any]:
+    log = chain.task_log(task_id)
+    txs = sorted({e.tx_hash for e in log.events})
+    gas = sum(int(chain.w3.eth.get_transaction_receipt(HexStr(tx))["gasUsed"]) for tx in txs)
+    updates = [len(store.get(e.record.update_cid, max_bytes=MAX_BYTES)) for e in log.of(UpdateRevealed)]
+    bundles = [len(store.get(e.record.bundle_cid, max_bytes=MAX_BYTES)) for e in log.of(KeyBundlePublished)]
+    seeds = [len(e.record.seeds) for e in log.of(MaskSeedsPublished)]
+    per_round = max(1, rounds)
+    return {
+        "transactions": len(txs),
+        "gas": gas,
+        "gas_per_round": gas / per_round,
+        "update_bytes": sum(updates),
+        "update_bytes_per_round": sum(updates) / per_round,
+        "mean_update_bytes": sum(updates) / len(updates) if updates else 0,
+        "key_bundle_bytes_per_round": sum(bundles) / per_round,
+        "mask_seed_bytes_per_round": sum(seeds) / per_round,
+    }
