@@ -4,6 +4,7 @@ pragma solidity 0.8.37;
 import {IFLTaskManager} from "./interfaces/IFLTaskManager.sol";
 import {IFLPrivacy} from "./interfaces/IFLPrivacy.sol";
 import {PrivacyBudget} from "./libraries/PrivacyBudget.sol";
+import {FLTaskParamsStore} from "./FLTaskParamsStore.sol";
 
 /// @title FLPrivacy
 /// @notice Keys, key bundles, mask seeds and the ε ledger of privacy-mode tasks of one
@@ -21,6 +22,8 @@ contract FLPrivacy is IFLPrivacy {
     }
 
     IFLTaskManager private immutable _manager;
+    /// @dev The manager's parameter store (the first contract it created): its privacy terms cost one slot.
+    FLTaskParamsStore private immutable _store;
     mapping(uint256 taskId => mapping(address account => Key)) private _keys;
     mapping(uint256 taskId => mapping(uint256 round => mapping(address trainer => bool))) private _seeds;
 
@@ -29,6 +32,11 @@ contract FLPrivacy is IFLPrivacy {
     /// @param manager_ The task manager whose tasks this contract serves.
     constructor(IFLTaskManager manager_) {
         _manager = manager_;
+        // The address of the contract `manager_` created with nonce 1 (its constructor's `new`):
+        // keccak256(rlp([manager, 1])), the CREATE rule.
+        _store = FLTaskParamsStore(
+            address(uint160(uint256(keccak256(abi.encodePacked(bytes1(0xd6), bytes1(0x94), manager_, bytes1(0x01))))))
+        );
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -38,8 +46,8 @@ contract FLPrivacy is IFLPrivacy {
     /// @inheritdoc IFLPrivacy
     function registerKey(uint256 taskId, bytes32 publicKey) external {
         if (publicKey == bytes32(0)) revert FLPrivacyZeroKey();
+        IFLTaskManager.Role role = _manager.participant(taskId, msg.sender).role; // reverts for an unknown task
         IFLTaskManager.PrivacyMode mode = _mode(taskId);
-        IFLTaskManager.Role role = _manager.participant(taskId, msg.sender).role;
         IFLTaskManager.Role keyed = mode == IFLTaskManager.PrivacyMode.Sealed
             ? IFLTaskManager.Role.Validator
             : mode == IFLTaskManager.PrivacyMode.SecAgg ? IFLTaskManager.Role.Trainer : IFLTaskManager.Role.None;
@@ -61,11 +69,11 @@ contract FLPrivacy is IFLPrivacy {
 
     /// @inheritdoc IFLPrivacy
     function publishKeyBundle(uint256 taskId, string calldata bundleCid) external {
+        (uint256 round, IFLTaskManager.Phase phase,) = _manager.currentRound(taskId); // reverts for an unknown task
         IFLTaskManager.PrivacyMode mode = _mode(taskId);
         if (mode != IFLTaskManager.PrivacyMode.Sealed) revert FLPrivacyWrongMode(taskId, mode);
         uint256 length = bytes(bundleCid).length;
         if (length == 0 || length > _MAX_CID_BYTES) revert FLPrivacyBadCid(length);
-        (uint256 round, IFLTaskManager.Phase phase,) = _manager.currentRound(taskId);
         if (phase != IFLTaskManager.Phase.Reveal && phase != IFLTaskManager.Phase.Attest) {
             revert FLPrivacyWrongPhase(taskId, phase);
         }
@@ -76,10 +84,10 @@ contract FLPrivacy is IFLPrivacy {
 
     /// @inheritdoc IFLPrivacy
     function publishMaskSeeds(uint256 taskId, bytes calldata seeds) external {
-        IFLTaskManager.PrivacyParams memory q = _manager.taskParams(taskId).privacy;
+        IFLTaskManager.TaskState memory s = _manager.taskState(taskId); // reverts for an unknown task
+        IFLTaskManager.PrivacyParams memory q = _store.privacyOf(taskId);
         if (q.mode != IFLTaskManager.PrivacyMode.SecAgg) revert FLPrivacyWrongMode(taskId, q.mode);
         if (seeds.length % 32 != 0) revert FLPrivacyBadSeeds(seeds.length);
-        IFLTaskManager.TaskState memory s = _manager.taskState(taskId);
         if (s.phase != IFLTaskManager.Phase.Attest) revert FLPrivacyWrongPhase(taskId, s.phase);
         (IFLTaskManager.ParticipationStatus status,) = _manager.participantStatus(taskId, s.round, msg.sender);
         if (status != IFLTaskManager.ParticipationStatus.Revealed) {
@@ -118,11 +126,11 @@ contract FLPrivacy is IFLPrivacy {
 
     /// @inheritdoc IFLPrivacy
     function epsilonSpentMicro(uint256 taskId) external view returns (uint256) {
-        IFLTaskManager.TaskParams memory p = _manager.taskParams(taskId);
-        if (p.privacy.epsilonBudgetMicro == 0) return 0;
-        (uint256 round,,) = _manager.currentRound(taskId);
+        (uint256 round,,) = _manager.currentRound(taskId); // reverts for an unknown task
+        IFLTaskManager.PrivacyParams memory q = _store.privacyOf(taskId);
+        if (q.epsilonBudgetMicro == 0) return 0;
         // Rounds 0..round have started (the last round stays current once the task completes).
-        return PrivacyBudget.epsilonMicro(round + 1, p.privacy.noiseMultiplierMicro, p.privacy.deltaAtto);
+        return PrivacyBudget.epsilonMicro(round + 1, q.noiseMultiplierMicro, q.deltaAtto);
     }
 
     /// @inheritdoc IFLPrivacy
@@ -134,8 +142,8 @@ contract FLPrivacy is IFLPrivacy {
                                  INTERNAL
     //////////////////////////////////////////////////////////////*/
 
-    /// @dev The task's privacy mode (reverts with the manager's error for an unknown task).
+    /// @dev The task's privacy mode (Plaintext for an unknown task: callers ask the manager first).
     function _mode(uint256 taskId) private view returns (IFLTaskManager.PrivacyMode) {
-        return _manager.taskParams(taskId).privacy.mode;
+        return _store.privacyOf(taskId).mode;
     }
 }

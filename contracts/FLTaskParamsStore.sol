@@ -37,4 +37,10 @@ contract FLTaskParamsStore {
     function load(uint256 taskId) external view returns (IFLTaskManager.TaskParams memory) {
         return _params[taskId];
     }
+
+    /// @notice The privacy terms stored for `taskId` (all zero if none): one storage slot, for
+    ///         {FLPrivacy}, which would otherwise read the whole parameter struct with its CIDs.
+    function privacyOf(uint256 taskId) external view returns (IFLTaskManager.PrivacyParams memory) {
+        return _params[taskId].privacy;
+    }
 }

@@ -176,3 +176,41 @@ def test_actions_of_the_wrong_mode_revert(proto, privacy, trainers, validators):
         privacy.publishMaskSeeds(sealed, b"", {"from": trainers[0]})
     assert privacy.epsilonSpentMicro(sealed) == 0
     assert privacy.manager() == proto.m.address
+
+
+# Gas of the privacy calls (reports them, and fails if one grows past its budget): each reads the
+# manager's views (taskParams holds the task's CIDs, so reading it costs most of the call).
+GAS_BUDGETS = {
+    "registerKey": 110_000,
+    "publishKeyBundle": 90_000,
+    "publishMaskSeeds": 160_000,
+    "createTask_dp": 900_000,
+}
+
+
+def test_gas_of_the_privacy_calls_stays_within_budget(proto, privacy, manager, requester, trainers, validators):
+    used = {}
+    used["createTask_dp"] = manager.createTask(
+        as_tuple(default_params(numRounds=20, maxDeltaNormMicro=10**6, privacy=DP_SECAGG)), {"from": requester}
+    ).gas_used
+    sealed, secagg = _task(proto, (SEALED, 0, 0, 0, 0, 0, 0)), _task(proto, (SECAGG, 0, 0, 0, 3, 16, 0))
+    for task in (sealed, secagg):
+        proto.stake_all(task)
+    used["registerKey"] = privacy.registerKey(sealed, KEY, {"from": validators[0]}).gas_used
+    proto.to_phase(sealed, Phase.COMMIT)
+    for t in trainers:
+        proto.commit_update(sealed, t)
+    proto.to_phase(sealed, Phase.REVEAL)
+    used["publishKeyBundle"] = privacy.publishKeyBundle(
+        sealed, "QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG", {"from": validators[0]}
+    ).gas_used
+    proto.to_phase(secagg, Phase.COMMIT)
+    for t in trainers:
+        proto.commit_update(secagg, t)
+    proto.to_phase(secagg, Phase.REVEAL)
+    for t in trainers[:3]:
+        proto.reveal_update(secagg, t)
+    proto.to_phase(secagg, Phase.ATTEST)
+    used["publishMaskSeeds"] = privacy.publishMaskSeeds(secagg, b"\1" * 32, {"from": trainers[0]}).gas_used
+    print("privacy gas:", used)
+    assert {k: v for k, v in used.items() if v > GAS_BUDGETS[k]} == {}
