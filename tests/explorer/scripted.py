@@ -19,6 +19,8 @@ from offchain.chain.manager import TaskManager
 from offchain.chain.protocol import (
     ZERO_ROOT,
     Phase,
+    PrivacyMode,
+    PrivacyParams,
     Role,
     TaskParams,
     proposal_hash,
@@ -32,6 +34,7 @@ from offchain.fl.receipt import RoundReceipt, UpdateEntry
 from offchain.fl.rewards import allocate
 from offchain.storage.ipfs import IpfsStore
 from offchain.units import TOKEN
+from offchain.workers.keyring import Keyring
 from support import signer, wait_until
 
 BUILD_DIR = PROJECT_ROOT / "build"
@@ -99,7 +102,6 @@ class Driver:
             stake_per_sample=0,
             max_trainers_per_round=100,
             max_update_bytes=1 << 20,
-            max_delta_norm_micro=0,
             quorum_bps=6_000,
             trainer_non_reveal_slash_bps=1_000,
             trainer_penalty_bps=2_000,
@@ -107,11 +109,15 @@ class Driver:
             validator_losing_slash_bps=500,
             trainer_share_bps=7_000,
             reward_pool=pool_tokens * TOKEN,
+            # Sealed with a DP budget (local noise), so the explorer shows privacy terms, keys and ε.
+            max_delta_norm_micro=10_000_000,
+            privacy=PrivacyParams(PrivacyMode.SEALED, 50_000_000, 10**13, 500_000),
         )
         # registration 0: round 0's commit phase starts at creation and waits for the stakers' commits
         task_id = self.requester.create_task(params)
         self._each(lambda m: m.stake(task_id, Role.TRAINER, 20 * TOKEN), self.trainers)
         self._each(lambda m: m.stake(task_id, Role.VALIDATOR, 200 * TOKEN), self.validators)
+        self._each(lambda m: Keyring(m, task_id, Role.VALIDATOR).ensure_registered(), self.validators)
         return task_id
 
     def play_round(self, task: ScriptedTask, round_id: int, parent: str, *, skip_reveal: int = 0) -> str:

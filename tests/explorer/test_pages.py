@@ -56,6 +56,11 @@ def test_task_page_has_parameters_rounds_participants_claims_and_slashes(server:
     assert [(s["account"], s["reason"]) for s in data["slashes"]] == [(t.trainers[-1], "trainer_non_reveal")]
     assert len(data["claims"]) == len(t.claims) + VALIDATORS * ROUNDS
     assert '<svg id="accuracy-chart"' in html and 'id="rounds"' in html
+    privacy = data["privacy"]
+    assert (privacy["mode"], privacy["dp"], privacy["epsilon_budget"]) == ("sealed", "local", 50.0)
+    assert 0 < privacy["epsilon_spent"] <= privacy["epsilon_budget"]
+    assert sorted(k["account"].lower() for k in privacy["registered_keys"]) == sorted(v.lower() for v in t.validators)
+    assert "sealed: updates are readable by the task&#39;s validators only" in html and "ε spent" in html
     for r in range(ROUNDS):
         assert f'href="/tasks/{t.task_id}/rounds/{r}"' in html
 

@@ -120,7 +120,7 @@ def _privacy(log: TaskLog, params: TaskParams) -> dict[str, Any]:
     X25519 keys registered for it."""
     summary = privacy_summary(params, epsilon_spent_micro(params, len(log.of(RoundStarted))))
     keys = [{"account": e.record.account, "role": e.record.role.name.lower()} for e in log.of(EncryptionKeyRegistered)]
-    return summary | {"who_reads": WHO_READS[summary["mode"]], "keys": keys}
+    return summary | {"who_reads": WHO_READS[summary["mode"]], "registered_keys": keys}
 
 
 def _body(stored: StoredReceipt | None) -> Any:
