@@ -1,7 +1,7 @@
 """Privacy benchmark: accuracy against ε, side by side with Flower's central DP, and what each
 privacy mode costs a round against plaintext. Writes reports/privacy.json and reports/privacy.png.
 
-    .venv/bin/python -m bench.privacy            # Fashion-MNIST, CNN, 10 trainers, 20 rounds (issue 18)
+    .venv/bin/python -m bench.privacy            # Fashion-MNIST, MLP, 10 trainers, 20 rounds (issue 18)
     .venv/bin/python -m bench.privacy --quick    # MNIST-5k, MLP, 4 trainers, 3 rounds (minutes)
 
 Accuracy, per trainer (user-level DP, the unit of Flower's wrapper): this system with secure
@@ -32,7 +32,7 @@ from offchain.privacy.budget import dp_accounting_epsilon, epsilon_micro, noise_
 
 DELTA = 1e-5
 DELTA_ATTO = 10**13
-FULL = Setup(dataset="fashion-mnist", model="cnn", trainers=10, validators=3, rounds=20)
+FULL = Setup(dataset="fashion-mnist", model="mlp", trainers=10, validators=3, rounds=20)
 QUICK = Setup(dataset="mnist-5k", model="mlp", trainers=4, validators=3, rounds=3, epochs=2)
 
 
@@ -165,6 +165,7 @@ def plot(report: dict[str, Any], path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="MNIST-5k, MLP, 4 trainers, 3 rounds")
+    parser.add_argument("--model", choices=("mlp", "cnn"), default=None, help="override the setup's model")
     parser.add_argument("--epsilons", default="inf,8,4,1")
     parser.add_argument("--clip", type=float, default=2.0, help="per-trainer clip (norm of an update's change)")
     parser.add_argument("--sample-clip", type=float, default=2.0, help="per-sample clip of lr·gradient")
@@ -175,6 +176,8 @@ def main() -> None:
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
     setup = QUICK if args.quick else FULL
+    if args.model:
+        setup = replace(setup, model=args.model)
     epsilons = [float(e) for e in args.epsilons.split(",")]
     name = args.out or str(REPORTS / ("privacy_quick.json" if args.quick else "privacy.json"))
     started = time.time()

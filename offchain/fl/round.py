@@ -61,6 +61,9 @@ class RoundTerms:
     # screened update scores 1 (PPM) and weighs its samples (offchain.privacy.dp_bounds).
     scored: bool = True
     privacy: PrivacyEntry | None = None  # in the receipt of a task with a privacy mode or a DP budget
+    # Sealed tasks: an update counts as held only once it opened (offchain.workers.opening), so a
+    # ciphertext the honest validators cannot decrypt is `unavailable` like one they cannot fetch.
+    sealed: bool = False
 
 
 @dataclass(frozen=True)
@@ -111,7 +114,7 @@ def compute_round(
     verdicts: dict[str, Verdict] = {}
     screened: list[Screened] = []
     for reveal in ordered:
-        checked = _screen_one(reveal, avail, contents, parent_weights, terms.checks)
+        checked = _screen_one(reveal, avail, contents, parent_weights, terms.checks, terms.sealed)
         if isinstance(checked, Verdict):
             verdicts[reveal.trainer] = checked
         else:
@@ -201,15 +204,17 @@ def _screen_one(
     contents: Mapping[int, bytes | TooLarge],
     parent_weights: NamedWeights,
     checks: Checks,
+    sealed: bool,
 ) -> Screened | Verdict:
     status = avail.status(reveal.index)
     bps = avail.attested_bps.get(reveal.index, 0)
+    held = "held and opened" if sealed else "held"
     if status == "void":
         return Verdict.reject(reveal.trainer, Reason.UNATTESTED_ROUND, "attesting validators held less than quorum")
     if status == "unavailable":
-        return Verdict.reject(reveal.trainer, Reason.UNAVAILABLE, f"held by {bps} bps of validator stake")
+        return Verdict.reject(reveal.trainer, Reason.UNAVAILABLE, f"{held} by {bps} bps of validator stake")
     if status == "under_attested":
-        return Verdict.reject(reveal.trainer, Reason.UNDER_ATTESTED, f"held by {bps} bps of validator stake")
+        return Verdict.reject(reveal.trainer, Reason.UNDER_ATTESTED, f"{held} by {bps} bps of validator stake")
     if reveal.index not in contents:
         raise AggregationInputError(f"no content for update {reveal.index}, which a quorum holds: fetch it first")
     return screen(reveal.trainer, reveal.num_samples, contents[reveal.index], parent_weights, checks)

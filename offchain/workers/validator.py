@@ -335,6 +335,7 @@ class Validator(RoundWorker):
             trainer_pool=trainer_pool,
             scored=scores_apply(params),
             privacy=privacy_entry(params, round_id),
+            sealed=self.mode == PrivacyMode.SEALED,
         )
         with span(rec, "aggregation"):
             contents = {i: self.holder.content(round_id, i) for i in wanted}
