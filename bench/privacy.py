@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import tempfile
 import time
 from dataclasses import replace
@@ -173,6 +174,9 @@ def main() -> None:
     parser.add_argument("--no-flower", action="store_true")
     parser.add_argument("--no-sample", action="store_true")
     parser.add_argument("--no-cost", action="store_true")
+    parser.add_argument(
+        "--only-cost", action="store_true", help="only the cost of each mode (reports/privacy_cost.json)"
+    )
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
     setup = QUICK if args.quick else FULL
@@ -182,6 +186,16 @@ def main() -> None:
     name = args.out or str(REPORTS / ("privacy_quick.json" if args.quick else "privacy.json"))
     started = time.time()
     report: dict[str, Any] = {"setup": setup.as_dict(), "machine": machine(), "delta": DELTA, "epsilons": epsilons}
+    if args.only_cost:
+        with tempfile.TemporaryDirectory(prefix="bench-privacy-") as tmp:
+            cost = {
+                "setup": replace(QUICK, rounds=3).as_dict(),
+                "machine": machine(),
+                "cost": cost_rows(replace(QUICK, rounds=3), Path(tmp)),
+            }
+        cost["machine"]["load_average_at_end"] = list(os.getloadavg())
+        say(f"wrote {write_report(args.out or 'privacy_cost.json', cost)}")
+        return
     with tempfile.TemporaryDirectory(prefix="bench-privacy-") as tmp:
         work = Path(tmp)
         data = load(setup)

@@ -9,6 +9,8 @@ from rich.console import Console
 from rich.table import Table
 
 from offchain.demo.run import DemoRun
+from offchain.fl.codec import decode_weights
+from offchain.fl.errors import InvalidUpdateError
 from offchain.readmodel.models import global_model_cid
 from offchain.services.context import TaskContext, load_global_model
 from offchain.services.privacy_report import describe_privacy, privacy_summary
@@ -30,6 +32,8 @@ class AccuracyMeter:
         self._store = store
         self._x, self._y = self._ctx.eval_set()
         self._cache: dict[str, float] = {}
+        self.model = self._ctx.model
+        self.max_bytes = self._ctx.params.max_update_bytes
 
     def of(self, cid: str) -> float:
         if cid not in self._cache:
@@ -96,11 +100,28 @@ def collect(run: DemoRun, store: IpfsStore, meter: AccuracyMeter) -> dict[str, A
             {"address": a, "role": roles.get(a, "?"), "before": run.balances_before[a], "after": after[a]}
             for a in after
         ],
-        "privacy": privacy_summary(chain.task_params(task), chain.epsilon_spent_micro(task)),
+        "privacy": privacy_summary(chain.task_params(task), chain.epsilon_spent_micro(task))
+        | {"readable_updates": readable_updates(run, store, meter)},
         "token_supply": chain.total_supply(),
         "tokens_held": sum(chain.balance_of(h) for h in holders),
         "deployment": {name: addr for name, addr in chain.deployment.addresses.items()},
     }
+
+
+def readable_updates(run: DemoRun, store: IpfsStore, meter: AccuracyMeter) -> dict[str, int]:
+    """How many of the updates the trainers pinned decode as the task's weights: every one in a
+    plaintext task, none in a sealed or secagg one (the public sees ciphertext or masked words)."""
+    specs = meter.model.specs
+    reveals = run.chain.events("UpdateRevealed", taskId=run.task_id)
+    readable = 0
+    for event in reveals:
+        data = store.get(str(event.args["updateCid"]), max_bytes=meter.max_bytes)
+        try:
+            decode_weights(data, specs, max_bytes=meter.max_bytes)
+        except InvalidUpdateError:
+            continue
+        readable += 1
+    return {"pinned": len(reveals), "decode_as_weights": readable}
 
 
 def render(summary: dict[str, Any], console: Console) -> None:
@@ -133,7 +154,13 @@ def render(summary: dict[str, Any], console: Console) -> None:
             _tokens(r["slashed"]),
         )
     console.print(table)
-    console.print(f"privacy: {describe_privacy(summary['privacy'])}", highlight=False)
+    privacy = summary["privacy"]
+    readable = privacy["readable_updates"]
+    console.print(
+        f"privacy: {describe_privacy(privacy)}; {readable['decode_as_weights']} of the {readable['pinned']} updates "
+        "the trainers pinned on IPFS decode as model weights",
+        highlight=False,
+    )
     balances = Table(title="token balances (DFL)")
     for col in ("account", "role", "before", "after", "change"):
         balances.add_column(col, justify="left" if col in ("account", "role") else "right")
