@@ -53,6 +53,7 @@ contract FLPrivacy is IFLPrivacy {
             : mode == IFLTaskManager.PrivacyMode.SecAgg ? IFLTaskManager.Role.Trainer : IFLTaskManager.Role.None;
         if (keyed == IFLTaskManager.Role.None) revert FLPrivacyWrongMode(taskId, mode);
         if (role != keyed) revert FLPrivacyRoleTakesNoKey(taskId, msg.sender, role);
+        // slither-disable-next-line unused-return (only the phase is needed)
         (, IFLTaskManager.Phase phase,) = _manager.currentRound(taskId);
         // A round's validator keys are fixed once its Attest phase begins (bundles are wrapped to them).
         if (
@@ -69,7 +70,8 @@ contract FLPrivacy is IFLPrivacy {
 
     /// @inheritdoc IFLPrivacy
     function publishKeyBundle(uint256 taskId, string calldata bundleCid) external {
-        (uint256 round, IFLTaskManager.Phase phase,) = _manager.currentRound(taskId); // reverts for an unknown task
+        // slither-disable-next-line unused-return (the deadline is not needed; reverts for an unknown task)
+        (uint256 round, IFLTaskManager.Phase phase,) = _manager.currentRound(taskId);
         IFLTaskManager.PrivacyMode mode = _mode(taskId);
         if (mode != IFLTaskManager.PrivacyMode.Sealed) revert FLPrivacyWrongMode(taskId, mode);
         uint256 length = bytes(bundleCid).length;
@@ -89,6 +91,7 @@ contract FLPrivacy is IFLPrivacy {
         if (q.mode != IFLTaskManager.PrivacyMode.SecAgg) revert FLPrivacyWrongMode(taskId, q.mode);
         if (seeds.length % 32 != 0) revert FLPrivacyBadSeeds(seeds.length);
         if (s.phase != IFLTaskManager.Phase.Attest) revert FLPrivacyWrongPhase(taskId, s.phase);
+        // slither-disable-next-line unused-return (the stored record is not needed)
         (IFLTaskManager.ParticipationStatus status,) = _manager.participantStatus(taskId, s.round, msg.sender);
         if (status != IFLTaskManager.ParticipationStatus.Revealed) {
             revert FLPrivacyNotRevealed(taskId, s.round, msg.sender);
@@ -126,7 +129,8 @@ contract FLPrivacy is IFLPrivacy {
 
     /// @inheritdoc IFLPrivacy
     function epsilonSpentMicro(uint256 taskId) external view returns (uint256) {
-        (uint256 round,,) = _manager.currentRound(taskId); // reverts for an unknown task
+        // slither-disable-next-line unused-return (only the round is needed; reverts for an unknown task)
+        (uint256 round,,) = _manager.currentRound(taskId);
         IFLTaskManager.PrivacyParams memory q = _store.privacyOf(taskId);
         if (q.epsilonBudgetMicro == 0) return 0;
         // Rounds 0..round have started (the last round stays current once the task completes).
