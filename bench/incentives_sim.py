@@ -250,7 +250,8 @@ class Run:
             p = plan(a, g, r, backed, self.shop, self._noise_seed(r, a.name))
             if p is None:
                 continue
-            if self.scheme.secagg:  # the plaintext update stays with the trainer; it pins the masked vector
+            if self.scheme.secagg:  # it pins only the masked vector; every strategy's change is clipped to C
+                # on the way (a rational attacker clips too, to stay paid: see SecaggRound.masked)
                 p = dataclasses.replace(p, update=self._masked(r, a, g, p.update))
             cid = compute_cid(p.update)
             self.ledger.commit_update(
