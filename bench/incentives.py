@@ -533,7 +533,11 @@ def main() -> None:
     )
     p.add_argument("--gas-price-gwei", type=float, default=GAS_PRICE_GWEI)
     p.add_argument("--tokens-per-eth", type=float, default=TOKENS_PER_ETH)
-    p.add_argument("--quick", action="store_true", help="3 rounds and a 2-round anvil check, to incentives_quick.json")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="3 rounds and a 2-round anvil check, to incentives_quick.json (secagg: incentives_secagg_quick.json)",
+    )
     p.add_argument("--out", default=None)
     p.add_argument(
         "--jobs",

@@ -211,7 +211,8 @@ def plot(report: dict[str, Any], path: Path) -> None:
     fig.suptitle(
         f"{s['model']} on {s['dataset']}, {s['trainers']} trainers, {report['agents']['validators']} validators, "
         f"{s['rounds']} rounds; gas {report['gas']['price_gwei']:g} gwei at {report['gas']['tokens_per_eth']:g} DFL/ETH; "
-        "* probe beyond the issue's list",
+        + (f"secagg clip {report['secagg']['clip']:g}; " if report.get("secagg") else "")
+        + "* probe beyond the issue's list",
         fontsize=8,
     )
     fig.tight_layout()
