@@ -1,5 +1,6 @@
 """Incentives: what each trainer and validator strategy earns per round, today's scheme next to the
-scheme before issue 12, through the validators' real round computation and the contract's arithmetic.
+scheme before issue 12 (or, with --scheme secagg, today's terms in a SecAgg task), through the
+validators' real round computation and the contract's arithmetic.
 
 Each run is a whole task (R rounds) played by agents (`bench/incentives_agents.py`): trainers train
 with the workers' `LocalModel` on their Dirichlet share, validators run `offchain.fl.round.compute_round`
@@ -16,12 +17,18 @@ is compared with the same agent's payoff in the reference. Net payoff per round,
     .venv/bin/python -m bench.incentives                # full: 20 rounds, 10 trainers, 5 validators
     .venv/bin/python -m bench.incentives --quick        # 3 rounds, 2-round anvil check
     .venv/bin/python -m bench.incentives --table reports/incentives.json   # its markdown table
+    .venv/bin/python -m bench.incentives --scheme secagg   # -> reports/incentives_secagg.json (no anvil check)
+
+Under --scheme secagg trainers pin masked vectors of their change clipped to C (--clip; by default the
+median honest change norm of round 0, rounded up to 0.1: `measured_clip_micro`) and validators run
+`offchain.fl.secure_round.compute_secure_round`; gas comes from SECAGG_GAS.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import multiprocessing
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -46,13 +53,23 @@ from bench.incentives_agents import (
 )
 from bench.incentives_ledger import MirrorLedger
 from bench.incentives_report import GAS_PRICE_GWEI, TOKENS_PER_ETH, GasRate, markdown, plot, tables, verdict
-from bench.incentives_schemes import BASELINE_GAS, MEASURED_GAS, baseline_scheme, new_scheme, task_settings
+from bench.incentives_schemes import (
+    BASELINE_GAS,
+    MEASURED_GAS,
+    SECAGG_GAS,
+    baseline_scheme,
+    new_scheme,
+    secagg_scheme,
+    secagg_task_settings,
+    task_settings,
+)
 from bench.incentives_sim import Run, Scheme
 from offchain.services.requester import TaskSettings
 from offchain.units import TOKEN
 
 BALANCE = 5_000 * TOKEN  # each agent's tokens at the start (stakes come out of it)
 # The anvil check's mixed scenario: holders 0.. play these, the rest honest (at least 3 honest).
+Play = tuple[str, dict[int, str], dict[int, str]]  # label, trainer roles, validator roles
 MIXED_TRAINERS = (
     "free_rider",
     "non_reveal",
@@ -250,13 +267,32 @@ def anvil_check(exp: Experiment, rounds: int) -> dict[str, Any]:
 # --- the whole benchmark ------------------------------------------------------------------------
 
 
-def scheme_runs(exp: Experiment, scheme: Scheme, gas: dict[str, int]) -> dict[tuple[str, str], dict[str, Any]]:
-    """The reference and every deviation under one scheme."""
-    plays: list[tuple[str, dict[int, str], dict[int, str]]] = [("reference", {}, {})]
+def all_plays(exp: Experiment) -> list[Play]:
+    """The reference and every deviation."""
+    plays: list[Play] = [("reference", {}, {})]
     plays += [(f"trainer:{s}", {exp.deviator: s}, {}) for s in TRAINER_STRATEGIES[1:] + PROBE_STRATEGIES]
     plays += [(f"validator:{s}", {}, {exp.validators - 1: s}) for s in LAZY_VARIANTS]
     plays += [("validator:colluding_minority", {}, dict.fromkeys(exp.colluders, "colluding_minority"))]
+    return plays
+
+
+def scheme_runs(
+    exp: Experiment, scheme: Scheme, gas: dict[str, int], labels: list[str] | None = None
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """The reference and every deviation under one scheme (or only the plays named in `labels`)."""
+    plays = [p for p in all_plays(exp) if labels is None or p[0] in labels]
     return {(scheme.name, label): exp.run(scheme, gas, t, v, label) for label, t, v in plays}
+
+
+def split_plays(exp: Experiment, jobs: int) -> list[list[str]]:
+    """The plays' labels in `jobs` groups for as many processes: the reference and the validator plays
+    together (their global models are the reference's, so they train nothing in the same process), and
+    the trainer deviations in contiguous slices (an unbacked inflater and the next one share a cache)."""
+    labels = [label for label, _, _ in all_plays(exp)]
+    trainers = [label for label in labels if label.startswith("trainer:")]
+    groups = [list(part) for part in np.array_split(np.array(trainers, dtype=object), jobs)]
+    groups[0] = [label for label in labels if not label.startswith("trainer:")] + groups[0]
+    return [g for g in groups if g]
 
 
 def _single_threaded() -> None:
@@ -272,6 +308,35 @@ def _scheme_job(
     scheme = new_scheme(settings) if which == "today" else baseline_scheme(settings)
     exp = Experiment.build(setup, validators, deviator, settings.max_delta_norm_micro)
     return scheme_runs(exp, scheme, gas)
+
+
+def _plays_job(
+    setup: Setup, validators: int, deviator: int, scheme: Scheme, gas: dict[str, int], labels: list[str]
+) -> dict[tuple[str, str], dict[str, Any]]:
+    exp = Experiment.build(setup, validators, deviator, task_settings(setup.rounds).max_delta_norm_micro)
+    return scheme_runs(exp, scheme, gas, labels)
+
+
+def _facts(
+    exp: Experiment, settings: TaskSettings, runs: dict[tuple[str, str], dict[str, Any]], jobs: int
+) -> dict[str, Any]:
+    """What every report says about the set-up, the agents and the runs."""
+    return {
+        "setup": exp.setup.as_dict(),
+        "task": asdict(settings),
+        "agents": {
+            "trainer_shares": [len(p) for p in exp.parts],
+            "deviating_trainer": exp.deviator,
+            "lazy_validator": exp.validators - 1,
+            "colluding_validators": exp.colluders,
+            "validators": exp.validators,
+            "initial_balance_tokens": BALANCE // TOKEN,
+        },
+        "runs": [run | {"statuses": [r["status"] for r in run["round_log"]]} for run in runs.values()],
+        "trainings": sum(run["trainings"] for run in runs.values()),
+        "jobs": jobs,
+        "machine": machine(),
+    }
 
 
 def incentives(
@@ -328,28 +393,117 @@ def incentives(
             "baseline_source": "reports/gas.json before issue 12 (3800722); approve, slash from today's contracts",
         },
         "anvil_check": check,
-        "setup": setup.as_dict(),
-        "task": asdict(settings),
-        "agents": {
-            "trainer_shares": [len(p) for p in exp.parts],
-            "deviating_trainer": exp.deviator,
-            "lazy_validator": validators - 1,
-            "colluding_validators": exp.colluders,
-            "validators": validators,
-            "initial_balance_tokens": BALANCE // TOKEN,
-        },
-        "runs": [run | {"statuses": [r["status"] for r in run["round_log"]]} for run in runs.values()],
-        "trainings": sum(run["trainings"] for run in runs.values()),
-        "jobs": jobs,
-        "machine": machine(),
-        "seconds": time.time() - started,
     }
+    report |= _facts(exp, settings, runs, jobs) | {"seconds": time.time() - started}
     if out:
         write_report(out, report, reports)
     if plot_path:
         plot(report, reports / plot_path)
     say(f"incentives: done in {report['seconds']:.0f}s; {json.dumps(report['verdict'])}")
     return report
+
+
+# --- the secagg scheme -----------------------------------------------------------------------------
+
+
+def honest_change_norms(exp: Experiment, round_id: int = 0) -> list[float]:
+    """Each trainer's change norm when it trains honestly from the initial model (round 0: the same
+    training the reference run then takes from the cache)."""
+    from offchain.fl.clipping import change_norm
+
+    agents = trainer_agents(exp.parts, {}, exp.setup.seed)
+    trained = [exp.shop.model.decode(exp.shop.train(a, exp.initial, round_id)) for a in agents]
+    return [change_norm(w, exp.initial.weights) for w in trained]
+
+
+def measured_clip_micro(norms: list[float]) -> int:
+    """The clip a requester would set from a one-round pilot: the median honest change norm, rounded up
+    to 0.1. Half the honest updates of round 0 are clipped, later ones (shorter) are not, and no update,
+    honest or not, moves the model further than a typical honest one did at the start (adaptive
+    clipping, Andrew et al. 2021, aims at the same quantile)."""
+    return math.ceil(float(np.median(norms)) * 10) * 100_000
+
+
+def secagg_incentives(
+    setup: Setup,
+    *,
+    validators: int = 5,
+    jobs: int = 1,
+    deviator: int | None = None,
+    clip: float | None = None,
+    rate: GasRate = GasRate(),
+    out: str | None = "incentives_secagg.json",
+    plot_path: str | None = "incentives_secagg.png",
+    reports: Path = REPORTS,
+) -> dict[str, Any]:
+    """The reference and every deviation in a SecAgg task with today's terms (no anvil check: the gas
+    table is SECAGG_GAS). `clip`: C, or None for `measured_clip_micro`."""
+    started = time.time()
+    exp = Experiment.build(setup, validators, deviator, task_settings(setup.rounds).max_delta_norm_micro)
+    norms = honest_change_norms(exp)
+    clip_micro = measured_clip_micro(norms) if clip is None else round(clip * 1e6)
+    parameters = sum(int(w.size) for w in exp.initial.weights.values())
+    settings = secagg_task_settings(setup.rounds, clip_micro, parameters)
+    scheme = secagg_scheme(settings)
+    say(
+        f"incentives: secagg, clip {clip_micro / 1e6:g} (honest round-0 change norms: median "
+        f"{float(np.median(norms)):.3f}, {min(norms):.3f} to {max(norms):.3f}), scale 2^-{scheme.scale_bits}, "
+        f"{parameters} parameters; deviating trainer {exp.deviator}, colluding validators {exp.colluders}"
+    )
+    runs: dict[tuple[str, str], dict[str, Any]] = {}
+    if jobs <= 1:
+        runs |= scheme_runs(exp, scheme, SECAGG_GAS)
+    else:  # the plays in `jobs` processes, one TensorFlow thread each, each with its own training cache
+        groups = split_plays(exp, jobs)
+        context = multiprocessing.get_context("spawn")
+        pool = ProcessPoolExecutor(len(groups), mp_context=context, initializer=_single_threaded)
+        try:
+            futures = [
+                pool.submit(_plays_job, setup, validators, exp.deviator, scheme, SECAGG_GAS, labels)
+                for labels in groups
+            ]
+            for future in futures:
+                runs |= future.result()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        order = [(scheme.name, label) for label, _, _ in all_plays(exp)]
+        runs = {key: runs[key] for key in order}
+    report: dict[str, Any] = {"scheme_name": scheme.name} | tables(runs, exp, scheme.name, rate)
+    report |= {"scheme": scheme.description}
+    report["verdict"] = verdict(report)
+    report["secagg"] = {
+        "clip": clip_micro / 1e6,
+        "clip_source": "--clip" if clip is not None else "median honest change norm of round 0, rounded up to 0.1",
+        "honest_round0_change_norms": norms,
+        "scale_bits": scheme.scale_bits,
+        "parameters": parameters,
+        "sum_status_per_run": {
+            run["label"]: _counts(r["secure_sum"] for r in run["round_log"]) for run in runs.values()
+        },
+    }
+    report["gas"] = {
+        "price_gwei": rate.gwei,
+        "tokens_per_eth": rate.tokens_per_eth,
+        "tokens_per_million_gas": rate.tokens(1_000_000),
+        "table": SECAGG_GAS,
+        "table_source": "SECAGG_GAS in bench/incentives_schemes.py: MEASURED_GAS, and FLPrivacy's registerKey and "
+        "publishMaskSeeds measured once on anvil (no anvil check in this run)",
+    }
+    report["anvil_check"] = None
+    report |= _facts(exp, settings, runs, jobs) | {"seconds": time.time() - started}
+    if out:
+        write_report(out, report, reports)
+    if plot_path:
+        plot(report, reports / plot_path)
+    say(f"incentives: secagg done in {report['seconds']:.0f}s; {json.dumps(report['verdict'])}")
+    return report
+
+
+def _counts(values: Any) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for v in values:
+        counts[str(v)] = counts.get(str(v), 0) + 1
+    return counts
 
 
 def main() -> None:
@@ -361,14 +515,40 @@ def main() -> None:
     p.add_argument("--validators", type=int, default=5)
     p.add_argument("--rounds", type=int, default=d.rounds)
     p.add_argument("--deviator", type=int, default=None, help="the deviating trainer (default: the median share)")
-    p.add_argument("--anvil-rounds", type=int, default=3, help="rounds of the anvil cross-check (0: skip it)")
+    p.add_argument(
+        "--scheme",
+        default="plaintext",
+        choices=("plaintext", "secagg"),
+        help="plaintext: today's scheme and the one before issue 12; secagg: today's terms in a SecAgg task, alone",
+    )
+    p.add_argument(
+        "--clip",
+        type=float,
+        default=None,
+        help="secagg: the clip C (the task's --max-delta-norm; default: the median honest change norm of round 0, "
+        "rounded up to 0.1)",
+    )
+    p.add_argument(
+        "--anvil-rounds", type=int, default=3, help="rounds of the anvil cross-check (0: skip it; secagg: none)"
+    )
     p.add_argument("--gas-price-gwei", type=float, default=GAS_PRICE_GWEI)
     p.add_argument("--tokens-per-eth", type=float, default=TOKENS_PER_ETH)
-    p.add_argument("--quick", action="store_true", help="3 rounds and a 2-round anvil check, to incentives_quick.json")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="3 rounds and a 2-round anvil check, to incentives_quick.json (secagg: incentives_secagg_quick.json)",
+    )
     p.add_argument("--out", default=None)
-    p.add_argument("--jobs", type=int, default=1, help="2: the two schemes in two processes (one TF thread each)")
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="2: the two schemes in two processes (one TF thread each); secagg: the plays in this many processes",
+    )
     p.add_argument("--table", type=Path, default=None, help="print the markdown table of a report and exit")
     a = p.parse_args()
+    if a.clip is not None and a.scheme != "secagg":
+        p.error("--clip applies to --scheme secagg only")
     if a.table:
         print(markdown(json.loads(a.table.read_text())))
         return
@@ -376,15 +556,30 @@ def main() -> None:
 
     limit_threads(1)
     rounds, anvil_rounds = (3, 2) if a.quick else (a.rounds, a.anvil_rounds)
-    out = a.out or ("incentives_quick.json" if a.quick else "incentives.json")
     setup = Setup(dataset=a.dataset, model=a.model, trainers=a.trainers, validators=a.validators, rounds=rounds)
+    rate = GasRate(a.gas_price_gwei, a.tokens_per_eth)
+    if a.scheme == "secagg":
+        out = a.out or ("incentives_secagg_quick.json" if a.quick else "incentives_secagg.json")
+        secure = secagg_incentives(
+            setup,
+            validators=a.validators,
+            jobs=a.jobs,
+            deviator=a.deviator,
+            clip=a.clip,
+            rate=rate,
+            out=out,
+            plot_path=out.replace(".json", ".png"),
+        )
+        print(markdown(secure))
+        return
+    out = a.out or ("incentives_quick.json" if a.quick else "incentives.json")
     report = incentives(
         setup,
         validators=a.validators,
         jobs=a.jobs,
         deviator=a.deviator,
         anvil_rounds=anvil_rounds,
-        rate=GasRate(a.gas_price_gwei, a.tokens_per_eth),
+        rate=rate,
         out=out,
         plot_path=out.replace(".json", ".png"),
     )

@@ -22,6 +22,9 @@ and probes beyond the issue's list:
                      one update trained on the whole share: sybil_split_3 without the smaller local
                      datasets, to tell its two effects apart
 
+Under the secagg scheme each trainer pins a masked vector instead (`bench/incentives_secagg.py`): the
+change from G_r of what its strategy sends, clipped to the task's C and quantized.
+
 Validator strategies: honest (holds and attests every update, computes the round, votes the receipt or
 reject when the aggregate is worse than G_r on its own data by more than 0.02, as `dfl validator`);
 lazy (computes nothing; commit-reveal hides the others' vote, so it can abstain, vote reject, or vote

@@ -201,6 +201,12 @@ class ChainLedger:
     def attest(self, address: str, held: bytes) -> None:
         self._send(address, "attestAvailability", lambda c: c.attest_availability(self.task_id, held))
 
+    def register_key(self, address: str, public_key: bytes) -> None:  # a SecAgg task's trainer
+        self._send(address, "registerKey", lambda c: c.register_key(self.task_id, public_key))
+
+    def publish_seeds(self, address: str, seeds: bytes) -> None:
+        self._send(address, "publishMaskSeeds", lambda c: c.publish_mask_seeds(self.task_id, seeds))
+
     def reveal_vote(self, address: str, cid: str, reward_root: bytes, penalty_root: bytes, salt: bytes) -> None:
         self._send(
             address, "revealVote", lambda c: c.reveal_vote(self.task_id, cid, reward_root, penalty_root, salt, 0)

@@ -125,6 +125,8 @@ class MirrorLedger:
         self.rounds: dict[int, Round] = defaultdict(Round)
         self.trainer_claims: set[tuple[str, int]] = set()
         self.penalties: set[tuple[str, int]] = set()
+        self.keys: set[str] = set()  # FLPrivacy: trainers that registered an X25519 key
+        self.seeds: set[tuple[str, int]] = set()  # FLPrivacy: (trainer, round) whose mask seeds are published
 
     # --- views ------------------------------------------------------------------------------
 
@@ -214,6 +216,30 @@ class MirrorLedger:
         self._join(key, a)
         a.attested = True
         self.rounds[self.current].attestations.append(Attestation(key, held, a.weight, self.total_validator_stake))
+
+    # FLPrivacy (SecAgg tasks) moves no token: the mirror charges the gas and checks what the contract
+    # checks, but neither the phase nor the round's minimum of contributors (Terms does not hold it).
+    def register_key(self, address: str, public_key: bytes) -> None:
+        key = self._charge(address, "registerKey")
+        a = self.accounts.get(key)
+        if a is None or a.role != "trainer":
+            raise LedgerRevert(f"FLPrivacyRoleTakesNoKey: {key}")
+        if key in self.keys:
+            raise LedgerRevert(f"FLPrivacyKeyAlreadyRegistered: {key}")
+        if public_key == bytes(32):
+            raise LedgerRevert("FLPrivacyZeroKey")
+        self.keys.add(key)
+
+    def publish_seeds(self, address: str, seeds: bytes) -> None:
+        key = self._charge(address, "publishMaskSeeds")
+        a = self.accounts.get(key)
+        if a is None or a.role != "trainer" or not (self._in_round(a) and a.revealed):
+            raise LedgerRevert(f"FLPrivacyNotRevealed: {key} in round {self.current}")
+        if (key, self.current) in self.seeds:
+            raise LedgerRevert(f"FLPrivacySeedsAlreadyPublished: {key}")
+        if len(seeds) % 32:
+            raise LedgerRevert(f"FLPrivacyBadSeeds: {len(seeds)}")
+        self.seeds.add((key, self.current))
 
     def reveal_vote(self, address: str, cid: str, reward_root: bytes, penalty_root: bytes, salt: bytes) -> None:
         key = self._charge(address, "revealVote")

@@ -1,6 +1,7 @@
 """The incentive benchmark's report: payoffs per strategy and role from the runs' ledgers (net DFL
 per round, against the same agents' honest play), the verdict, the markdown table of BENCHMARKS.md
-and the plot (`bench/incentives.py` runs the experiment)."""
+and the plot (`bench/incentives.py` runs the experiment). A report holds today's scheme with the one
+before issue 12 under "baseline", or one scheme alone (`scheme_name`: a --scheme secagg report)."""
 
 from __future__ import annotations
 
@@ -106,10 +107,17 @@ def tables(runs: dict[tuple[str, str], dict[str, Any]], exp: Experiment, scheme:
     return {"trainer": trainer, "validator": validator}
 
 
+def schemes(report: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(key, label, tables) of each scheme in the report."""
+    if "baseline" in report:
+        return [("today", "today", report), ("baseline", "before issue 12", report["baseline"])]
+    return [(report["scheme_name"], report["scheme_name"], report)]
+
+
 def verdict(report: dict[str, Any]) -> dict[str, Any]:
     """Does every deviation of the issue's list earn strictly less than honest play?"""
     out: dict[str, Any] = {}
-    for scheme, tabs in (("today", report), ("baseline", report["baseline"])):
+    for scheme, _, tabs in schemes(report):
         fails: list[str] = []
         probes: list[str] = []
         for role in ("trainer", "validator"):
@@ -124,19 +132,22 @@ def verdict(report: dict[str, Any]) -> dict[str, Any]:
 # --- output -------------------------------------------------------------------------------------
 
 
+def _share(e: dict[str, Any]) -> str:
+    value = e.get("share_of_trainer_pool_in_accepted_rounds") if "probe" in e else None
+    return f"{100 * value:.1f} %" if value is not None else ""
+
+
 def markdown(report: dict[str, Any]) -> str:
     """The table of BENCHMARKS.md: net DFL per round, today vs before issue 12, and vs honest; for
-    trainers also the mean share of the trainer pool over the run's accepted rounds."""
+    trainers also the mean share of the trainer pool over the run's accepted rounds. A one-scheme
+    report gets its own table (`one_scheme_markdown`)."""
+    if "baseline" not in report:
+        return one_scheme_markdown(report)
     lines = [
         "| role | strategy | today: net DFL/round | vs honest | without gas | pool share | "
         "before issue 12: net DFL/round | vs honest | pool share |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-
-    def share(e: dict[str, Any]) -> str:
-        value = e.get("share_of_trainer_pool_in_accepted_rounds") if "probe" in e else None
-        return f"{100 * value:.1f} %" if value is not None else ""
-
     for role in ("trainer", "validator"):
         for s, e in report[role].items():
             b = report["baseline"][role][s]
@@ -145,8 +156,30 @@ def markdown(report: dict[str, Any]) -> str:
                 name += f" (best: {e['best_variant'].removeprefix('lazy_')}; before: {b['best_variant'].removeprefix('lazy_')})"
             lines.append(
                 f"| {role} | {name} | {e['net_payoff_per_round']:+.3f} | {e['vs_honest']:+.3f} | "
-                f"{e['net_payoff_per_round_without_gas']:+.3f} | {share(e)} | {b['net_payoff_per_round']:+.3f} | "
-                f"{b['vs_honest']:+.3f} | {share(b)} |"
+                f"{e['net_payoff_per_round_without_gas']:+.3f} | {_share(e)} | {b['net_payoff_per_round']:+.3f} | "
+                f"{b['vs_honest']:+.3f} | {_share(b)} |"
+            )
+    return "\n".join(lines)
+
+
+def one_scheme_markdown(report: dict[str, Any]) -> str:
+    """Net DFL per round and vs honest under one scheme, the trainers' pool share, and the run's
+    accepted / rejected / failed rounds and final accuracy (a deviation also moves the model)."""
+    name = report["scheme_name"]
+    lines = [
+        f"| role | strategy | {name}: net DFL/round | vs honest | without gas | pool share | "
+        "rounds accepted / rejected / failed | final accuracy |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for role in ("trainer", "validator"):
+        for s, e in report[role].items():
+            label = f"{s} (probe)" if e.get("probe") else s
+            if s == "lazy":
+                label += f" (best: {e['best_variant'].removeprefix('lazy_')})"
+            rounds = " / ".join(str(n) for n in e["rounds_accepted_rejected_failed"])
+            lines.append(
+                f"| {role} | {label} | {e['net_payoff_per_round']:+.3f} | {e['vs_honest']:+.3f} | "
+                f"{e['net_payoff_per_round_without_gas']:+.3f} | {_share(e)} | {rounds} | {e['final_accuracy']:.4f} |"
             )
     return "\n".join(lines)
 
@@ -158,15 +191,15 @@ def plot(report: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.6), dpi=120, gridspec_kw={"width_ratios": [4, 1.4]})
+    shown = schemes(report)
+    width = 0.8 / len(shown)
     for ax, role in zip(axes, ("trainer", "validator"), strict=True):
         names = list(report[role])
         xs = np.arange(len(names))
-        today = [report[role][s]["net_payoff_per_round"] for s in names]
-        before = [report["baseline"][role][s]["net_payoff_per_round"] for s in names]
-        ax.bar(xs - 0.2, today, 0.4, label="today", color="tab:blue")
-        ax.bar(xs + 0.2, before, 0.4, label="before issue 12", color="tab:gray")
-        ax.axhline(report[role]["honest"]["net_payoff_per_round"], color="tab:blue", ls="--", lw=0.8)
-        ax.axhline(report["baseline"][role]["honest"]["net_payoff_per_round"], color="tab:gray", ls=":", lw=0.8)
+        for k, ((_, label, tabs), color, style) in enumerate(zip(shown, ("tab:blue", "tab:gray"), ("--", ":"))):
+            values = [tabs[role][s]["net_payoff_per_round"] for s in names]
+            ax.bar(xs + (k - (len(shown) - 1) / 2) * width, values, width, label=label, color=color)
+            ax.axhline(tabs[role]["honest"]["net_payoff_per_round"], color=color, ls=style, lw=0.8)
         ax.axhline(0, color="black", lw=0.5)
         labels = [f"{s}*" if report[role][s].get("probe") else s for s in names]
         ax.set_xticks(xs, labels, rotation=40, ha="right", fontsize=7)
@@ -178,7 +211,8 @@ def plot(report: dict[str, Any], path: Path) -> None:
     fig.suptitle(
         f"{s['model']} on {s['dataset']}, {s['trainers']} trainers, {report['agents']['validators']} validators, "
         f"{s['rounds']} rounds; gas {report['gas']['price_gwei']:g} gwei at {report['gas']['tokens_per_eth']:g} DFL/ETH; "
-        "* probe beyond the issue's list",
+        + (f"secagg clip {report['secagg']['clip']:g}; " if report.get("secagg") else "")
+        + "* probe beyond the issue's list",
         fontsize=8,
     )
     fig.tight_layout()

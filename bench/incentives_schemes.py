@@ -1,5 +1,5 @@
-"""The two incentive schemes the benchmark compares (today's defaults for new tasks, and the scheme
-before issue 12) and the gas tables their payoffs are charged with."""
+"""The incentive schemes the benchmark compares (today's defaults for new tasks, the scheme before
+issue 12, and today's terms in a SecAgg task) and the gas tables their payoffs are charged with."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from dataclasses import replace
 
 from bench.incentives_ledger import Terms
 from bench.incentives_sim import Scheme
+from offchain.chain.protocol import PrivacyMode, PrivacyParams
 from offchain.fl.rules import parse_rule
+from offchain.privacy.secagg import scale_bits_for
 from offchain.services.requester import TaskSettings
 from offchain.units import TOKEN
 
@@ -28,6 +30,9 @@ MEASURED_GAS = {
     "claimValidatorReward": 67_893,
     "withdraw": 53_792,
 }
+# A SecAgg task's trainers also call FLPrivacy: measured once on anvil with today's contracts (a SecAgg
+# task of 4 trainers; seeds with one dropout: each further dropout adds about 774 gas).
+SECAGG_GAS = MEASURED_GAS | {"registerKey": 155_744, "publishMaskSeeds": 145_626}
 # Before issue 12: reports/gas.json as committed then (3800722; the first stake is its worst case
 # "first stake"); approve, slash and penalize (unused) are not in it and come from today's contracts.
 BASELINE_GAS = {
@@ -50,8 +55,9 @@ def task_settings(rounds: int) -> TaskSettings:
     return TaskSettings(num_rounds=rounds, registration=60, commit=120, reveal=60, attest=60, vote_commit=120)
 
 
-def new_scheme(settings: TaskSettings) -> Scheme:
-    terms = Terms(
+def ledger_terms(settings: TaskSettings) -> Terms:
+    """What the ledger needs of a task: stakes, collateral, slashes, penalties, quorum, share and pool."""
+    return Terms(
         num_rounds=settings.num_rounds,
         reward_pool=settings.reward_pool,
         trainer_share_bps=settings.trainer_share_bps,
@@ -64,9 +70,12 @@ def new_scheme(settings: TaskSettings) -> Scheme:
         validator_non_reveal_slash_bps=settings.validator_non_reveal_slash_bps,
         validator_losing_slash_bps=settings.validator_losing_slash_bps,
     )
+
+
+def new_scheme(settings: TaskSettings) -> Scheme:
     return Scheme(
         name="today",
-        terms=terms,
+        terms=ledger_terms(settings),
         rule=parse_rule(5, list(settings.rule_params)),
         max_update_bytes=settings.max_update_bytes,
         max_delta_norm_micro=settings.max_delta_norm_micro,
@@ -100,5 +109,53 @@ def baseline_scheme(settings: TaskSettings) -> Scheme:
             "over the updates the checks accept (decodable, finite, changed); no scores, no collateral, no penalties, "
             "no norm bound, no availability phase; a validator revealing anything but the winner of an accepted or "
             "rejected round is slashed (reject votes included); same stakes, slash rates, quorum, share and pool"
+        ),
+    )
+
+
+def secagg_task_settings(rounds: int, clip_micro: int, num_parameters: int) -> TaskSettings:
+    """The task `dfl task create --privacy secagg --max-delta-norm C` creates: today's terms, rule fedavg
+    (uncapped; the only rule a sum allows), the clip C as the norm bound, no differential privacy, sums
+    of at least 2 updates, and the scale that keeps any sum of the task's most trainers below 2^31."""
+    settings = task_settings(rounds)
+    bits = scale_bits_for(clip_micro, settings.max_trainers, 0.0, 2, num_parameters)
+    return replace(
+        settings,
+        rule="fedavg",
+        rule_params=(0,),
+        max_delta_norm_micro=clip_micro,
+        privacy=PrivacyParams(PrivacyMode.SECAGG, min_contributors=2, scale_bits=bits),
+    )
+
+
+def secagg_scheme(settings: TaskSettings) -> Scheme:
+    """Today's stakes, collateral, slashes, penalties, quorum and pool in a SecAgg task (`settings` from
+    `secagg_task_settings`)."""
+    privacy = settings.privacy
+    if privacy.mode != PrivacyMode.SECAGG:
+        raise ValueError("secagg_scheme needs a SecAgg task's settings (secagg_task_settings)")
+    return Scheme(
+        name="secagg",
+        terms=ledger_terms(settings),
+        rule=parse_rule(0, list(settings.rule_params)),
+        max_update_bytes=settings.max_update_bytes,
+        max_delta_norm_micro=settings.max_delta_norm_micro,
+        attest=True,
+        score_rewards=True,
+        secagg=True,
+        scale_bits=privacy.scale_bits,
+        description=(
+            "today's terms in a secagg task: each trainer reveals only its change clipped to "
+            f"C = {settings.max_delta_norm_micro / 1e6:g}, quantized at 2^-{privacy.scale_bits} and pairwise-masked "
+            "(X25519, ChaCha20) with every other trainer; validators see only the sum (survivors publish seeds "
+            "with dropouts): no screening or scores, fedavg = G_r + the mean of the contributors' changes, every "
+            "contributor paid by its declared samples (uncapped; backed by "
+            f"{settings.stake_per_sample / TOKEN:g} DFL of stake each); a sum longer than its contributors' clipped "
+            "updates can make is out of bounds (nobody paid, model unchanged); at least "
+            f"{privacy.min_contributors} contributors; "
+            "malformed, unavailable, unregistered or seed-withholding trainers penalized "
+            f"{settings.trainer_penalty_bps / 100:g}%; same slashes, quorum "
+            f"{settings.quorum_bps / 100:g}%, share {settings.trainer_share_bps / 100:g}% and pool "
+            f"{settings.reward_pool // TOKEN} DFL over {settings.num_rounds} rounds; no differential privacy"
         ),
     )

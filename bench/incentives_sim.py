@@ -4,7 +4,9 @@ against a ledger (the chain-free mirror `MirrorLedger`, or the real contracts on
 
 Each round follows the order the workers follow: trainers commit, then reveal; validators attest
 (today's scheme) and every validator's result is the real round computation
-(`offchain.fl.round.compute_round` on the revealed bytes, the chain's reveals and attestations);
+(`offchain.fl.round.compute_round` on the revealed bytes, the chain's reveals and attestations;
+under the `secagg` scheme trainers reveal masked vectors, the survivors publish their seeds with the
+round's dropouts, and validators run `offchain.fl.secure_round.compute_secure_round` instead);
 votes are committed, revealed, and the round finalized; then the round's housekeeper (an honest
 validator, in turn) slashes non-revealers and applies the winning receipt's penalties, all before
 the next round's commits. After the last round every trainer claims each reward its receipts give
@@ -30,6 +32,7 @@ from bench.incentives_agents import (
     plan,
 )
 from bench.incentives_ledger import Due, Status, Terms
+from bench.incentives_secagg import SecaggRound, flat_change, mask_key
 from offchain.chain.protocol import ZERO_ROOT, proposal_hash, update_commitment, vote_commitment
 from offchain.fl.availability import Attestation, bitmap
 from offchain.fl.merkle import build_penalty_tree, build_tree
@@ -37,6 +40,8 @@ from offchain.fl.rewards import allocate
 from offchain.fl.round import Reveal, RoundResult, RoundTerms, compute_round
 from offchain.fl.rules import RuleConfig
 from offchain.fl.screening import Checks
+from offchain.fl.secure_round import compute_secure_round
+from offchain.privacy.keys import public_key_bytes
 from offchain.storage.cid import compute_cid
 from offchain.types import TensorSpec
 from offchain.workers.validator import ADDRESSING, ValidatorOptions
@@ -59,6 +64,8 @@ class Ledger(Protocol):
     def reveal_update(self, address: str, cid: str, num_samples: int, salt: bytes) -> int: ...
     def attest(self, address: str, held: bytes) -> None: ...
     def reveal_vote(self, address: str, cid: str, reward_root: bytes, penalty_root: bytes, salt: bytes) -> None: ...
+    def register_key(self, address: str, public_key: bytes) -> None: ...
+    def publish_seeds(self, address: str, seeds: bytes) -> None: ...
     def finalize(self, address: str) -> Any: ...
     def slash(self, sender: str, round_id: int, address: str) -> None: ...
     def penalize(self, sender: str, round_id: int, trainer: str, proof: list[bytes]) -> None: ...
@@ -77,8 +84,10 @@ class Scheme:
     max_update_bytes: int
     max_delta_norm_micro: int
     attest: bool  # today's scheme has an Attest phase (availability)
-    score_rewards: bool  # rewards by score x samples and penalties (today), or by samples (before issue 12)
+    score_rewards: bool  # rewards by the receipt (today, secagg), or by samples over accepted updates (before issue 12)
     description: str
+    secagg: bool = False  # trainers reveal masked vectors clipped to max_delta_norm_micro; validators see the sum
+    scale_bits: int = 0  # secagg: updates quantized to multiples of 2^-scale_bits
 
 
 @dataclass(frozen=True)
@@ -106,8 +115,9 @@ class RoundLog:
     penalized: list[str]
     votes: dict[str, str]
     trainer_pool: int
-    scores: dict[str, int]  # agent -> score_ppm in the computed receipt (accepted by the checks)
+    scores: dict[str, int]  # agent -> score_ppm in the computed receipt (accepted by the checks; secagg: 1e6)
     paid: dict[str, int]  # agent -> reward in the winning receipt
+    secure_sum: str | None = None  # secagg: the computed sum's status (ok, out_of_bounds, ...)
 
 
 @dataclass
@@ -143,6 +153,8 @@ class Run:
     def register(self) -> None:
         for a in self.trainers:
             self.ledger.stake(a.address, "trainer", self.trainer_stake(a))
+            if self.scheme.secagg:
+                self.ledger.register_key(a.address, public_key_bytes(mask_key(a.name)))
         for v in self.validators:
             self.ledger.stake(v.address, "validator", self.validator_stake)
         self.ledger.advance("registration")
@@ -171,6 +183,7 @@ class Run:
         contents = self._reveal_updates(r, plans)
         self.ledger.advance("reveal")
         reveals = self.ledger.reveals(r)
+        seeds = self._publish_seeds(r, reveals) if self.scheme.secagg else {}
         attestations = self._attest(r, len(reveals))
         terms = RoundTerms(
             task_id=self.task_id,
@@ -180,7 +193,7 @@ class Run:
             quorum_bps=self.scheme.terms.quorum_bps,
             trainer_pool=self.ledger.trainer_pool(),
         )
-        computed = compute_round(terms, g.cid, g.weights, reveals, attestations, contents, ADDRESSING)
+        computed = self._compute(terms, g, reveals, attestations, contents, seeds)
         honest = self._proposal(computed, reveals, terms.trainer_pool)
         votes = self._votes(r, g, computed, honest)
         proposals = {p.hash: p for p in (*votes.values(), honest)}
@@ -216,6 +229,7 @@ class Run:
             trainer_pool=terms.trainer_pool,
             scores={self._name(u.trainer): u.score_ppm for u in computed.receipt.updates if u.accepted},
             paid={self._name(a): amount for a, amount in winner.leaves} if status == Status.ACCEPTED else {},
+            secure_sum=computed.receipt.secure_sum.status if computed.receipt.secure_sum else None,
         )
         return next_g, log
 
@@ -236,6 +250,9 @@ class Run:
             p = plan(a, g, r, backed, self.shop, self._noise_seed(r, a.name))
             if p is None:
                 continue
+            if self.scheme.secagg:  # it pins only the masked vector; every strategy's change is clipped to C
+                # on the way (a rational attacker clips too, to stay paid: see SecaggRound.masked)
+                p = dataclasses.replace(p, update=self._masked(r, a, g, p.update))
             cid = compute_cid(p.update)
             self.ledger.commit_update(
                 a.address, update_commitment(self.task_id, r, a.address, cid, p.samples, self._salt(r, a.name))
@@ -254,7 +271,49 @@ class Run:
             contents[index] = p.update
         return contents
 
+    # --- secagg ---------------------------------------------------------------------------------
+
+    def _secagg_round(self, r: int) -> SecaggRound:
+        names = {a.address: a.name for a in self.trainers}
+        return SecaggRound.of(names, self.task_id, r, self.scheme.max_delta_norm_micro, self.scheme.scale_bits)
+
+    def _masked(self, r: int, agent: TrainerAgent, g: GlobalModel, update: bytes) -> bytes:
+        change = flat_change(self.shop.model.decode(update), g.weights)
+        return self._secagg_round(r).masked(agent.address, agent.name, change, self._quantize_seed(r, agent.name))
+
+    def _publish_seeds(self, r: int, reveals: list[Reveal]) -> dict[str, bytes]:
+        """In the Attest phase, every trainer of the key set that revealed publishes its seeds with the
+        dropouts (`dfl trainer` does; validators wait for them), if there are any."""
+        secure = self._secagg_round(r)
+        dropouts = secure.dropouts([rv.trainer for rv in reveals])
+        if not dropouts:
+            return {}
+        seeds: dict[str, bytes] = {}
+        for rv in reveals:
+            if rv.trainer in secure.key_set:
+                seeds[rv.trainer] = secure.seeds(rv.trainer, self._name(rv.trainer), dropouts)
+                self.ledger.publish_seeds(rv.trainer, seeds[rv.trainer])
+        return seeds
+
     # --- validators ---------------------------------------------------------------------------
+
+    def _compute(
+        self,
+        terms: RoundTerms,
+        g: GlobalModel,
+        reveals: list[Reveal],
+        attestations: list[Attestation],
+        contents: dict[int, bytes],
+        seeds: dict[str, bytes],
+    ) -> RoundResult:
+        """Every honest validator's result: the plaintext round, or the secure sum."""
+        if not self.scheme.secagg:
+            return compute_round(terms, g.cid, g.weights, reveals, attestations, contents, ADDRESSING)
+        secure = self._secagg_round(terms.round_id)
+        key_set = list(secure.key_set)
+        return compute_secure_round(
+            terms, secure.terms, g.cid, g.weights, reveals, attestations, key_set, seeds, contents, ADDRESSING
+        )
 
     def _attest(self, r: int, reveals: int) -> list[Attestation]:
         if not self.scheme.attest:  # before issue 12 every revealed update was considered
@@ -370,3 +429,6 @@ class Run:
 
     def _noise_seed(self, r: int, name: str) -> int:
         return int.from_bytes(hashlib.sha256(f"noise:{r}:{name}".encode()).digest()[:4], "big")
+
+    def _quantize_seed(self, r: int, name: str) -> int:
+        return int.from_bytes(hashlib.sha256(f"quantize:{r}:{name}".encode()).digest()[:8], "big")
