@@ -123,7 +123,7 @@ class RoundReceipt:
             version = body.pop("version")
             if body.pop("kind") != KIND or version not in (VERSION, PRIVATE_VERSION):
                 raise ValueError(f"not a {KIND} of version {VERSION} or {PRIVATE_VERSION}")
-            if (version == PRIVATE_VERSION) != ("privacy" in body):
+            if (version == PRIVATE_VERSION) != ("privacy" in body) or ("secure_sum" in body and "privacy" not in body):
                 raise ValueError(f"version {version} with{'out' if 'privacy' not in body else ''} a privacy entry")
             if "privacy" in body:
                 entry = body["privacy"]

@@ -27,7 +27,7 @@ from offchain.fl.codec import encode_weights
 from offchain.fl.errors import AggregationInputError
 from offchain.fl.merkle import build_penalty_tree, build_tree
 from offchain.fl.reasons import PENALIZED, Reason
-from offchain.fl.receipt import MAX_CID_CHARS, PrivacyEntry, RoundReceipt, UpdateEntry
+from offchain.fl.receipt import MAX_CID_CHARS, PrivacyEntry, RoundReceipt, SecureSumEntry, UpdateEntry
 from offchain.fl.records import Verdict
 from offchain.fl.rewards import allocate
 from offchain.fl.rules import Contribution, RuleConfig
@@ -135,12 +135,32 @@ def compute_round(
             c.trainer, detail=outcome.notes.get(c.trainer, "")
         )
     reward_weights = {c.trainer: c.score_ppm * c.samples for c in contributions if c.trainer not in outcome.excluded}
-    leaves = allocate(terms.trainer_pool, reward_weights)
+    scores_of = {c.trainer: c.score_ppm for c in contributions}
+    return settle_round(
+        terms, parent_cid, ordered, avail, verdicts, scores_of, reward_weights, outcome.weights, addressing
+    )
+
+
+def settle_round(
+    terms: RoundTerms,
+    parent_cid: str,
+    ordered: Sequence[Reveal],
+    avail: availability.Availability,
+    verdicts: Mapping[str, Verdict],
+    scores_of: Mapping[str, int],
+    reward_weights: Mapping[str, int],
+    weights: NamedWeights,
+    addressing: Addressing,
+    secure_sum: SecureSumEntry | None = None,
+) -> RoundResult:
+    """What every round computation ends with, once each reveal has its verdict: the trainer pool
+    split by the reward weights, the penalized trainers, both Merkle trees, the receipt and the
+    model's bytes (used by `compute_round` and by SecAgg's `compute_secure_round`)."""
+    leaves = allocate(terms.trainer_pool, dict(reward_weights))
     penalized = sorted(t for t, v in verdicts.items() if v.reason in PENALIZED)
     reward_root = build_tree(leaves).root if leaves else ZERO_ROOT
     penalty_root = build_penalty_tree(penalized).root if penalized else ZERO_ROOT
-    model_bytes = encode_weights(outcome.weights)
-    scores_of = {c.trainer: c.score_ppm for c in contributions}
+    model_bytes = encode_weights(weights)
     rewards = dict(leaves)
     entries = tuple(
         UpdateEntry(
@@ -175,12 +195,13 @@ def compute_round(
         penalties=tuple(penalized),
         penalty_root="0x" + penalty_root.hex(),
         privacy=terms.privacy,
+        secure_sum=secure_sum,
     )
     return RoundResult(
         receipt=receipt,
         receipt_bytes=receipt.to_bytes(),
         model_bytes=model_bytes,
-        weights=outcome.weights,
+        weights=weights,
         reward_root=reward_root,
         penalty_root=penalty_root,
         verdicts=tuple(verdicts[t] for t in sorted(verdicts)),

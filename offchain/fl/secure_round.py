@@ -29,19 +29,16 @@ Per-update screening and scores are impossible here; docs/privacy.md says what r
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 import numpy as np
 
 from offchain.fl import availability, rules
-from offchain.fl.codec import encode_weights
-from offchain.fl.merkle import build_penalty_tree, build_tree
-from offchain.fl.reasons import PAID, PENALIZED, Reason
-from offchain.fl.receipt import MAX_CID_CHARS, PrivacyEntry, RoundReceipt, SecureSumEntry, UpdateEntry
+from offchain.fl.reasons import PAID, Reason
+from offchain.fl.receipt import PrivacyEntry, SecureSumEntry
 from offchain.fl.records import Verdict
-from offchain.fl.rewards import allocate
-from offchain.fl.round import ZERO_ROOT, Addressing, Reveal, RoundResult, RoundTerms, ordered_reveals
+from offchain.fl.round import Addressing, Reveal, RoundResult, RoundTerms, ordered_reveals, settle_round
 from offchain.fl.screening import TooLarge
 from offchain.privacy import secagg
 from offchain.types import NamedWeights
@@ -88,6 +85,7 @@ def compute_secure_round(
     """The round's result. `key_set`: the round's trainers (addresses); `seeds`: each trainer's
     published seed bytes of this round (the first publication, as the contract keeps only one);
     `contents` must hold the fetched bytes of every index a quorum holds."""
+    terms = replace(terms, privacy=secure.privacy)  # a SecAgg receipt always names its privacy terms
     ordered = ordered_reveals(reveals)
     avail = availability.decide(len(reveals), attestations, terms.quorum_bps)
     keyed = {a.lower() for a in key_set}
@@ -134,61 +132,16 @@ def compute_secure_round(
     samples = {r.trainer: rules.sample_weight(terms.rule, r.num_samples) for r in ordered}
     paid = [t for t, v in verdicts.items() if v.accepted or v.reason in PAID]
     reward_weights = {t: PPM * samples[t] for t in sorted(paid)}
-    leaves = allocate(terms.trainer_pool, reward_weights)
-    penalized = sorted(t for t, v in verdicts.items() if v.reason in PENALIZED)
-    reward_root = build_tree(leaves).root if leaves else ZERO_ROOT
-    penalty_root = build_penalty_tree(penalized).root if penalized else ZERO_ROOT
-    model_bytes = encode_weights(weights)
-    rewards = dict(leaves)
-    entries = tuple(
-        UpdateEntry(
-            index=r.index,
-            trainer=r.trainer,
-            cid=r.cid if len(r.cid) <= MAX_CID_CHARS and addressing.is_cid(r.cid) else None,
-            num_samples=r.num_samples,
-            attested_bps=avail.attested_bps.get(r.index, 0),
-            accepted=verdicts[r.trainer].accepted,
-            reason=str(verdicts[r.trainer].reason) if verdicts[r.trainer].reason else None,
-            penalized=r.trainer in penalized,
-            detail=verdicts[r.trainer].detail,
-            score_ppm=PPM if r.trainer in reward_weights else 0,
-            weight=reward_weights.get(r.trainer, 0),
-            reward=rewards.get(r.trainer, 0),
-        )
-        for r in ordered
+    summary = SecureSumEntry(
+        status=str(status),
+        detail=detail,
+        contributors=tuple(contributors),
+        dropouts=tuple(dropouts),
+        scale_bits=secure.scale_bits,
     )
-    receipt = RoundReceipt(
-        task=terms.task_id,
-        round=terms.round_id,
-        parent=parent_cid,
-        model=addressing.cid_of(model_bytes),
-        rule=terms.rule.rule,
-        rule_id=terms.rule.rule_id,
-        rule_params=terms.rule.raw,
-        trainer_pool=terms.trainer_pool,
-        void=avail.void,
-        updates=entries,
-        rewards=tuple(leaves),
-        reward_root="0x" + reward_root.hex(),
-        penalties=tuple(penalized),
-        penalty_root="0x" + penalty_root.hex(),
-        privacy=secure.privacy,
-        secure_sum=SecureSumEntry(
-            status=str(status),
-            detail=detail,
-            contributors=tuple(contributors),
-            dropouts=tuple(dropouts),
-            scale_bits=secure.scale_bits,
-        ),
-    )
-    return RoundResult(
-        receipt=receipt,
-        receipt_bytes=receipt.to_bytes(),
-        model_bytes=model_bytes,
-        weights=weights,
-        reward_root=reward_root,
-        penalty_root=penalty_root,
-        verdicts=tuple(verdicts[t] for t in sorted(verdicts)),
+    scores = dict.fromkeys(reward_weights, PPM)
+    return settle_round(
+        terms, parent_cid, ordered, avail, verdicts, scores, reward_weights, weights, addressing, summary
     )
 
 

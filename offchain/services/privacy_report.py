@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from offchain.chain.protocol import TaskParams
+from offchain.fl.receipt import RoundReceipt
 from offchain.privacy.terms import MODE_NAMES, UNIT_NAMES, dp_kind
 
 MICRO = 1_000_000
@@ -49,3 +50,28 @@ def describe_privacy(summary: dict[str, Any]) -> str:
         text + f"; ε per {summary['unit']} spent {summary['epsilon_spent']:.3f} of {summary['epsilon_budget']:g} "
         f"(δ = {summary['delta']:g}, {summary['dp']} noise, multiplier {summary['noise_multiplier']:g})"
     )
+
+
+def receipt_privacy(receipt: RoundReceipt | None) -> dict[str, Any] | None:
+    """A round receipt's privacy entry (ε in ε units) and SecAgg sum, as `dfl round show` and the
+    explorer's round page show them (None for a plaintext task without DP)."""
+    if receipt is None or receipt.privacy is None:
+        return None
+    entry, total = receipt.privacy, receipt.secure_sum
+    dp = entry.dp != "none"
+    return {
+        "mode": entry.mode,
+        "dp": entry.dp,
+        "unit": entry.unit,
+        "epsilon_spent": entry.epsilon_spent_micro / MICRO if dp else None,
+        "epsilon_budget": entry.epsilon_budget_micro / MICRO if dp else None,
+        "secure_sum": None
+        if total is None
+        else {
+            "status": total.status,
+            "detail": total.detail,
+            "contributors": list(total.contributors),
+            "dropouts": list(total.dropouts),
+            "scale_bits": total.scale_bits,
+        },
+    }

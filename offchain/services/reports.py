@@ -13,6 +13,7 @@ from offchain.fl.receipt import RoundReceipt
 from offchain.readmodel.participants import participant_totals
 from offchain.readmodel.rounds import RoundView, Tally, round_view
 from offchain.services.context import round_receipt
+from offchain.services.privacy_report import receipt_privacy
 from offchain.storage.ipfs import IpfsStore
 
 
@@ -70,29 +71,7 @@ def round_report(chain: TaskManager, store: IpfsStore, task_id: int, round_id: i
             {"account": s.record.account, "amount": s.record.amount, "reason": s.record.reason.name.lower()}
             for s in view.slashes
         ],
-        "privacy": _privacy(view.receipt),
-    }
-
-
-def _privacy(receipt: RoundReceipt | None) -> dict[str, Any] | None:
-    """The receipt's privacy entry (ε in ε units) and, under secagg, its secure sum."""
-    if receipt is None or receipt.privacy is None:
-        return None
-    entry, total = receipt.privacy, receipt.secure_sum
-    return {
-        "mode": entry.mode,
-        "dp": entry.dp,
-        "unit": entry.unit,
-        "epsilon_spent": entry.epsilon_spent_micro / 1e6 if entry.dp != "none" else None,
-        "epsilon_budget": entry.epsilon_budget_micro / 1e6 if entry.dp != "none" else None,
-        "secure_sum": None
-        if total is None
-        else {
-            "status": total.status,
-            "detail": total.detail,
-            "contributors": list(total.contributors),
-            "dropouts": list(total.dropouts),
-        },
+        "privacy": receipt_privacy(view.receipt),
     }
 
 

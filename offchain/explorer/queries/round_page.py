@@ -17,6 +17,7 @@ from offchain.explorer.queries.store import (
     task_state,
 )
 from offchain.readmodel.rounds import RoundView, UpdateView, ValidatorView, round_view
+from offchain.services.privacy_report import receipt_privacy
 
 
 def round_page(conn: sqlite3.Connection, task_id: int, round_id: int) -> dict[str, Any]:
@@ -65,27 +66,12 @@ def round_page(conn: sqlite3.Connection, task_id: int, round_id: int) -> dict[st
 
 def _privacy(log: TaskLog, round_id: int, stored: StoredReceipt | None) -> dict[str, Any] | None:
     """The receipt's privacy entry and SecAgg sum, the mask seeds and key bundles of the round."""
-    body = stored.body if stored else None
     seeds = log.of(MaskSeedsPublished, round_id)
     bundles = log.of(KeyBundlePublished, round_id)
-    if (body is None or body.privacy is None) and not seeds and not bundles:
+    entry = receipt_privacy(stored.body if stored else None)
+    if entry is None and not seeds and not bundles:
         return None
-    entry = body.privacy if body else None
-    total = body.secure_sum if body else None
-    return {
-        "mode": entry.mode if entry else None,
-        "dp": entry.dp if entry else None,
-        "epsilon_spent": entry.epsilon_spent_micro / 1e6 if entry and entry.dp != "none" else None,
-        "epsilon_budget": entry.epsilon_budget_micro / 1e6 if entry and entry.dp != "none" else None,
-        "secure_sum": None
-        if total is None
-        else {
-            "status": total.status,
-            "detail": total.detail,
-            "contributors": list(total.contributors),
-            "dropouts": list(total.dropouts),
-            "scale_bits": total.scale_bits,
-        },
+    return (entry or {"mode": None, "epsilon_budget": None, "secure_sum": None}) | {
         "mask_seeds": [
             {"trainer": e.record.trainer, "seeds": len(e.record.seeds) // 32, "tx": e.tx_hash} for e in seeds
         ],
