@@ -147,6 +147,11 @@ CASES: list[Case] = [
     ("create-missing-model-spec", lambda w: ["task", "create", "--dataset", "digits", "--model-spec", _f(w, "missing.json"), *ME], _none, ("cannot read --model-spec",)),
     ("create-unknown-dataset", lambda w: ["task", "create", "--dataset", "cifar", *ME], _none, ("unknown dataset 'cifar'",)),
     ("create-ipfs-closed", lambda w: ["task", "create", "--dataset", "digits", *ME], lambda w: {"DFL_IPFS_API": "closed"}, ("could not connect", "dfl node up")),
+    ("create-unknown-privacy", lambda w: ["task", "create", "--dataset", "digits", "--privacy", "public", *ME], _none, ("unknown --privacy 'public'", "plaintext, sealed or secagg")),
+    ("create-secagg-robust-rule", lambda w: ["task", "create", "--dataset", "digits", "--privacy", "secagg", "--rule", "median", *ME], _none, ("--rule median needs to read every update", "--privacy sealed")),
+    ("create-zero-epsilon", lambda w: ["task", "create", "--dataset", "digits", "--privacy", "secagg", "--epsilon", "0", *ME], _none, ("--epsilon must be more than 0",)),
+    ("create-noise-over-budget", lambda w: ["task", "create", "--dataset", "digits", "--epsilon", "1", "--noise-multiplier", "0.5", *ME], _none, ("--noise-multiplier 0.5 spends", "leave it out to calibrate")),
+    ("create-secagg-without-clip", lambda w: ["task", "create", "--dataset", "digits", "--privacy", "secagg", "--max-delta-norm", "0", *ME], _none, ("need a clip", "--max-delta-norm")),
     # reading
     ("round-show-out-of-range", lambda w: ["round", "show", _t(w), "7"], _none, ("has rounds 0..2, not 7",)),
     ("round-show-unknown-task", lambda w: ["round", "show", "999", "0"], _none, ("no task 999",)),
