@@ -467,3 +467,16 @@ def test_sum_norm_sq_is_exact_at_the_extremes() -> None:
     words = np.array([2**31, 2**31 - 1, 2**32 - 1, 0, 1] * 1000, dtype=np.uint32)
     expected = 1000 * (2**62 + (2**31 - 1) ** 2 + 1 + 0 + 1)
     assert sum_norm_sq(words) == expected
+
+
+@pytest.mark.parametrize("shares", [3, 10])
+def test_the_noise_shares_of_min_contributors_add_up_to_the_central_mechanisms_noise(shares: int) -> None:
+    """Distributed DP loses nothing against a trusted server: the sum of `shares` noise shares has
+    the variance (z·Δ)² the central Gaussian mechanism would add, and nothing less."""
+    z, sensitivity = 1.5, 40_000
+    sigma = noise_share_sigma(z, sensitivity, shares)
+    rng = np.random.default_rng(7)
+    total = sum(discrete_gaussian(sigma, 200_000, rng) for _ in range(shares))
+    central = (z * sensitivity) ** 2
+    assert abs(float(np.var(total)) / central - 1) < 0.02
+    assert abs(float(np.mean(total))) < 4 * z * sensitivity / math.sqrt(200_000)
