@@ -18,6 +18,7 @@ Cost (the quick setup, all modes): seconds per round, bytes pinned per round, ga
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import tempfile
@@ -42,11 +43,21 @@ def noise_for(epsilon: float, rounds: int) -> float:
     return noise_multiplier_micro_for(round(epsilon * 1e6), DELTA_ATTO, rounds) / 1e6
 
 
+Rows = list[dict[str, Any]]
+
+
+def _done(rows: Rows, epsilon: float) -> bool:
+    key = epsilon if math.isfinite(epsilon) else None
+    return any(r["epsilon"] == key for r in rows)
+
+
 def accuracy_rows(
-    setup: Setup, epsilons: list[float], work: Path, *, clip: float, flower: bool, data: Any
-) -> list[dict[str, Any]]:
-    rows = []
+    setup: Setup, epsilons: list[float], work: Path, *, clip: float, flower: bool, data: Any, rows: Rows, save: Any
+) -> Rows:
+    """Per-trainer rows, appended to `rows` (those already there are kept: --resume); `save` after each."""
     for epsilon in epsilons:
+        if _done(rows, epsilon):
+            continue
         finite = math.isfinite(epsilon)
         z = noise_for(epsilon, setup.rounds) if finite else 0.0
         say(f"per trainer, ε = {epsilon:g}: z = {z:.4f}, clip {clip}")
@@ -74,12 +85,14 @@ def accuracy_rows(
             + (f", Flower central DP {row['flower']['final_accuracy']:.4f}" if flower else "")
         )
         rows.append(row)
+        save()
     return rows
 
 
-def sample_rows(setup: Setup, epsilons: list[float], work: Path, *, clip: float, lr: float) -> list[dict[str, Any]]:
-    rows = []
-    for epsilon in [e for e in epsilons if math.isfinite(e)]:
+def sample_rows(
+    setup: Setup, epsilons: list[float], work: Path, *, clip: float, lr: float, rows: Rows, save: Any
+) -> Rows:
+    for epsilon in [e for e in epsilons if math.isfinite(e) and not _done(rows, e)]:
         z = noise_for(epsilon, setup.rounds)
         privacy = {
             "privacy": "secagg",
@@ -92,6 +105,7 @@ def sample_rows(setup: Setup, epsilons: list[float], work: Path, *, clip: float,
         say(f"per sample, ε = {epsilon:g}: z = {z:.4f}, clip {clip}, lr {lr}")
         ours = run_ours(setup, work / f"ours-sample-{epsilon:g}", privacy=privacy)
         rows.append({"epsilon": epsilon, "noise_multiplier": z, "clip": clip, "learning_rate": lr, "ours": ours})
+        save()
         say(f"per sample, ε = {epsilon:g}: ours {ours['final_accuracy']:.4f}")
     return rows
 
@@ -178,6 +192,7 @@ def main() -> None:
         "--only-cost", action="store_true", help="only the cost of each mode (reports/privacy_cost.json)"
     )
     parser.add_argument("--out", default=None)
+    parser.add_argument("--resume", action="store_true", help="keep the rows an earlier run of --out already wrote")
     args = parser.parse_args()
     setup = QUICK if args.quick else FULL
     if args.model:
@@ -196,18 +211,45 @@ def main() -> None:
         cost["machine"]["load_average_at_end"] = list(os.getloadavg())
         say(f"wrote {write_report(args.out or 'privacy_cost.json', cost)}")
         return
+    path = Path(name)
+    if args.resume and path.exists():
+        previous = json.loads(path.read_text())
+        report |= {k: previous[k] for k in ("accuracy_per_trainer", "accuracy_per_sample", "cost") if k in previous}
+        say(
+            f"resuming {path}: keeping {len(report.get('accuracy_per_trainer', []))} + "
+            f"{len(report.get('accuracy_per_sample', []))} rows"
+        )
+
+    def save() -> None:  # after every row, so that a crash loses one run, not all of them
+        report["seconds"] = time.time() - started
+        write_report(path.name, report, path.parent)
+
     with tempfile.TemporaryDirectory(prefix="bench-privacy-") as tmp:
         work = Path(tmp)
         data = load(setup)
         report["accuracy_per_trainer"] = accuracy_rows(
-            setup, epsilons, work, clip=args.clip, flower=not args.no_flower, data=data
+            setup,
+            epsilons,
+            work,
+            clip=args.clip,
+            flower=not args.no_flower,
+            data=data,
+            rows=report.get("accuracy_per_trainer", []),
+            save=save,
         )
         if not args.no_sample:
-            report["accuracy_per_sample"] = sample_rows(setup, epsilons, work, clip=args.sample_clip, lr=args.sample_lr)
-        if not args.no_cost:
+            report["accuracy_per_sample"] = sample_rows(
+                setup,
+                epsilons,
+                work,
+                clip=args.sample_clip,
+                lr=args.sample_lr,
+                rows=report.get("accuracy_per_sample", []),
+                save=save,
+            )
+        if not args.no_cost and "cost" not in report:
             report["cost"] = cost_rows(replace(QUICK, rounds=3), work)
     report["seconds"] = time.time() - started
-    path = Path(name)
     write_report(path.name, report, path.parent)
     plot(report, path.with_suffix(".png"))
     say(f"wrote {path} and {path.with_suffix('.png')} in {report['seconds']:.0f}s")

@@ -190,20 +190,26 @@ class Validator(RoundWorker):
         log.info("%s: round %d attested to %d of %d updates", self.name, round_id, len(held), len(reveals))
 
     def _complete(self, round_id: int, reveals: list[Reveal], held: list[int]) -> list[int]:
-        """Before attesting: in a sealed task, share the content keys opened and open the rest with
-        the other validators' bundles; in a SecAgg task, wait for the contributors' mask seeds. Both
-        until done or until the attest phase is nearly over."""
+        """Before attesting, until done or until the attest phase is nearly over: in a sealed task,
+        share the content keys opened and open the rest with the other validators' bundles; in a
+        SecAgg task, fetch again what is missing (a trainer pins its masked vector only once its
+        reveal is on-chain, so the last revealer's may come a moment after the phase began) and
+        wait for the contributors' mask seeds."""
         deadline = time.monotonic() + max(1.0, self._seconds_left() - ATTEST_MARGIN)
         if self.opener is not None:
             self.opener.share(round_id)
         while time.monotonic() < deadline:
+            complete = len(held) == len(reveals)
             if self.opener is not None:
-                if len(held) == len(reveals):
+                if complete:
                     break
                 if self.opener.read_bundles(round_id):
                     held = self.holder.fetch_all(round_id, reveals, deadline=deadline, per_update=5.0)
-            elif self._seeds_in(round_id, reveals):
-                break
+            else:
+                if complete and self._seeds_in(round_id, reveals):
+                    break
+                if not complete:
+                    held = self.holder.fetch_all(round_id, reveals, deadline=deadline, per_update=5.0)
             time.sleep(self.options.poll_seconds)
         return held
 
