@@ -150,6 +150,7 @@ def create(
     Every option, the account's balance and the data set are checked before anything is uploaded or sent."""
     from offchain.ml.datasets import load_dataset
     from offchain.ml.models import PRESETS
+    from offchain.services.privacy_report import describe_privacy, privacy_summary
     from offchain.services.privacy_setup import PrivacyChoice, default_rule, privacy_params
     from offchain.services.requester import TaskSettings, create_task, publish_model
 
@@ -239,6 +240,8 @@ def create(
             f"  spec {published.spec_cid}\n  initial weights {published.weights_cid}\n  evaluation set {published.eval_cid}",
             highlight=False,
         )
+        terms = privacy_summary(chain.task_params(task_id), 0)
+        console.print(f"  privacy: {describe_privacy(terms)}", highlight=False)
 
 
 def _read_spec(path: Path) -> str:
