@@ -151,7 +151,7 @@ def create(
     from offchain.ml.datasets import load_dataset
     from offchain.ml.models import PRESETS
     from offchain.services.privacy_report import describe_privacy, privacy_summary
-    from offchain.services.privacy_setup import PrivacyChoice, default_rule, privacy_params
+    from offchain.services.privacy_setup import PrivacyChoice, accounting_line, default_rule, privacy_params
     from offchain.services.requester import TaskSettings, create_task, publish_model
 
     if model_spec is None and model not in PRESETS:
@@ -242,6 +242,8 @@ def create(
         )
         terms = privacy_summary(chain.task_params(task_id), 0)
         console.print(f"  privacy: {describe_privacy(terms)}", highlight=False)
+        if task_settings.privacy.dp:
+            console.print(f"  {accounting_line(task_settings.privacy, rounds)}", highlight=False)
 
 
 def _read_spec(path: Path) -> str:

@@ -14,6 +14,7 @@ from offchain.fl.errors import InvalidUpdateError
 from offchain.readmodel.models import global_model_cid
 from offchain.services.context import TaskContext, load_global_model
 from offchain.services.privacy_report import describe_privacy, privacy_summary
+from offchain.services.privacy_setup import accounting_line
 from offchain.services.reports import participants_report, round_report
 from offchain.storage.ipfs import IpfsStore
 from offchain.tokens import format_tokens
@@ -71,6 +72,7 @@ def collect(run: DemoRun, store: IpfsStore, meter: AccuracyMeter) -> dict[str, A
             }
         )
     participants = participants_report(chain, store, task)
+    params = chain.task_params(task)
     after = {a: chain.balance_of(a) for a in run.balances_before}
     roles = {p["address"]: p["role"] for p in participants} | {run.requester: "requester"}
     holders = list(after) + [chain.manager.address]
@@ -100,8 +102,11 @@ def collect(run: DemoRun, store: IpfsStore, meter: AccuracyMeter) -> dict[str, A
             {"address": a, "role": roles.get(a, "?"), "before": run.balances_before[a], "after": after[a]}
             for a in after
         ],
-        "privacy": privacy_summary(chain.task_params(task), chain.epsilon_spent_micro(task))
-        | {"readable_updates": readable_updates(run, store, meter)},
+        "privacy": privacy_summary(params, chain.epsilon_spent_micro(task))
+        | {
+            "readable_updates": readable_updates(run, store, meter),
+            "accounting": accounting_line(params.privacy, params.num_rounds),
+        },
         "token_supply": chain.total_supply(),
         "tokens_held": sum(chain.balance_of(h) for h in holders),
         "deployment": {name: addr for name, addr in chain.deployment.addresses.items()},
@@ -161,6 +166,8 @@ def render(summary: dict[str, Any], console: Console) -> None:
         "the trainers pinned on IPFS decode as model weights",
         highlight=False,
     )
+    if privacy["epsilon_budget"] is not None:
+        console.print(f"  {privacy['accounting']}", highlight=False)
     balances = Table(title="token balances (DFL)")
     for col in ("account", "role", "before", "after", "change"):
         balances.add_column(col, justify="left" if col in ("account", "role") else "right")

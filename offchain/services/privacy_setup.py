@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from offchain.chain.protocol import PLAINTEXT, PrivacyMode, PrivacyParams, PrivacyUnit
 from offchain.errors import ArgumentError
-from offchain.privacy.budget import epsilon_micro, noise_multiplier_micro_for
+from offchain.privacy.budget import dp_accounting_epsilon, epsilon_micro, noise_multiplier_micro_for
 from offchain.privacy.dp_bounds import sample_scale_bits
 from offchain.privacy.secagg import scale_bits_for
 
@@ -110,3 +110,23 @@ def _dp_terms(choice: PrivacyChoice, rounds: int) -> tuple[int, int, int]:
                 f"{choice.delta:g}, more than --epsilon {choice.epsilon:g}: raise it or leave it out to calibrate"
             )
     return budget, delta, z
+
+
+def accounting_line(params: PrivacyParams, rounds: int) -> str:
+    """The task's ε as the contract bounds it, next to Google's dp-accounting for the same
+    mechanism (RDP, the bound the contract reproduces in integers, and PLD, tighter): what a
+    requester or trainer can recheck before taking part."""
+    if not params.dp:
+        return "no differential privacy"
+    z, delta = params.noise_multiplier_micro / MICRO, params.delta_atto / ATTO
+    onchain = epsilon_micro(rounds, params.noise_multiplier_micro, params.delta_atto) / MICRO
+    rdp = dp_accounting_epsilon(rounds, z, delta, accountant="rdp")
+    pld = dp_accounting_epsilon(rounds, z, delta, accountant="pld")
+    if onchain < rdp - 1e-9:  # the integer bound is built never to be below dp-accounting's
+        raise RuntimeError(
+            f"the on-chain ε bound {onchain} is below dp-accounting's {rdp}: a bug in offchain.privacy.budget"
+        )
+    return (
+        f"ε = {onchain:.6f} over {rounds} rounds at δ = {delta:g} with noise multiplier {z:g} "
+        f"(the contract's bound; dp-accounting: RDP {rdp:.6f}, PLD {pld:.6f})"
+    )

@@ -14,7 +14,7 @@ from offchain.privacy.budget import epsilon_micro
 from offchain.privacy.dp_bounds import max_records, sample_scale_bits, scores_apply, screening_bound_micro
 from offchain.privacy.roster import RegisteredKey, exit_times, round_key_set
 from offchain.privacy.terms import epsilon_spent_micro, privacy_entry
-from offchain.services.privacy_setup import PrivacyChoice, default_rule, privacy_params
+from offchain.services.privacy_setup import PrivacyChoice, accounting_line, default_rule, privacy_params
 
 KEY = bytes(range(1, 33))  # a usable X25519 point (not low order)
 
@@ -109,3 +109,10 @@ def test_a_per_sample_secagg_scale_holds_the_examples_it_was_chosen_for() -> Non
     assert max_records(params, 7960) >= 10_000
     with pytest.raises(ValueError, match="cannot be summed in 32-bit words"):
         sample_scale_bits(2_000_000, 100, 1.4, 3, 7960, 10**9)
+
+
+def test_the_accounting_line_shows_the_contracts_bound_next_to_dp_accounting() -> None:
+    terms = _choose(PrivacyChoice("secagg", epsilon=8.0, unit="sample"), rounds=20)
+    line = accounting_line(terms, 20)
+    assert line.startswith("ε = 8.000000 over 20 rounds at δ = 1e-05") and "RDP 7.99999" in line and "PLD 7.4" in line
+    assert accounting_line(PLAINTEXT, 20) == "no differential privacy"
