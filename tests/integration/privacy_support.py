@@ -57,10 +57,18 @@ def worker_args(task: int, role: str, index: int, account: int, count: int) -> l
     ]
 
 
-def run_task(protocol: DevnetDeployment, tmp_path: Path, task: int, *, late_validator: bool = False) -> None:
+def run_task(
+    protocol: DevnetDeployment,
+    tmp_path: Path,
+    task: int,
+    *,
+    late_validator: bool = False,
+    restart_in_round_1: bool = False,
+) -> None:
     """Start every worker, kill the first trainer once it committed in round 0, wait for the rest.
     With `late_validator`, the second validator starts (and registers its key) only then: the
-    trainers sealed round 0 to the first validator alone."""
+    trainers sealed round 0 to the first validator alone. With `restart_in_round_1`, the second
+    trainer is killed too, right after its round-1 commit, and started again at once."""
     logs: dict[str, IO[bytes]] = {}
     procs = {}
 
@@ -81,6 +89,13 @@ def run_task(protocol: DevnetDeployment, tmp_path: Path, task: int, *, late_vali
         assert procs.pop(f"t{TRAINERS[0]}").wait(10) == -signal.SIGKILL
         if late_validator:
             start(f"v{VALIDATORS[1]}", worker_args(task, "validator", 1, VALIDATORS[1], len(VALIDATORS)))
+        if restart_in_round_1:
+            second = anvil_account(TRAINERS[1]).address.lower()
+            state = protocol.state_dir / "workers" / "31337" / f"task-{task}" / f"trainer-{second}.json"
+            wait_until(lambda: committed(state, 1), timeout=300, what="trainer 2 to commit in round 1")
+            procs[f"t{TRAINERS[1]}"].send_signal(signal.SIGKILL)
+            assert procs[f"t{TRAINERS[1]}"].wait(10) == -signal.SIGKILL
+            start(f"t{TRAINERS[1]}", worker_args(task, "trainer", 1, TRAINERS[1], len(TRAINERS)))
         for name, proc in procs.items():
             assert proc.wait(timeout=600) == 0, f"{name} failed:\n{(tmp_path / f'{name}.log').read_text()[-3000:]}"
     finally:

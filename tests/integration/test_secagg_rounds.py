@@ -1,7 +1,8 @@
 """A SecAgg task with a DP budget end to end on real anvil, the real IPFS node and real TensorFlow:
 four trainers and two validators as separate processes, one trainer killed right after its first
-commit and never restarted. The survivors' seeds remove its masks; every round's sum is released
-and reports the ε spent; nothing a trainer pins can be read as weights."""
+commit and never restarted, another killed right after its second commit and restarted (it reveals
+and pins the masked vector it saved). The survivors' seeds remove the dropout's masks; every round's
+sum is released and reports the ε spent; nothing a trainer pins can be read as weights."""
 
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ def test_a_secagg_task_with_dp_sums_masked_updates_removes_a_dropouts_masks_and_
     params = chain.task_params(task)
     assert params.privacy.mode == PrivacyMode.SECAGG and params.privacy.min_contributors == 3
     stake(protocol, task, ())
-    run_task(protocol, tmp_path, task)
+    run_task(protocol, tmp_path, task, restart_in_round_1=True)
 
     outcomes = [chain.round_outcome(task, r) for r in range(ROUNDS)]
     assert [o.status for o in outcomes] == [RoundStatus.ACCEPTED] * ROUNDS
