@@ -187,6 +187,7 @@ def main() -> None:
     parser.add_argument("--sample-lr", type=float, default=2.0, help="step size of the per-sample DP-SGD step")
     parser.add_argument("--no-flower", action="store_true")
     parser.add_argument("--no-sample", action="store_true")
+    parser.add_argument("--no-trainer", action="store_true", help="skip the per-trainer rows")
     parser.add_argument("--no-cost", action="store_true")
     parser.add_argument(
         "--only-cost", action="store_true", help="only the cost of each mode (reports/privacy_cost.json)"
@@ -224,27 +225,30 @@ def main() -> None:
         report["seconds"] = time.time() - started
         write_report(path.name, report, path.parent)
 
+    report.setdefault("accuracy_per_trainer", [])
+    report.setdefault("accuracy_per_sample", [])
     with tempfile.TemporaryDirectory(prefix="bench-privacy-") as tmp:
         work = Path(tmp)
         data = load(setup)
-        report["accuracy_per_trainer"] = accuracy_rows(
-            setup,
-            epsilons,
-            work,
-            clip=args.clip,
-            flower=not args.no_flower,
-            data=data,
-            rows=report.get("accuracy_per_trainer", []),
-            save=save,
-        )
+        if not args.no_trainer:
+            accuracy_rows(
+                setup,
+                epsilons,
+                work,
+                clip=args.clip,
+                flower=not args.no_flower,
+                data=data,
+                rows=report["accuracy_per_trainer"],
+                save=save,
+            )
         if not args.no_sample:
-            report["accuracy_per_sample"] = sample_rows(
+            sample_rows(
                 setup,
                 epsilons,
                 work,
                 clip=args.sample_clip,
                 lr=args.sample_lr,
-                rows=report.get("accuracy_per_sample", []),
+                rows=report["accuracy_per_sample"],
                 save=save,
             )
         if not args.no_cost and "cost" not in report:
