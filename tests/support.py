@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,24 @@ def wait_until(condition: Callable[[], T | None], *, timeout: float, what: str, 
         if time.monotonic() >= deadline:
             raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
         time.sleep(every)
+
+
+def committed(state_file: Path, round_id: int) -> bool:
+    """Whether the worker whose state file this is has its commit for `round_id` on-chain."""
+    try:
+        return bool(json.loads(state_file.read_text())["rounds"][str(round_id)].get("committed"))
+    except (OSError, ValueError, KeyError):
+        return False
+
+
+def stop_processes(procs: Iterable[subprocess.Popen[Any]], logs: Iterable[IO[Any]]) -> None:
+    """Kill whatever a test started and is still running, and close its logs."""
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    for log in logs:
+        log.close()
 
 
 @contextmanager

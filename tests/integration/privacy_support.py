@@ -4,7 +4,6 @@ never restarted."""
 
 from __future__ import annotations
 
-import json
 import signal
 from collections.abc import Sequence
 from dataclasses import replace
@@ -23,18 +22,11 @@ from offchain.services.requester import TaskSettings, create_task
 from offchain.storage.ipfs import IpfsStore
 from offchain.types import TensorSpec
 from offchain.workers.keyring import Keyring
-from support import DevnetDeployment, publish_digits, wait_until
+from support import DevnetDeployment, committed, publish_digits, stop_processes, wait_until
 
 TRAINERS = (1, 2, 3, 4)  # anvil account indexes; the first is killed after its round-0 commit
 VALIDATORS = (5, 6)
 ROUNDS = 2
-
-
-def committed(state_file: Path, round_id: int) -> bool:
-    try:
-        return bool(json.loads(state_file.read_text())["rounds"][str(round_id)].get("committed"))
-    except (OSError, ValueError, KeyError):
-        return False
 
 
 def worker_args(task: int, role: str, index: int, account: int, count: int) -> list[str]:
@@ -99,12 +91,7 @@ def run_task(
         for name, proc in procs.items():
             assert proc.wait(timeout=600) == 0, f"{name} failed:\n{(tmp_path / f'{name}.log').read_text()[-3000:]}"
     finally:
-        for proc in procs.values():
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-        for log in logs.values():
-            log.close()
+        stop_processes(procs.values(), logs.values())
 
 
 def create(protocol: DevnetDeployment, ipfs_api: str, choice: PrivacyChoice, *, clip: float) -> tuple[int, Any]:

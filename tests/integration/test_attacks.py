@@ -27,7 +27,7 @@ from offchain.services.context import round_receipt
 from offchain.services.requester import TaskSettings, create_task
 from offchain.storage.ipfs import IpfsStore
 from offchain.units import TOKEN
-from support import BUILD_DIR, DevnetDeployment, publish_digits
+from support import BUILD_DIR, DevnetDeployment, publish_digits, stop_processes
 
 HERE = Path(__file__).resolve().parent
 HONEST = (1, 2, 3)
@@ -114,12 +114,7 @@ def test_one_round_survives_seven_attackers_without_a_split(
         for name in names:
             assert procs[name].wait(timeout=600) == 0, f"{name}:\n{(tmp_path / f'{name}.log').read_text()[-3000:]}"
     finally:
-        for proc in procs.values():
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-        for log in logs.values():
-            log.close()
+        stop_processes(procs.values(), logs.values())
     played = {r["strategy"]: r for r in map(json.loads, out.strip().splitlines())}
     print("attacker:", json.dumps(played, indent=1))
 

@@ -17,7 +17,7 @@ from offchain.services.context import round_receipt
 from offchain.services.requester import TaskSettings, create_task
 from offchain.storage.cid import compute_cid
 from offchain.storage.ipfs import IpfsStore
-from support import DevnetDeployment, publish_digits, signer, wait_until
+from support import DevnetDeployment, publish_digits, signer, stop_processes, wait_until
 
 HONEST = (1, 2)
 VALIDATORS = (5, 6)
@@ -120,12 +120,7 @@ def test_bad_updates_are_excluded_with_reasons_and_the_round_still_finalizes(
         for i, proc in enumerate(procs):
             assert proc.wait(timeout=300) == 0, (tmp_path / f"w{i}.log").read_text()[-3000:]
     finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-        for log in logs:
-            log.close()
+        stop_processes(procs, logs)
 
     assert requester.round_outcome(task, 0).status == RoundStatus.ACCEPTED
     with IpfsStore(ipfs_api) as store:

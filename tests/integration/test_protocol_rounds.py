@@ -17,18 +17,11 @@ from offchain.services.context import load_global_model, round_receipt
 from offchain.services.local_model import LocalModel
 from offchain.services.requester import TaskSettings, create_task
 from offchain.storage.ipfs import IpfsStore
-from support import DevnetDeployment, publish_digits, wait_until
+from support import DevnetDeployment, committed, publish_digits, stop_processes, wait_until
 
 TRAINERS = (1, 2, 3)  # anvil account indexes
 VALIDATORS = (5, 6)
 ROUNDS = 2
-
-
-def _committed(state_file: Path, round_id: int) -> bool:
-    try:
-        return bool(json.loads(state_file.read_text())["rounds"][str(round_id)].get("committed"))
-    except (OSError, ValueError, KeyError):
-        return False
 
 
 @pytest.mark.slow
@@ -106,19 +99,14 @@ def test_two_rounds_finalize_accuracy_rises_rewards_are_claimed_and_a_killed_tra
         # Kill trainer 1 the moment its round-0 commit is on record: the worst time to crash.
         victim = anvil_account(TRAINERS[0]).address.lower()
         state_file = protocol.state_dir / "workers" / "31337" / f"task-{task}" / f"trainer-{victim}.json"
-        wait_until(lambda: _committed(state_file, 0), timeout=120, what="trainer 1 to commit in round 0")
+        wait_until(lambda: committed(state_file, 0), timeout=120, what="trainer 1 to commit in round 0")
         procs[f"t{TRAINERS[0]}"].send_signal(signal.SIGKILL)
         assert procs[f"t{TRAINERS[0]}"].wait(10) == -signal.SIGKILL
         procs[f"t{TRAINERS[0]}"] = protocol.dfl(trainer(0, TRAINERS[0]), logs[f"t{TRAINERS[0]}"])
         for name, proc in procs.items():
             assert proc.wait(timeout=420) == 0, f"{name} failed:\n{(tmp_path / f'{name}.log').read_text()[-3000:]}"
     finally:
-        for proc in procs.values():
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-        for log in logs.values():
-            log.close()
+        stop_processes(procs.values(), logs.values())
 
     chain = protocol.manager()
     outcomes = [chain.round_outcome(task, r) for r in range(ROUNDS)]
