@@ -39,11 +39,6 @@ def field_name(abi: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", abi).lower()
 
 
-def abi_names(cls: type[DataclassInstance]) -> list[str]:
-    """The ABI names of a record's fields, in order."""
-    return [abi_name(f.name) for f in fields(cls)]
-
-
 @cache
 def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)

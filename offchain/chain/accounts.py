@@ -54,7 +54,3 @@ def anvil_account(index: int) -> LocalAccount:
     Account.enable_unaudited_hdwallet_features()
     account: LocalAccount = Account.from_mnemonic(ANVIL_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
     return account
-
-
-def load_account(keystore: Path | None = None, *, key_env: str = PRIVATE_KEY_ENV) -> LocalAccount:
-    return from_keystore(keystore) if keystore else from_env(key_env)

@@ -28,8 +28,7 @@ if TYPE_CHECKING:  # heavy imports only when a command needs them
 console = Console(width=None if sys.stdout.isatty() else 140, soft_wrap=True)  # messages whole; tables fit the width
 err_console = Console(stderr=True, soft_wrap=True)  # messages stay greppable: no hard wraps
 
-EXIT_USER_ERROR = 1  # a DflError: a message says what to do
-EXIT_USAGE = 2  # typer/click: bad options
+EXIT_USER_ERROR = 1  # a DflError: a message says what to do (typer/click exit 2 on bad options)
 
 
 class Interrupted(DflError):

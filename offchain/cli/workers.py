@@ -44,9 +44,18 @@ MaxSecondsOpt = Annotated[
     float | None, typer.Option(help="Give up after this many seconds (default: run until the task completes).")
 ]
 PollOpt = Annotated[float, typer.Option(help="Seconds between looks at the chain.")]
-StakeOpt = Annotated[
+ValidatorStakeOpt = Annotated[
     int | None,
     typer.Option(parser=tokens("--stake"), metavar="TOKENS", help="Stake in tokens (default: the task's minimum)."),
+]
+TrainerStakeOpt = Annotated[
+    int | None,
+    typer.Option(
+        parser=tokens("--stake"),
+        metavar="TOKENS",
+        help="Stake in tokens (default: the task's minimum, or more when the local samples times the task's "
+        "stake per sample is more: a trainer declares only the samples its stake backs).",
+    ),
 ]
 DEFAULT_TEST_FRACTION = 0.2
 
@@ -178,7 +187,7 @@ def trainer(
     optimizer: Annotated[str, typer.Option(help="sgd or adam.")] = "sgd",
     seed: SeedOpt = 0,
     test_fraction: TestFractionOpt = DEFAULT_TEST_FRACTION,
-    stake: StakeOpt = None,
+    stake: TrainerStakeOpt = None,
     keystore: KeystoreOpt = None,
     key_env: KeyEnvOpt = "DFL_PRIVATE_KEY",
     dev_account: DevAccountOpt = None,
@@ -230,7 +239,7 @@ def validator(
         float, typer.Option(help="Seconds to wait for one update from IPFS per attempt (retried until the phase ends).")
     ] = 20.0,
     test_fraction: TestFractionOpt = DEFAULT_TEST_FRACTION,
-    stake: StakeOpt = None,
+    stake: ValidatorStakeOpt = None,
     keystore: KeystoreOpt = None,
     key_env: KeyEnvOpt = "DFL_PRIVATE_KEY",
     dev_account: DevAccountOpt = None,

@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from offchain.errors import ConfigError
+
 SCHEMA_VERSION = "1"
 
 SCHEMA = """
@@ -89,8 +91,9 @@ class Database:
         self.conn = connect(self.path)
         self.conn.executescript(SCHEMA)
         if self.meta("schema") not in (None, SCHEMA_VERSION):
-            raise RuntimeError(
-                f"{self.path} has explorer schema {self.meta('schema')}, expected {SCHEMA_VERSION}: delete it to reindex"
+            raise ConfigError(
+                f"{self.path} has explorer schema {self.meta('schema')}, this dfl writes {SCHEMA_VERSION}: "
+                "delete the file (or pass another --db) and the explorer indexes the chain again"
             )
         self.set_meta(schema=SCHEMA_VERSION)
         self.conn.commit()

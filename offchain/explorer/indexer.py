@@ -26,7 +26,7 @@ from offchain.chain.events import TaskLog
 from offchain.errors import DflError, IpfsError
 from offchain.explorer.db import Database, dumps
 from offchain.explorer.queries.store import task_log
-from offchain.fl.receipt import RoundReceipt, is_receipt
+from offchain.fl.receipt import ReceiptError, RoundReceipt, is_receipt
 from offchain.readmodel.models import winning_receipt_cid
 from offchain.storage.ipfs import IpfsStore
 
@@ -320,16 +320,22 @@ class Indexer:
                 log.warning("explorer: receipt %s of task %d round %d not fetched yet: %s", cid, task_id, round_id, exc)
                 self._receipt_retry[(task_id, round_id)] = now + RECEIPT_RETRY_SECONDS
                 continue
-            body, error = None, None
-            try:
-                if not is_receipt(data):
-                    raise ValueError("the winning CID is not a round receipt")
-                RoundReceipt.from_bytes(data)
-                body = data.decode()
-            except ValueError as exc:
-                error = str(exc)
+            body, error = receipt_body(data)
+            if error is not None:
                 self._receipt_retry[(task_id, round_id)] = float("inf")  # bad content does not get better
             self.db.put_receipt(task_id, round_id, block, cid, body, error)
+
+
+def receipt_body(data: bytes) -> tuple[str | None, str | None]:
+    """The text of a winning receipt to store, or why it is not one: a malformed receipt is recorded
+    as bad, never raised, so one bad round cannot stop every later indexer pass."""
+    if not is_receipt(data):
+        return None, "the winning CID is not a round receipt"
+    try:
+        RoundReceipt.from_bytes(data)
+        return data.decode(), None
+    except (ReceiptError, UnicodeDecodeError) as exc:
+        return None, str(exc)
 
 
 # --- the loop the server runs ---------------------------------------------------------------

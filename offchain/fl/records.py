@@ -34,19 +34,3 @@ class Verdict:
     @classmethod
     def reject(cls, trainer: str, reason: Reason, detail: str) -> Verdict:
         return cls(trainer=trainer, accepted=False, reason=reason, detail=detail)
-
-
-@dataclass(frozen=True)
-class AggregationResult:
-    """New global weights and every verdict (sorted by trainer address).
-
-    `accepted` lists the trainers whose updates entered the aggregate. With no accepted update,
-    `weights` is a copy of the global model.
-    """
-
-    weights: NamedWeights
-    verdicts: tuple[Verdict, ...]
-
-    @property
-    def accepted(self) -> tuple[str, ...]:
-        return tuple(v.trainer for v in self.verdicts if v.accepted)

@@ -131,11 +131,6 @@ def compute_cid(data: bytes, *, cid_version: int = 0, raw_leaves: bool | None = 
     return str(_root(data, cid_version, raw_leaves).cid)
 
 
-def dag_size(data: bytes, *, cid_version: int = 0, raw_leaves: bool | None = None) -> int:
-    """The cumulative DAG size kubo reports as `Size` for `data`."""
-    return _root(data, cid_version, raw_leaves).tsize
-
-
 def _root(data: bytes, version: int, raw_leaves: bool | None) -> _Node:
     if version not in (0, 1):
         raise ValueError(f"cid_version must be 0 or 1, not {version}")

@@ -28,6 +28,7 @@ from offchain.chain.protocol import (
     proposal_hash,
     vote_commitment,
 )
+from offchain.errors import CidMismatchError
 from offchain.fl.availability import bitmap
 from offchain.fl.round import Addressing, Reveal, RoundResult, RoundTerms, compute_round, needed
 from offchain.fl.screening import Checks
@@ -384,8 +385,10 @@ class Validator(RoundWorker):
             model_cid = self.store.put(result.model_bytes)
             receipt_cid = self.store.put(result.receipt_bytes)
         if model_cid != result.receipt.model:
-            raise RuntimeError(
-                f"the IPFS node gave CID {model_cid} for the model, the receipt says {result.receipt.model}"
+            raise CidMismatchError(
+                f"the IPFS node added the new model as {model_cid}, the receipt names {result.receipt.model} for the "
+                "same bytes: the node must add files with kubo's defaults (CIDv0, 256 KiB chunks); check its config",
+                api=self.store.api,
             )
         aggregate_acc = global_acc
         if result.accepted:

@@ -22,7 +22,7 @@ from offchain.chain.manager import TaskManager
 from offchain.devnet.services import anvil_answers
 from offchain.devnet.tools import find_tool
 from offchain.explorer.db import Database
-from offchain.explorer.indexer import Indexer
+from offchain.explorer.indexer import Indexer, receipt_body
 from offchain.units import TOKEN
 from support import BUILD_DIR, free_port, wait_until
 
@@ -103,6 +103,20 @@ def test_round_receipts_are_fetched_once_and_their_roots_match_the_chain(indexed
             (r["round"],),
         ).fetchone()[0]
         assert r["error"] is None and body["reward_root"] == root
+
+
+def test_a_malformed_winning_receipt_is_recorded_as_bad_instead_of_failing_the_pass(indexed: Indexed) -> None:
+    body = _db(indexed).execute("SELECT body FROM receipts ORDER BY round LIMIT 1").fetchone()[0]
+    assert receipt_body(body.encode()) == (body, None)
+    for broken in (
+        body.encode()[:-10],
+        b'{"kind":"dfl-round-receipt","version":2}',
+        body.encode().replace(b'"', b"'", 1),
+    ):
+        text, error = receipt_body(broken)
+        assert text is None and error is not None, broken[:60]
+    assert "malformed round receipt" in str(receipt_body(body.encode()[:-10])[1])
+    assert receipt_body(b"\x10\x00\x00\x00\x00\x00\x00\x00{}") == (None, "the winning CID is not a round receipt")
 
 
 @pytest.fixture
