@@ -13,8 +13,10 @@ from __future__ import annotations
 import logging
 
 from offchain.chain.manager import PRIVACY_CONTRACT, TaskManager
+from offchain.chain.protocol import Role
 from offchain.errors import IpfsError
 from offchain.fl.round import Reveal
+from offchain.privacy.keys import is_usable_public_key
 from offchain.privacy.sealed import (
     Recipient,
     SealedError,
@@ -89,11 +91,7 @@ class SealedOpener:
         other validators with a key (nothing to do alone, or when everything was shared)."""
         opened = {i: k for (r, i), k in self.keys.items() if r == round_id}
         new = set(opened) - self._published.get(round_id, set())
-        recipients = [
-            Recipient(address, public)
-            for address, public in self._validator_keys().items()
-            if address != self.keyring.me
-        ]
+        recipients = self.bundle_recipients()
         if not new or not recipients:
             return
         data = seal_key_bundle(opened, self.keyring.seal_context(round_id, self.keyring.me), recipients)
@@ -104,10 +102,21 @@ class SealedOpener:
             "%s: round %d: shared %d content keys with %d validators", self.name, round_id, len(opened), len(recipients)
         )
 
-    def _validator_keys(self) -> dict[str, bytes]:
-        """Every validator key registered so far (late registrants are who bundles are for)."""
-        events = self.chain.events("EncryptionKeyRegistered", contract=PRIVACY_CONTRACT, taskId=self.keyring.task_id)
-        return {str(e.args["account"]).lower(): bytes(e.args["publicKey"]) for e in events}
+    def bundle_recipients(self) -> list[Recipient]:
+        """The other validators a bundle is for: every one with a key that is active and has not asked
+        to exit, late registrants included (they are who bundles are for). A validator that left, is
+        leaving or was slashed out of the task reads no more of its updates."""
+        task = self.keyring.task_id
+        events = self.chain.events("EncryptionKeyRegistered", contract=PRIVACY_CONTRACT, taskId=task)
+        keys = {str(e.args["account"]).lower(): bytes(e.args["publicKey"]) for e in events}
+        recipients = []
+        for address, public in sorted(keys.items()):
+            if address == self.keyring.me or not is_usable_public_key(public):
+                continue
+            member = self.chain.participant(task, address)
+            if member.role == Role.VALIDATOR and member.active and not member.exiting:
+                recipients.append(Recipient(address, public))
+        return recipients
 
     def forget_before(self, round_id: int) -> None:
         for store in (self.keys, self._bundle_keys):
