@@ -5,6 +5,7 @@ content keys of the task's updates, or it could read every update after it left.
 from __future__ import annotations
 
 from integration.privacy_support import create
+
 from offchain.chain.accounts import anvil_account
 from offchain.chain.protocol import Role
 from offchain.services.privacy_setup import PrivacyChoice
