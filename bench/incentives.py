@@ -115,6 +115,13 @@ class Experiment:
         g0 = encode_weights(weights)
         training = TrainingConfig(epochs=setup.epochs, batch_size=setup.batch_size, learning_rate=setup.learning_rate)
         shop = Workshop(local, data.x_train, data.y_train, data.num_classes, training, bound_micro)
+        shop.initial = GlobalModel(g0, local.decode(g0), compute_cid(g0), None)
+        # A sister task of the same model, with its own initial weights (cross_task_copy)
+        sister = build_model(
+            setup.model, input_shape=data.input_shape, num_classes=data.num_classes, seed=setup.seed + 1
+        )
+        s0 = encode_weights(get_weights(sister))
+        shop.sister_initial = GlobalModel(s0, local.decode(s0), compute_cid(s0), None)
         chunks = np.array_split(np.arange(len(data.y_test)), validators)
         sizes = [len(p) for p in parts]
         median_holder = int(np.argsort(sizes, kind="stable")[(len(sizes) - 1) // 2])
@@ -127,7 +134,7 @@ class Experiment:
             data=data,
             parts=parts,
             shop=shop,
-            initial=GlobalModel(g0, local.decode(g0), compute_cid(g0), None),
+            initial=shop.initial,
             eval_sets=[(data.x_test[c], data.y_test[c]) for c in chunks],
             colluders=list(range(validators - minority, validators)),
         )

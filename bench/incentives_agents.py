@@ -14,13 +14,22 @@ Trainer strategies (each agent owns one data share; its honest self is the refer
   label_flip         trains honestly on labels y -> 9 - y
   sybil_split_3      its share split over 3 accounts, each staking and training honestly on a third
   non_reveal         commits every round and never reveals
-and probes beyond the issue's list:
   inflate_x10_backed declares 10x its samples and stakes 10x, so the contract accepts the reveal
+  inflate_x3_backed  the same with 3x
   delta_replay       no training: sends G_r + (G_r - G_{r-1}), last round's global change again
                      (round 0: like noisy_free_rider), clipped to the norm bound
+  delta_replay_noisy delta_replay plus N(0, 0.001^2) per coordinate
   sybil_copies_3     3 accounts, each staking for and declaring a third of the share, all sending the
                      one update trained on the whole share: sybil_split_3 without the smaller local
                      datasets, to tell its two effects apart
+  sybil_split_3_backed  sybil_split_3 where each account declares (and stakes for) the whole share
+  duplicate_3        3 accounts, each declaring (and staking for) the whole share, all sending the one
+                     update trained on it: one piece of work revealed three times
+  cross_task_copy    no training of its own: sends the update an honest trainer of a sister task (same
+                     model, its own initial weights, as `dfl task create` now draws them) trained on
+                     the same data, copied from the sister task's public pins
+and a probe:
+  cross_task_copy_same_init  cross_task_copy where the sister task reused this task's initial weights
 
 Under the secagg scheme each trainer pins a masked vector instead (`bench/incentives_secagg.py`): the
 change from G_r of what its strategy sends, clipped to the task's C and quantized.
@@ -61,8 +70,17 @@ TRAINER_STRATEGIES = (
     "label_flip",
     "sybil_split_3",
     "non_reveal",
+    "inflate_x10_backed",
+    "inflate_x3_backed",
+    "delta_replay",
+    "delta_replay_noisy",
+    "sybil_copies_3",
+    "sybil_split_3_backed",
+    "duplicate_3",
+    "cross_task_copy",
 )
-PROBE_STRATEGIES = ("inflate_x10_backed", "delta_replay", "sybil_copies_3")
+# Probes: reported, but outside what the scheme promises (see docs/protocol.md, "Incentives").
+PROBE_STRATEGIES = ("cross_task_copy_same_init",)
 LAZY_VARIANTS = ("lazy_abstain", "lazy_reject", "lazy_stale")
 
 NOISY_SIGMA = 1e-3
@@ -127,8 +145,15 @@ def trainer_agents(parts: list[np.ndarray], roles: dict[int, str], seed: int) ->
         elif role == "sybil_copies_3":
             for k, piece in enumerate(np.array_split(idx, SYBIL_ACCOUNTS)):
                 agents.append(TrainerAgent(f"trainer-{i}-copy-{k}", i, piece, "honest", seed + i, train_on=idx))
+        elif role == "sybil_split_3_backed":
+            for k, piece in enumerate(np.array_split(idx, SYBIL_ACCOUNTS)):
+                name = f"trainer-{i}-sybil-{k}"
+                agents.append(TrainerAgent(name, i, piece, "declare_share", seed + i + 100 * (k + 1), SYBIL_ACCOUNTS))
+        elif role == "duplicate_3":
+            for k in range(SYBIL_ACCOUNTS):
+                agents.append(TrainerAgent(f"trainer-{i}-dup-{k}", i, idx, "honest", seed + i))
         else:
-            factor = INFLATE_FACTOR if role == "inflate_x10_backed" else 1
+            factor = {"inflate_x10_backed": INFLATE_FACTOR, "inflate_x3_backed": 3}.get(role, 1)
             agents.append(TrainerAgent(f"trainer-{i}", i, idx, role, seed + i, factor))
     return agents
 
@@ -164,8 +189,11 @@ class Workshop:
     num_classes: int
     training: TrainingConfig
     bound_micro: int = 0
+    initial: GlobalModel | None = None  # this task's G_0
+    sister_initial: GlobalModel | None = None  # a sister task's own G_0 (same model, another seed)
     trained: int = 0
     _updates: dict[tuple[Any, ...], bytes] = field(default_factory=dict)
+    _sister: dict[tuple[Any, ...], GlobalModel] = field(default_factory=dict)
     _accuracy: dict[tuple[str, int], float] = field(default_factory=dict)
 
     def train(self, agent: TrainerAgent, g: GlobalModel, round_id: int, *, flip: bool = False) -> bytes:
@@ -185,6 +213,22 @@ class Workshop:
             self._updates[key], _ = self.model.train(g.bytes, self.x[x_idx], labels, config, round_seed=round_id)
             self.trained += 1
         return self._updates[key]
+
+    def sister_update(self, agent: TrainerAgent, round_id: int, *, same_init: bool) -> bytes:
+        """What an honest trainer of a sister task sends in round `round_id`: its update trained on the
+        agent's share from the sister's global model. The sister task has that one trainer, so its
+        G'_{r+1} is that update; it starts from its own initial weights, or from this task's."""
+        start = self.initial if same_init else self.sister_initial
+        assert start is not None, "the workshop needs both initial models for cross_task_copy"
+        g = start
+        for r in range(round_id + 1):
+            key = (agent.holder, same_init, r)
+            if key not in self._sister:
+                update = self.train(agent, g, r)
+                self._sister[key] = GlobalModel(update, self.model.decode(update), "", g.weights)
+            if r < round_id:
+                g = self._sister[key]
+        return self._sister[(agent.holder, same_init, round_id)].bytes
 
     def accuracy(self, model_bytes: bytes, weights: NamedWeights, x: np.ndarray, y: np.ndarray, slot: int) -> float:
         """Accuracy of `weights` on evaluation set number `slot` (cached by the model's bytes)."""
@@ -214,8 +258,9 @@ def plan(
     its stake backs (None: no collateral in this scheme)."""
     s = agent.strategy
     honest_samples = agent.samples if backed is None else min(agent.samples, backed)
-    if s in ("inflate_x10", "inflate_x10_backed", "inflate_max"):
-        samples = INFLATE_MAX_SAMPLES if s == "inflate_max" else INFLATE_FACTOR * agent.samples
+    if s in ("inflate_x10", "inflate_x10_backed", "inflate_x3_backed", "inflate_max", "declare_share"):
+        factor = {"inflate_x3_backed": 3, "declare_share": SYBIL_ACCOUNTS}.get(s, INFLATE_FACTOR)
+        samples = INFLATE_MAX_SAMPLES if s == "inflate_max" else factor * agent.samples
         if backed is not None and samples > backed:
             return Plan(g.bytes, samples)  # it commits; the reveal would revert (samples not backed)
         update = _honest(agent, g, round_id, shop)
@@ -235,6 +280,13 @@ def plan(
         return Plan(encode_weights(_noise(g.weights, GAUSSIAN_SIGMA, noise_seed)), honest_samples)
     if s == "delta_replay":
         return Plan(encode_weights(_replay(g, shop.bound_micro, noise_seed)), honest_samples)
+    if s == "delta_replay_noisy":
+        return Plan(
+            encode_weights(_noise(_replay(g, shop.bound_micro, noise_seed), NOISY_SIGMA, noise_seed + 1)),
+            honest_samples,
+        )
+    if s in ("cross_task_copy", "cross_task_copy_same_init"):
+        return Plan(shop.sister_update(agent, round_id, same_init=s.endswith("same_init")), honest_samples)
     if s == "sign_flip":
         w = shop.model.decode(shop.train(agent, g, round_id))
         flipped = {

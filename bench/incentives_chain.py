@@ -158,6 +158,9 @@ class ChainLedger:
         state = self.view.task_state(self.task_id)
         return state.unallocated_pool, state.unclaimed_rewards
 
+    def validator_reward(self, address: str, round_id: int) -> int:
+        return self.view.validator_reward(self.task_id, round_id, address)
+
     def due(self, address: str) -> Due | None:
         """`TaskStorage.due` read from the chain's views, for an unsettled, finalized round."""
         p = self.view.participant(self.task_id, address)

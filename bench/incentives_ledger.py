@@ -351,6 +351,18 @@ class MirrorLedger:
         self.flows[key].rewards += reward
         return reward
 
+    def validator_reward(self, address: str, round_id: int) -> int:
+        """What `claim_validator(address, round_id)` would pay now (0 if nothing), without claiming."""
+        a = self.account(address)
+        rd = self.rounds.get(round_id)
+        if (
+            rd is None
+            or rd.status == Status.OPEN
+            or not (a.unsettled and a.round == round_id and a.role == "validator")
+        ):
+            return 0
+        return self._validator_share(rd, a.weight) if self._due(a) == Due.REWARD else 0
+
     def withdraw(self, address: str) -> int:
         """withdraw after the task completed (the chain side waits for the unlock time first)."""
         key = self._charge(address, "withdraw")

@@ -86,6 +86,23 @@ def pool_share(run: dict[str, Any], names: list[str]) -> float | None:
     return sum(shares) / len(shares) if shares else None
 
 
+def per_round(run: dict[str, Any], reference: dict[str, Any], name: str) -> dict[str, Any]:
+    """A validator's reward in each round next to what it earned in that round when honest (the
+    reference run): the worst ratio over the rounds where honest play earned something, and the
+    rounds where it earned while honest play earned nothing."""
+    rounds = [
+        (a.get("validator_paid", {}).get(name, 0), b.get("validator_paid", {}).get(name, 0))
+        for a, b in zip(run["round_log"], reference["round_log"], strict=True)
+    ]
+    ratios = [mine / honest for mine, honest in rounds if honest]
+    return {
+        "reward_per_round_wei": [str(mine) for mine, _ in rounds],
+        "honest_reward_per_round_wei": [str(honest) for _, honest in rounds],
+        "worst_round_vs_honest": max(ratios) if ratios else None,
+        "rounds_paid_when_honest_was_not": sum(1 for mine, honest in rounds if mine and not honest),
+    }
+
+
 def tables(runs: dict[tuple[str, str], dict[str, Any]], exp: Experiment, scheme: str, rate: GasRate) -> dict[str, Any]:
     d = exp.deviator
     reference = runs[(scheme, "reference")]
@@ -95,9 +112,14 @@ def tables(runs: dict[tuple[str, str], dict[str, Any]], exp: Experiment, scheme:
         names = [n for n, p in run["payoffs"].items() if n == f"trainer-{d}" or n.startswith(f"trainer-{d}-")]
         trainer[s] = entry(run, names, reference, [f"trainer-{d}"], 1, rate) | {"probe": s in PROBE_STRATEGIES}
     lazy_agent = [f"validator-{exp.validators - 1}"]
-    validator = {"honest": entry(reference, lazy_agent, reference, lazy_agent, 1, rate)}
+    validator = {
+        "honest": entry(reference, lazy_agent, reference, lazy_agent, 1, rate)
+        | per_round(reference, reference, lazy_agent[0])
+    }
     variants = {
-        s: entry(runs[(scheme, f"validator:{s}")], lazy_agent, reference, lazy_agent, 1, rate) for s in LAZY_VARIANTS
+        s: entry(runs[(scheme, f"validator:{s}")], lazy_agent, reference, lazy_agent, 1, rate)
+        | per_round(runs[(scheme, f"validator:{s}")], reference, lazy_agent[0])
+        for s in LAZY_VARIANTS
     }
     best = max(variants, key=lambda s: variants[s]["net_payoff_per_round"])
     validator["lazy"] = variants[best] | {"best_variant": best, "variants": variants}

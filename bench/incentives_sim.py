@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -71,6 +72,7 @@ class Ledger(Protocol):
     def penalize(self, sender: str, round_id: int, trainer: str, proof: list[bytes]) -> None: ...
     def claim_trainer(self, address: str, round_id: int, amount: int, proof: list[bytes]) -> None: ...
     def claim_validator(self, address: str, round_id: int) -> int: ...
+    def validator_reward(self, address: str, round_id: int) -> int: ...
     def withdraw(self, address: str) -> int: ...
 
 
@@ -117,6 +119,9 @@ class RoundLog:
     trainer_pool: int
     scores: dict[str, int]  # agent -> score_ppm in the computed receipt (accepted by the checks; secagg: 1e6)
     paid: dict[str, int]  # agent -> reward in the winning receipt
+    reward_scores: dict[str, int] = field(default_factory=dict)  # agent -> reward_ppm in the computed receipt
+    groups: dict[str, str] = field(default_factory=dict)  # agent -> the first agent of its reward group, if not alone
+    validator_paid: dict[str, int] = field(default_factory=dict)  # validator -> its reward for this round
     secure_sum: str | None = None  # secagg: the computed sum's status (ok, out_of_bounds, ...)
 
 
@@ -208,6 +213,7 @@ class Run:
         self.ledger.advance("vote_reveal")
         outcome = self.ledger.finalize(housekeeper)
         status = Status(int(outcome.status))
+        validator_paid = {v.name: self.ledger.validator_reward(v.address, r) for v in votes}
         winner = proposals.get(self._winning_hash(votes, outcome), REJECT)
         self._slash_due(r, housekeeper, [a.address for a in plans] + [v.address for v in votes])
         next_g = g
@@ -230,6 +236,9 @@ class Run:
             scores={self._name(u.trainer): u.score_ppm for u in computed.receipt.updates if u.accepted},
             paid={self._name(a): amount for a, amount in winner.leaves} if status == Status.ACCEPTED else {},
             secure_sum=computed.receipt.secure_sum.status if computed.receipt.secure_sum else None,
+            validator_paid=validator_paid,
+            reward_scores={self._name(u.trainer): u.reward_ppm for u in computed.receipt.updates if u.accepted},
+            groups=_groups(computed.receipt.updates, self._name),
         )
         return next_g, log
 
@@ -308,7 +317,7 @@ class Run:
     ) -> RoundResult:
         """Every honest validator's result: the plaintext round, or the secure sum."""
         if not self.scheme.secagg:
-            return compute_round(terms, g.cid, g.weights, reveals, attestations, contents, ADDRESSING)
+            return compute_round(terms, g.cid, g.weights, reveals, attestations, contents, ADDRESSING, g.previous)
         secure = self._secagg_round(terms.round_id)
         key_set = list(secure.key_set)
         return compute_secure_round(
@@ -432,3 +441,12 @@ class Run:
 
     def _quantize_seed(self, r: int, name: str) -> int:
         return int.from_bytes(hashlib.sha256(f"quantize:{r}:{name}".encode()).digest()[:8], "big")
+
+
+def _groups(entries: Any, name: Any) -> dict[str, str]:
+    """Agent -> the first agent of its reward group, for the updates that share one."""
+    by_index = {e.index: e for e in entries}
+    sizes: dict[int, int] = defaultdict(int)
+    for e in entries:
+        sizes[e.group] += 1
+    return {name(e.trainer): name(by_index[e.group].trainer) for e in entries if sizes[e.group] > 1}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -107,7 +108,13 @@ def create(
     claim_window: Annotated[
         int, typer.Option(help="Seconds after completion to claim rewards; then `dfl task reclaim` returns the rest.")
     ] = 7 * 24 * 3600,
-    seed: Annotated[int, typer.Option(help="Seed of the initial weights.")] = 0,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            help="Seed of the initial weights and of the evaluation split (default: a fresh random one, so that no "
+            "other task starts from this task's initial model and updates cannot be copied between tasks)."
+        ),
+    ] = None,
     privacy: Annotated[
         str,
         typer.Option(
@@ -204,6 +211,8 @@ def create(
             f"{account.address} holds {format_tokens(balance)} DFL, less than the reward pool of "
             f"{format_tokens(reward_pool)} DFL: lower --reward-pool or fund the account"
         )
+    if seed is None:  # a task-specific initial model: another task's updates fail its norm bound
+        seed = secrets.randbelow(2**31)
     data = load_dataset(dataset, seed=seed)
     n = min(eval_samples, len(data.y_test))
     with ipfs_store(s) as store:

@@ -173,6 +173,27 @@ def median_of(values: Sequence[float]) -> float:
     return ordered[n // 2] if n % 2 else (ordered[n // 2 - 1] + ordered[n // 2]) / 2.0
 
 
+def weighted_median_of(values: Sequence[float], weights: Sequence[int]) -> float:
+    """The weighted median of floats with non-negative integer weights, by `weighted_median`'s rule:
+    in ascending order, the first value whose cumulative weight reaches
+    half the total; where it meets half exactly, the mean of that value and the next one with a
+    positive weight. Zero weights do not count. Raises ValueError if no weight is positive."""
+    if len(values) != len(weights) or any(isinstance(w, bool) or not isinstance(w, int) or w < 0 for w in weights):
+        raise ValueError(f"need one non-negative integer weight per value, got {list(weights)!r}")
+    pairs = sorted((v, w) for v, w in zip(values, weights, strict=True) if w > 0)
+    total = sum(w for _, w in pairs)
+    if total == 0:
+        raise ValueError("a weighted median needs a positive weight")
+    cumulative = 0
+    for i, (value, weight) in enumerate(pairs):
+        cumulative += weight
+        if 2 * cumulative == total:
+            return (value + pairs[i + 1][0]) / 2.0
+        if 2 * cumulative > total:
+            return value
+    raise AssertionError("unreachable: the cumulative weight reaches the total")
+
+
 def squared_distance(a: Tensors, b: Tensors) -> float:
     """||a - b||^2 over all tensors, with the same fixed order as `squared_norm`."""
     return pairwise_squared_distances([a, b])[0][1]

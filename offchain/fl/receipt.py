@@ -21,8 +21,10 @@ from typing import Any
 from offchain.fl.errors import FlError
 
 KIND = "dfl-round-receipt"
-VERSION = 2  # plaintext tasks without differential privacy: unchanged since issue 11
-PRIVATE_VERSION = 3  # tasks with a privacy mode or a DP budget: version 2 plus `privacy` (and `secure_sum`)
+# Version 4 (issue 19): each update carries its reward score and reward group, and pay follows the
+# reward weights under every rule (versions 2 and 3 paid by the aggregation score).
+VERSION = 4  # plaintext tasks without differential privacy
+PRIVATE_VERSION = 5  # tasks with a privacy mode or a DP budget: version 4 plus `privacy` (and `secure_sum`)
 MAX_CID_CHARS = 128
 
 
@@ -41,8 +43,10 @@ class UpdateEntry:
     reason: str | None  # why it was left out (offchain.fl.reasons.Reason)
     penalized: bool  # in the penalty tree
     detail: str
-    score_ppm: int  # agreement with the consensus direction, parts per million
-    weight: int  # reward weight: score_ppm x the samples it counts for
+    score_ppm: int  # agreement with the consensus direction, parts per million (aggregation)
+    reward_ppm: int  # agreement beyond the public prediction, parts per million (offchain.fl.contribution)
+    group: int  # reveal index of the first update of its reward group (its own index when alone)
+    weight: int  # reward weight: best reward_ppm of its group x counted samples, shared in the group
     reward: int
 
 
@@ -90,7 +94,7 @@ class RoundReceipt:
     reward_root: str  # 0x-prefixed hex, zero if no reward
     penalties: tuple[str, ...]
     penalty_root: str  # 0x-prefixed hex, zero if no penalty
-    privacy: PrivacyEntry | None = None  # None: a plaintext task without differential privacy (version 2)
+    privacy: PrivacyEntry | None = None  # None: a plaintext task without differential privacy (version 4)
     secure_sum: SecureSumEntry | None = None  # SecAgg tasks only
 
     @property

@@ -22,7 +22,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from offchain.fl import availability, rules, scoring
+import numpy as np
+
+from offchain.fl import availability, contribution, rules, scoring
 from offchain.fl.codec import encode_weights
 from offchain.fl.errors import AggregationInputError
 from offchain.fl.merkle import build_penalty_tree, build_tree
@@ -107,8 +109,11 @@ def compute_round(
     attestations: Sequence[availability.Attestation],
     contents: Mapping[int, bytes | TooLarge],
     addressing: Addressing,
+    previous_weights: NamedWeights | None = None,
 ) -> RoundResult:
-    """The round's result; `contents` must hold the fetched content of every index in `needed(...)`."""
+    """The round's result; `contents` must hold the fetched content of every index in `needed(...)`.
+    `previous_weights`: G_{r-1}, the model the parent receipt started from (None when G_r is the
+    task's initial model), whose change to G_r is the public prediction rewards do not pay for."""
     ordered = ordered_reveals(reveals)
     avail = availability.decide(len(reveals), attestations, terms.quorum_bps)
     verdicts: dict[str, Verdict] = {}
@@ -119,26 +124,69 @@ def compute_round(
             verdicts[reveal.trainer] = checked
         else:
             screened.append(checked)
-    samples = [rules.sample_weight(terms.rule, s.update.num_samples) for s in screened]
-    score_list = (
-        scoring.scores(parent_weights, [s.update for s in screened], [s.sq_delta_norm for s in screened], samples)
-        if terms.scored
-        else [scoring.PPM] * len(screened)
-    )
+    updates = [s.update for s in screened]
+    samples = [rules.sample_weight(terms.rule, u.num_samples) for u in updates]
+    counted = contribution.sample_caps(samples)
+    if terms.scored and updates:
+        score_list, rewards, group, counted = _scores_and_rewards(
+            parent_weights, screened, counted, contribution.public_change(parent_weights, previous_weights)
+        )
+    else:  # no scores (local DP): every screened update scores 1 and is alone in its group
+        score_list = rewards = [scoring.PPM] * len(updates)
+        group = list(range(len(updates)))
+    pay = contribution.reward_weights(rewards, group, counted)
     contributions = [
-        Contribution(s.update, s.sq_delta_norm, score, count)
-        for s, score, count in zip(screened, score_list, samples, strict=True)
+        Contribution(s.update, s.sq_delta_norm, score, count, capped)
+        for s, score, count, capped in zip(screened, score_list, samples, counted, strict=True)
     ]
     outcome = rules.aggregate(parent_weights, contributions, terms.rule)
     for c in contributions:
         verdicts[c.trainer] = outcome.excluded.get(c.trainer) or Verdict.accept(
             c.trainer, detail=outcome.notes.get(c.trainer, "")
         )
-    reward_weights = {c.trainer: c.score_ppm * c.samples for c in contributions if c.trainer not in outcome.excluded}
-    scores_of = {c.trainer: c.score_ppm for c in contributions}
-    return settle_round(
-        terms, parent_cid, ordered, avail, verdicts, scores_of, reward_weights, outcome.weights, addressing
-    )
+    # Pay follows the reward weights under every rule: a rule that leaves an update out of the model
+    # (Krum) makes a choice about robustness, not a finding against the update.
+    index_of = {r.trainer: r.index for r in ordered}
+    shares = {
+        c.trainer: Share(score, reward, index_of[contributions[lead].trainer], weight)
+        for c, score, reward, lead, weight in zip(contributions, score_list, rewards, group, pay, strict=True)
+    }
+    return settle_round(terms, parent_cid, ordered, avail, verdicts, shares, outcome.weights, addressing)
+
+
+def _scores_and_rewards(
+    parent_weights: NamedWeights,
+    screened: Sequence[Screened],
+    counted: list[int],
+    public: dict[str, np.ndarray] | None,
+) -> tuple[list[int], list[int], list[int], list[int]]:
+    """Aggregation scores, reward scores, reward groups and counted samples of the screened updates.
+    Groups are found against the consensus direction; when there are any, the direction is taken
+    again with each group counting as one update (`contribution.group_counts`), and the scores and
+    reward scores against it are final."""
+    updates = [s.update for s in screened]
+    sq_norms = [s.sq_delta_norm for s in screened]
+    direction = scoring.consensus_change(parent_weights, updates, counted)
+    score_list = scoring.scores_against(parent_weights, updates, sq_norms, direction)
+    rewards, group = contribution.reward_scores(parent_weights, updates, score_list, direction, public)
+    if group != list(range(len(updates))):
+        counted = contribution.group_counts(counted, group)
+        direction = scoring.consensus_change(parent_weights, updates, counted)
+        score_list = scoring.scores_against(parent_weights, updates, sq_norms, direction)
+        rewards, _ = contribution.reward_scores(
+            parent_weights, updates, score_list, direction, public, find_groups=False
+        )
+    return score_list, rewards, group, counted
+
+
+@dataclass(frozen=True)
+class Share:
+    """What a screened update's entry in the receipt says about its pay."""
+
+    score_ppm: int  # agreement with the consensus direction (aggregation)
+    reward_ppm: int  # agreement beyond the public prediction (`offchain.fl.contribution`)
+    group: int  # reveal index of the first update of its group (its own index when alone)
+    weight: int  # reward weight
 
 
 def settle_round(
@@ -147,8 +195,7 @@ def settle_round(
     ordered: Sequence[Reveal],
     avail: availability.Availability,
     verdicts: Mapping[str, Verdict],
-    scores_of: Mapping[str, int],
-    reward_weights: Mapping[str, int],
+    shares: Mapping[str, Share],
     weights: NamedWeights,
     addressing: Addressing,
     secure_sum: SecureSumEntry | None = None,
@@ -156,7 +203,7 @@ def settle_round(
     """What every round computation ends with, once each reveal has its verdict: the trainer pool
     split by the reward weights, the penalized trainers, both Merkle trees, the receipt and the
     model's bytes (used by `compute_round` and by SecAgg's `compute_secure_round`)."""
-    leaves = allocate(terms.trainer_pool, dict(reward_weights))
+    leaves = allocate(terms.trainer_pool, {t: share.weight for t, share in shares.items()})
     penalized = sorted(t for t, v in verdicts.items() if v.reason in PENALIZED)
     reward_root = build_tree(leaves).root if leaves else ZERO_ROOT
     penalty_root = build_penalty_tree(penalized).root if penalized else ZERO_ROOT
@@ -173,8 +220,10 @@ def settle_round(
             reason=str(verdicts[r.trainer].reason) if verdicts[r.trainer].reason else None,
             penalized=r.trainer in penalized,
             detail=verdicts[r.trainer].detail,
-            score_ppm=scores_of.get(r.trainer, 0),
-            weight=reward_weights.get(r.trainer, 0),
+            score_ppm=shares[r.trainer].score_ppm if r.trainer in shares else 0,
+            reward_ppm=shares[r.trainer].reward_ppm if r.trainer in shares else 0,
+            group=shares[r.trainer].group if r.trainer in shares else r.index,
+            weight=shares[r.trainer].weight if r.trainer in shares else 0,
             reward=rewards.get(r.trainer, 0),
         )
         for r in ordered

@@ -11,9 +11,11 @@ address, so input order never changes the output bytes.
   2   trimmed_mean         [beta_bps]              drop floor(n*beta_bps/10000) per side; < 5000
   3   multi_krum           [f, m]                  uniform mean of the m updates Krum scores lowest
   4   norm_clipped_fedavg  [bound_micro(, cap)]    clip each change to bound_micro/1e6, then fedavg
-  5   consensus_fedavg     [] or [cap]             changes clipped to the median change norm, weighted
-                                                   by score x min(numSamples, cap): updates that do
-                                                   not agree with the consensus direction weigh 0
+  5   consensus_fedavg     [] or [cap]             changes clipped to the weighted median change norm,
+                                                   weighted by score x counted samples (min(numSamples,
+                                                   cap), then capped by the others' median count):
+                                                   updates that do not agree with the consensus
+                                                   direction weigh 0
 """
 
 from __future__ import annotations
@@ -48,7 +50,13 @@ class Contribution:
     update: Update
     sq_delta_norm: float
     score_ppm: int
-    samples: int
+    samples: int  # the rule's count: min(numSamples, cap)
+    counted: int = -1  # capped by the others' median count (offchain.fl.contribution); -1: as `samples`
+
+    @property
+    def consensus_weight(self) -> int:
+        """Its weight in consensus_fedavg: score x counted samples."""
+        return self.score_ppm * (self.samples if self.counted < 0 else self.counted)
 
     @property
     def trainer(self) -> str:
@@ -252,11 +260,13 @@ def _norm_clipped_fedavg(global_weights: NamedWeights, accepted: list[Contributi
 
 
 def _consensus_fedavg(global_weights: NamedWeights, accepted: list[Contribution], params: Params) -> RuleOutcome:
-    weights = [c.score_ppm * c.samples for c in accepted]
+    weights = [c.consensus_weight for c in accepted]
     if sum(weights) == 0:  # nobody agrees with the consensus direction: keep the model
         return RuleOutcome({n: np.array(global_weights[n], dtype=np.float32) for n in sorted(global_weights)})
-    # Every change is clipped to the median change norm: a scaled-up update cannot outweigh the others.
-    bound = kernels.median_of([math.sqrt(c.sq_delta_norm) for c in accepted])
+    # Every change is clipped to the median change norm, each update weighing what it weighs in the
+    # mean: a scaled-up update cannot outweigh the others, and neither accounts that weigh nothing
+    # (zero score) nor a data set split over several accounts can move the clip.
+    bound = kernels.weighted_median_of([math.sqrt(c.sq_delta_norm) for c in accepted], weights)
     return _clipped_mean(global_weights, accepted, bound, weights)
 
 

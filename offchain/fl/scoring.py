@@ -80,16 +80,37 @@ def scores(
     update counts for (its weight in the consensus direction)."""
     if not updates:
         return []
-    names = sorted(global_weights)
     direction = consensus_change(global_weights, updates, samples)
+    return scores_against(global_weights, updates, sq_delta_norms, direction)
+
+
+def scores_against(
+    global_weights: NamedWeights,
+    updates: Sequence[Update],
+    sq_delta_norms: Sequence[float],
+    direction: dict[str, np.ndarray],
+) -> list[int]:
+    """The scores of `updates` against a consensus `direction` (from `consensus_change`)."""
+    names = sorted(global_weights)
     sq_direction = kernels.squared_norm([direction[n] for n in names])
     floor = score_floor(sum(int(global_weights[n].size) for n in names))
     out = []
     for update, sq_norm in zip(updates, sq_delta_norms, strict=True):
-        changes = (
-            update.weights[n].astype(np.float64).reshape(-1) - global_weights[n].astype(np.float64).reshape(-1)
-            for n in names
+        cos = kernels.cosine(
+            kernels.dot(change(global_weights, update), [direction[n] for n in names]), sq_norm, sq_direction
         )
-        cos = kernels.cosine(kernels.dot(list(changes), [direction[n] for n in names]), sq_norm, sq_direction)
-        out.append(0 if cos < floor else min(PPM, math.floor(cos * PPM)))
+        out.append(to_ppm(cos, floor))
     return out
+
+
+def change(global_weights: NamedWeights, update: Update) -> list[np.ndarray]:
+    """The update's change from the global model, float64, flattened, in tensor-name order."""
+    return [
+        update.weights[n].astype(np.float64).reshape(-1) - global_weights[n].astype(np.float64).reshape(-1)
+        for n in sorted(global_weights)
+    ]
+
+
+def to_ppm(cos: float, floor: float) -> int:
+    """A cosine as a score: 0 below the floor, else floor(cos x 1e6), at most 1e6."""
+    return 0 if cos < floor else min(PPM, math.floor(cos * PPM))

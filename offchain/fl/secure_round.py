@@ -35,10 +35,11 @@ from enum import StrEnum
 import numpy as np
 
 from offchain.fl import availability, rules
+from offchain.fl.contribution import sample_caps
 from offchain.fl.reasons import PAID, Reason
 from offchain.fl.receipt import PrivacyEntry, SecureSumEntry
 from offchain.fl.records import Verdict
-from offchain.fl.round import Addressing, Reveal, RoundResult, RoundTerms, ordered_reveals, settle_round
+from offchain.fl.round import Addressing, Reveal, RoundResult, RoundTerms, Share, ordered_reveals, settle_round
 from offchain.fl.screening import TooLarge
 from offchain.privacy import secagg
 from offchain.types import NamedWeights
@@ -130,8 +131,12 @@ def compute_secure_round(
         else:
             verdicts[trainer] = Verdict.reject(trainer, Reason.SUM_NOT_RELEASED, f"{status}: {detail}")
     samples = {r.trainer: rules.sample_weight(terms.rule, r.num_samples) for r in ordered}
-    paid = [t for t, v in verdicts.items() if v.accepted or v.reason in PAID]
-    reward_weights = {t: PPM * samples[t] for t in sorted(paid)}
+    paid = sorted(t for t, v in verdicts.items() if v.accepted or v.reason in PAID)
+    # No scores under SecAgg (nobody sees an update): each is paid for its counted samples, capped by
+    # the others' sample-weighted median count like in plaintext rounds (offchain.fl.contribution).
+    counted = sample_caps([samples[t] for t in paid])
+    index_of = {r.trainer: r.index for r in ordered}
+    shares = {t: Share(PPM, PPM, index_of[t], PPM * c) for t, c in zip(paid, counted, strict=True)}
     summary = SecureSumEntry(
         status=str(status),
         detail=detail,
@@ -139,10 +144,7 @@ def compute_secure_round(
         dropouts=tuple(dropouts),
         scale_bits=secure.scale_bits,
     )
-    scores = dict.fromkeys(reward_weights, PPM)
-    return settle_round(
-        terms, parent_cid, ordered, avail, verdicts, scores, reward_weights, weights, addressing, summary
-    )
+    return settle_round(terms, parent_cid, ordered, avail, verdicts, shares, weights, addressing, summary)
 
 
 def _check(

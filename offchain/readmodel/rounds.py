@@ -110,17 +110,21 @@ class UpdateView:
         e = self.entry
         if e is None:
             return self.reason or "no verdict"
-        if e.accepted and e.reward:
-            share = e.reward / self.trainer_pool if self.trainer_pool else 0
+        share = e.reward / self.trainer_pool if self.trainer_pool else 0
+        group = f", shared in the reward group of update #{e.group}" if e.group != e.index else ""
+        if e.reward:
+            where = "" if e.accepted else f"left out of the model ({e.reason}: {e.detail}) but "
             return (
-                f"score {e.score_ppm / 1e6:.3f} x {e.weight // max(e.score_ppm, 1)} samples = weight {e.weight}: "
-                f"{share:.1%} of the trainer pool"
+                f"{where}paid for reward score {e.reward_ppm / 1e6:.3f} (agreement beyond last round's change; "
+                f"score {e.score_ppm / 1e6:.3f}): weight {e.weight}{group}, {share:.1%} of the trainer pool"
             )
-        if e.accepted:
+        if e.accepted and not e.score_ppm:
             return f"accepted, but score {e.score_ppm / 1e6:.3f} is below the floor: its change does not point where the others' do"
-        if e.reward:  # a SecAgg update that was fine while the round's sum could not be released
-            share = e.reward / self.trainer_pool if self.trainer_pool else 0
-            return f"not in the model ({e.reason}: {e.detail}), paid by its {e.num_samples} samples: {share:.1%} of the trainer pool"
+        if e.accepted:
+            return (
+                f"accepted (score {e.score_ppm / 1e6:.3f}), not paid: it agrees with the others no more than last "
+                "round's global change predicts (reward score 0)"
+            )
         text = f"rejected ({e.reason}: {e.detail})" if e.detail else f"rejected ({e.reason})"
         if e.penalized:
             text += "; penalized" + (f" {self.penalty.record.amount} units" if self.penalty else " (not applied yet)")

@@ -48,6 +48,7 @@ class TaskContext:
         self.params: TaskParams = chain.task_params(task_id)
         self.rule: RuleConfig = parse_rule(self.params.rule_id, list(self.params.rule_params))
         self._global_cids: dict[int, str] = {}
+        self._previous: dict[str, bytes] = {}  # the last G_{r-1} loaded, by CID
 
     @cached_property
     def model(self) -> LocalModel:
@@ -65,6 +66,17 @@ class TaskContext:
             if round_id == 0 or log.first(RoundFinalized, round_id - 1):
                 self._global_cids[round_id] = cid
         return load_global_model(self.store, cid, self.params.max_update_bytes)
+
+    def previous_weights(self, model: GlobalModel) -> bytes | None:
+        """G_{r-1}'s weights: the model the receipt that made `model` started from (None when `model`
+        is the task's initial model). Its change to `model` is the public prediction that rewards do
+        not pay for (offchain.fl.contribution)."""
+        if model.receipt is None:
+            return None
+        parent = model.receipt.parent
+        if parent not in self._previous:
+            self._previous = {parent: load_global_model(self.store, parent, self.params.max_update_bytes).weights}
+        return self._previous[parent]
 
     def eval_set(self) -> tuple[np.ndarray, np.ndarray]:
         """The task's public evaluation set, checked against its on-chain content hash."""

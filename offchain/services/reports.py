@@ -36,6 +36,8 @@ def round_report(chain: TaskManager, store: IpfsStore, task_id: int, round_id: i
             "reason": u.reason,
             "detail": u.entry.detail if u.entry else "",
             "score_ppm": u.score_ppm,
+            "reward_ppm": u.entry.reward_ppm if u.entry else None,
+            "reward_group": u.entry.group if u.entry else None,
             "weight": u.entry.weight if u.entry else None,
             "penalized": u.penalized,
             "penalty": u.penalty.record.amount if u.penalty else 0,

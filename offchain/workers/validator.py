@@ -364,7 +364,17 @@ class Validator(RoundWorker):
                     ADDRESSING,
                 )
             else:
-                result = compute_round(terms, model.cid, global_weights, reveals, attestations, contents, ADDRESSING)
+                previous = self.ctx.previous_weights(model)
+                result = compute_round(
+                    terms,
+                    model.cid,
+                    global_weights,
+                    reveals,
+                    attestations,
+                    contents,
+                    ADDRESSING,
+                    None if previous is None else self.ctx.model.decode(previous),
+                )
         return self._vote_on(round_id, rec, model.weights_cid, global_weights, result)
 
     def _vote_on(

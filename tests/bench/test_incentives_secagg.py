@@ -17,6 +17,7 @@ sys.path.insert(0, str(ROOT))  # `bench` lives at the project root, next to `off
 from bench.common import Setup  # noqa: E402
 from bench.incentives_agents import signer  # noqa: E402
 from bench.incentives_ledger import LedgerRevert, MirrorLedger, Terms  # noqa: E402
+from offchain.fl.contribution import sample_caps  # noqa: E402
 
 if TYPE_CHECKING:  # imported in the tests: bench.incentives loads TensorFlow
     from bench.incentives import Experiment
@@ -53,11 +54,12 @@ def test_the_honest_reference_pays_every_trainer_by_its_declared_samples(secagg:
     run = _run(secagg, "reference", {})
     assert [r["status"] for r in run["round_log"]] == ["accepted"] * ROUNDS
     assert [r["secure_sum"] for r in run["round_log"]] == ["ok"] * ROUNDS
-    samples = {f"trainer-{i}": len(p) for i, p in enumerate(exp.parts)}
+    # counted samples: each share, capped at the sample-weighted median of the others (offchain.fl.contribution)
+    counted = dict(zip((f"trainer-{i}" for i in range(len(exp.parts))), sample_caps([len(p) for p in exp.parts])))
     for log in run["round_log"]:
-        assert set(log["paid"]) == set(samples)  # every contributor, scores are impossible here
-        for name, amount in log["paid"].items():  # the trainer pool split by samples (integer division)
-            assert amount == pytest.approx(log["trainer_pool"] * samples[name] / sum(samples.values()), abs=1)
+        assert set(log["paid"]) == set(counted)  # every contributor, scores are impossible here
+        for name, amount in log["paid"].items():  # the trainer pool split by counted samples (integer division)
+            assert amount == pytest.approx(log["trainer_pool"] * counted[name] / sum(counted.values()), abs=1)
     for payoff in _trainers(run).values():
         assert payoff["rewards"] > 0 and payoff["slashes"] == 0
         assert payoff["calls"]["registerKey"] == 1 and "publishMaskSeeds" not in payoff["calls"]  # no dropouts

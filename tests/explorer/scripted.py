@@ -170,6 +170,8 @@ class Driver:
                     False,
                     "",
                     1_000_000,
+                    1_000_000,
+                    i,
                     w,
                     rewards.get(a, 0),
                 )

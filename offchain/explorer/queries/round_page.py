@@ -130,6 +130,8 @@ def _update(u: UpdateView) -> dict[str, Any]:
         "reason": u.reason,
         "detail": u.entry.detail if u.entry else "",
         "score_ppm": u.score_ppm,
+        "reward_ppm": u.entry.reward_ppm if u.entry else None,
+        "reward_group": u.entry.group if u.entry else None,
         "weight": u.entry.weight if u.entry else None,
         "penalized": u.penalized,
         "penalty": u.penalty.record.amount if u.penalty else 0,

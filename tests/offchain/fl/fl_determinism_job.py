@@ -71,7 +71,11 @@ def _is_cid(text: str) -> bool:
 
 
 def _round(
-    glob: NamedWeights, contents: list[tuple[str, int, bytes]], rule: tuple[int, list[int]], bound: int
+    glob: NamedWeights,
+    contents: list[tuple[str, int, bytes]],
+    rule: tuple[int, list[int]],
+    bound: int,
+    previous: NamedWeights | None = None,
 ) -> RoundResult:
     specs = [TensorSpec(n, s) for n, s in SHAPES.items()]
     reveals = [Reveal(i, trainer, compute_cid(data), samples) for i, (trainer, samples, data) in enumerate(contents)]
@@ -79,7 +83,8 @@ def _round(
     attestations = [Attestation(address(500 + v), held, 100, 300) for v in range(3)]
     terms = RoundTerms(7, 3, parse_rule(*rule), Checks(specs, 16 << 20, bound), 6000, 10**21)
     by_index = {i: data for i, (_, _, data) in enumerate(contents)}
-    return compute_round(terms, "QmParent", glob, reveals, attestations, by_index, Addressing(compute_cid, _is_cid))
+    addressing = Addressing(compute_cid, _is_cid)
+    return compute_round(terms, "QmParent", glob, reveals, attestations, by_index, addressing, previous)
 
 
 def _sha(data: bytes) -> str:
@@ -91,10 +96,13 @@ def main() -> None:
         kernels.CHUNK_VALUES = 4096
     glob = _model(1)
     contents = _contents(glob)
+    # G_{r-1}: the public change G_r - G_{r-1} that reward scores project out (offchain.fl.contribution)
+    step = _model(4242, scale=0.01)
+    previous = {n: (glob[n] - step[n]).astype(np.float32) for n in glob}
     out: dict[str, object] = {"x86_v3_dispatch": bool(__cpu_features__.get("X86_V3", False))}
     for name, rule in RULES.items():
         legacy = _round(glob, contents, rule, 0)
-        full = _round(glob, contents, rule, BOUND_MICRO)
+        full = _round(glob, contents, rule, BOUND_MICRO, previous)
         out[name] = {
             "aggregate": _sha(legacy.model_bytes),
             "round": ":".join(

@@ -91,20 +91,44 @@ def test_norm_clipped_fedavg_clips_long_deltas_to_the_bound() -> None:
     assert result.excluded == {} and result.notes == {address(0): "change clipped to the bound"}
 
 
-def test_consensus_fedavg_weighs_by_score_and_samples_and_clips_to_the_median_norm() -> None:
+def test_split_accounts_and_near_zero_updates_cannot_move_the_consensus_clip() -> None:
+    """Audit finding: the clip was the plain median of every screened update's norm, so one noise
+    update lowered it and clipped one more honest update, and cheap accounts could shrink every
+    round's step. Each update now weighs in it what it weighs in the mean (score x counted samples):
+    one account of 300 samples, the same change from three accounts of 100, or the one account plus
+    ten near-zero updates (score 0) all give the same clip and the same model."""
+    glob = weights(w=[0.0, 0.0])
+
+    def contribution(i: int, change: float, samples: int, score: int) -> Contribution:
+        update = Update(address(i), samples, weights(w=[change, 0.0]))
+        return Contribution(update, change * change, score, samples)
+
+    honest = [contribution(i, c, 100, 900_000) for i, c in enumerate([1.0, 1.5, 2.5, 3.0])]
+    one = aggregate(glob, [*honest, contribution(10, 0.5, 300, 900_000)], parse_rule(5, []))
+    three = aggregate(glob, [*honest, *(contribution(10 + k, 0.5, 100, 900_000) for k in range(3))], parse_rule(5, []))
+    dust = [contribution(20 + k, 1e-6, 1_000, 0) for k in range(10)]
+    with_dust = aggregate(glob, [*honest, contribution(10, 0.5, 300, 900_000), *dust], parse_rule(5, []))
+    assert one.weights["0000/w"].tobytes() == three.weights["0000/w"].tobytes() == with_dust.weights["0000/w"].tobytes()
+    assert sorted(one.notes) == sorted(with_dust.notes)  # the same updates clipped
+    # the plain median of the norms (the old clip) was 1.5, 1.0 and 1e-6 in these three rounds
+    assert one.notes  # the longest honest changes are clipped
+
+
+def test_consensus_fedavg_weighs_by_score_and_samples_and_clips_to_the_weighted_median_norm() -> None:
     glob = weights(w=[0.0, 0.0])
     updates = [
         Update(address(0), 1, weights(w=[1.0, 0.0])),
-        Update(address(1), 3, weights(w=[3.0, 0.0])),  # longest: clipped to the median norm 2
+        Update(address(1), 3, weights(w=[4.0, 0.0])),  # longest: clipped to the weighted median norm 2
         Update(address(2), 2, weights(w=[2.0, 0.0])),
     ]
     scored = [
         Contribution(c.update, c.sq_delta_norm, s, c.update.num_samples)
-        for c, s in zip(_contributions(updates, glob), [500_000, 1_000_000, 0], strict=True)
+        for c, s in zip(_contributions(updates, glob), [1_000_000, 500_000, 1_000_000], strict=True)
     ]
     result = aggregate(glob, scored, parse_rule(5, []))
-    # weights 0.5*1 and 1*3 (the third scored 0): (0.5 * 1 + 3 * 2) / 3.5
-    np.testing.assert_allclose(result.weights["0000/w"], [6.5 / 3.5, 0.0], rtol=1e-6)
+    # weights 1*1, 0.5*3 and 1*2; norms 1, 4, 2: the weighted median norm is 2, so 4 is clipped to 2:
+    # (1 * 1 + 1.5 * 2 + 2 * 2) / 4.5
+    np.testing.assert_allclose(result.weights["0000/w"], [8.0 / 4.5, 0.0], rtol=1e-6)
     nobody = [Contribution(c.update, c.sq_delta_norm, 0, 1) for c in _contributions(updates, glob)]
     assert aggregate(glob, nobody, parse_rule(5, [])).weights["0000/w"].tolist() == [0.0, 0.0]
 

@@ -76,7 +76,8 @@ def test_per_trainer_local_noise_passes_the_validators_checks_and_is_paid_by_sam
     receipt = result.receipt
     assert all(u.accepted and not u.penalized for u in receipt.updates)
     assert [u.score_ppm for u in receipt.updates] == [1_000_000] * 3  # scores off: the noise hides directions
-    assert [u.reward for u in receipt.updates] == [10**18 * k // 6 for k in (1, 2, 3)]  # by samples 100:200:300
+    # paid by counted samples: 100:200:300, the 300 capped at the others' sample-weighted median (200)
+    assert [u.reward for u in receipt.updates] == [10**18 * k // 5 for k in (1, 2, 2)]
     assert receipt.privacy is not None and (receipt.privacy.dp, receipt.privacy.unit) == ("local", "trainer")
 
 
