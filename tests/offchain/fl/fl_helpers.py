@@ -69,6 +69,7 @@ def run_round(
     bound_micro: int = 0,
     pool: int = 10**21,
     raw: dict[int, bytes] | None = None,
+    previous: NamedWeights | None = None,
 ) -> RoundResult:
     """A full round (offchain.fl.round) in which every validator holds every update: the updates'
     canonical bytes (or `raw[i]` for update i) are screened, scored, aggregated and paid."""
@@ -85,7 +86,7 @@ def run_round(
     checks = Checks(specs_of(global_weights), 64 << 20, bound_micro)
     terms = RoundTerms(1, 0, config, checks, 6000, pool)
     return compute_round(
-        terms, "QmParent", global_weights, reveals, attestations, contents, Addressing(compute_cid, is_cid)
+        terms, "QmParent", global_weights, reveals, attestations, contents, Addressing(compute_cid, is_cid), previous
     )
 
 

@@ -198,3 +198,36 @@ def test_with_two_trainers_the_larger_one_is_not_the_direction_by_itself() -> No
     scores = {e.trainer: e.score_ppm for e in result.receipt.updates}
     assert scores[big.trainer] < 1_000_000 and scores[small.trainer] > 0
     assert set(reward_shares(result)) == {big.trainer, small.trainer}
+
+
+def test_replaying_last_rounds_global_change_is_not_paid_and_honest_work_is() -> None:
+    """Extrapolating the public trajectory: this round's honest changes point largely where last
+    round's global change did (here 0.8 of TRUE lies along it, as on the benchmark), so the replay
+    agrees with the consensus direction (it scores and weighs in the model) but brings nothing beyond
+    the public prediction: reward score 0, paid nothing, with or without a little noise. Honest
+    updates carry the rest of TRUE and are paid. Without G_{r-1} (round 0) the same replay is paid."""
+    public = (0.8 * TRUE + 0.2 * pseudo_random(SIZE, seed=31)).astype(np.float32)
+    previous = {"0000/w": (GLOBAL["0000/w"] - public).astype(np.float32)}
+    replay = _attacker(0, public)
+    noisy = _attacker(1, (public + 1e-3 * pseudo_random(SIZE, seed=32)).astype(np.float32))
+    config = ROBUST["consensus_fedavg"]
+    result = run_round(GLOBAL, [*_honest(), replay, noisy], config, previous=previous)
+    entries = {e.trainer: e for e in result.receipt.updates}
+    for cheat in (replay, noisy):
+        assert entries[cheat.trainer].score_ppm > 0 and entries[cheat.trainer].reward_ppm == 0
+        assert entries[cheat.trainer].reward == 0
+    assert all(entries[u.trainer].reward_ppm > 0 and entries[u.trainer].reward > 0 for u in _honest())
+    without_public = run_round(GLOBAL, [*_honest(), replay], config)
+    assert dict(without_public.receipt.rewards).get(replay.trainer, 0) > 0
+
+
+def test_krum_pays_what_it_leaves_out_by_its_reward_score() -> None:
+    """Reward and exclusion tell one story under every rule: Multi-Krum keeps the m updates with the
+    lowest Krum scores for the model, a robustness choice; an honest update it leaves out is not
+    penalized and is paid by its reward score like the others (before, it was paid nothing even when
+    its score was the best)."""
+    result = run_round(GLOBAL, _honest(), parse_rule(3, [2, 4]))
+    left_out = [e for e in result.receipt.updates if e.reason == Reason.KRUM_EXCLUDED]
+    assert left_out and all(not e.penalized for e in left_out)
+    assert all(e.reward > 0 and e.weight > 0 for e in left_out if e.reward_ppm > 0)
+    assert any(e.reward > 0 for e in left_out)
