@@ -84,7 +84,8 @@ def new_scheme(settings: TaskSettings) -> Scheme:
         attest=True,
         score_rewards=True,
         description=(
-            "today's defaults (dfl task create): consensus_fedavg (rule 5); rewards by score x samples; samples backed by "
+            "today's defaults (dfl task create): consensus_fedavg (rule 5); rewards by reward score (beyond last round's change) x counted "
+            "samples (capped at the others' median count), reward groups paid once; samples backed by "
             f"{settings.stake_per_sample / TOKEN:g} DFL of stake each; norm bound {settings.max_delta_norm_micro / 1e6:g}; "
             f"provably bad updates penalized {settings.trainer_penalty_bps / 100:g}% of stake; availability attested; "
             f"non-reveal slash {settings.trainer_non_reveal_slash_bps / 100:g}% (trainers) and "

@@ -10,10 +10,11 @@ receipt. The steps, in order:
    (`offchain.fl.availability`, from the attestations alone);
 2. screening of each included update (`offchain.fl.screening`): decoding, finite values, the norm
    bound on its change, a change at all;
-3. scores (`offchain.fl.scoring`): agreement of each screened update with the consensus direction;
+3. scores (`offchain.fl.scoring`): agreement of each screened update with the consensus direction,
+   and what pays (`offchain.fl.contribution`): counted samples, reward scores, reward groups;
 4. the task's rule (`offchain.fl.rules`) aggregates the screened updates, possibly leaving some out;
-5. rewards: the trainer pool split by score x samples over the updates the rule kept
-   (`offchain.fl.rewards`), and penalties: every trainer rejected for a reason in `PENALIZED`;
+5. rewards: the trainer pool split by the reward weights of the screened updates, whatever the rule
+   kept (`offchain.fl.rewards`), and penalties: every trainer rejected for a reason in `PENALIZED`;
 6. the receipt and both trees.
 """
 

@@ -18,7 +18,8 @@ model with a little noise earn nothing:
   floor = max(0.05, 5 / sqrt(number of parameters))
 
 (a random direction's cosine with a fixed one has a standard deviation of about 1 / sqrt(P); the
-floor is at least five of those). Rewards follow score x samples (see `offchain.fl.round`).
+floor is at least five of those). Aggregation weighs score x counted samples; pay is computed apart
+(`offchain.fl.contribution`).
 
 Like aggregation, every step is bit-exact: changes in float64, sums left to right (`kernels.dot`),
 one correctly rounded sqrt, multiply and divide, and the conversion to an integer by floor. Memory
