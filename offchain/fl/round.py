@@ -136,9 +136,12 @@ def compute_round(
         score_list = rewards = [scoring.PPM] * len(updates)
         group = list(range(len(updates)))
     pay = contribution.reward_weights(rewards, group, counted)
+    # The model weighs each update by its samples (the rule's count), except that a reward group
+    # counts once: its members share the group's counted samples.
+    in_group = [group.count(g) > 1 for g in group]
     contributions = [
-        Contribution(s.update, s.sq_delta_norm, score, count, capped)
-        for s, score, count, capped in zip(screened, score_list, samples, counted, strict=True)
+        Contribution(s.update, s.sq_delta_norm, score, count, capped if grouped else count)
+        for s, score, count, capped, grouped in zip(screened, score_list, samples, counted, in_group, strict=True)
     ]
     outcome = rules.aggregate(parent_weights, contributions, terms.rule)
     for c in contributions:

@@ -12,10 +12,9 @@ address, so input order never changes the output bytes.
   3   multi_krum           [f, m]                  uniform mean of the m updates Krum scores lowest
   4   norm_clipped_fedavg  [bound_micro(, cap)]    clip each change to bound_micro/1e6, then fedavg
   5   consensus_fedavg     [] or [cap]             changes clipped to the weighted median change norm,
-                                                   weighted by score x counted samples (min(numSamples,
-                                                   cap), then capped by the others' median count):
-                                                   updates that do not agree with the consensus
-                                                   direction weigh 0
+                                                   weighted by score x min(numSamples, cap) (a reward
+                                                   group counts once): updates that do not agree with
+                                                   the consensus direction weigh 0
 """
 
 from __future__ import annotations
@@ -51,11 +50,12 @@ class Contribution:
     sq_delta_norm: float
     score_ppm: int
     samples: int  # the rule's count: min(numSamples, cap)
-    counted: int = -1  # capped by the others' median count (offchain.fl.contribution); -1: as `samples`
+    counted: int = -1  # what consensus_fedavg weighs it by; -1: `samples` (a reward group's members
+    # share the group's count instead: offchain.fl.contribution.group_counts)
 
     @property
     def consensus_weight(self) -> int:
-        """Its weight in consensus_fedavg: score x counted samples."""
+        """Its weight in consensus_fedavg: score x samples (a group's share of them)."""
         return self.score_ppm * (self.samples if self.counted < 0 else self.counted)
 
     @property
