@@ -172,16 +172,28 @@ def markdown(report: dict[str, Any]) -> str:
     ]
     for role in ("trainer", "validator"):
         for s, e in report[role].items():
-            b = report["baseline"][role][s]
+            b = report["baseline"][role].get(s)
             name = f"{s} (probe)" if e.get("probe") else s
             if s == "lazy":
-                name += f" (best: {e['best_variant'].removeprefix('lazy_')}; before: {b['best_variant'].removeprefix('lazy_')})"
+                before = f"; before: {b['best_variant'].removeprefix('lazy_')}" if b else ""
+                name += f" (best: {e['best_variant'].removeprefix('lazy_')}{before})"
+            then = f"{b['net_payoff_per_round']:+.3f} | {b['vs_honest']:+.3f} | {_share(b)}" if b else "– | – | –"
             lines.append(
                 f"| {role} | {name} | {e['net_payoff_per_round']:+.3f} | {e['vs_honest']:+.3f} | "
-                f"{e['net_payoff_per_round_without_gas']:+.3f} | {_share(e)} | {b['net_payoff_per_round']:+.3f} | "
-                f"{b['vs_honest']:+.3f} | {_share(b)} |"
+                f"{e['net_payoff_per_round_without_gas']:+.3f} | {_share(e) or _worst_round(e)} | {then} |"
             )
     return "\n".join(lines)
+
+
+def _worst_round(e: dict[str, Any]) -> str:
+    """A validator's pay against honest play round by round: at most this share of what honest play
+    earned in the same round (and the rounds it earned where honest play earned nothing)."""
+    worst = e.get("worst_round_vs_honest")
+    if worst is None and "worst_round_vs_honest" not in e:
+        return ""
+    text = f"at most {100 * worst:.0f} % of honest in any round" if worst is not None else "no round paid"
+    extra = e.get("rounds_paid_when_honest_was_not", 0)
+    return text + (f", +{extra} rounds honest was not" if extra else "")
 
 
 def one_scheme_markdown(report: dict[str, Any]) -> str:
@@ -219,7 +231,7 @@ def plot(report: dict[str, Any], path: Path) -> None:
         names = list(report[role])
         xs = np.arange(len(names))
         for k, ((_, label, tabs), color, style) in enumerate(zip(shown, ("tab:blue", "tab:gray"), ("--", ":"))):
-            values = [tabs[role][s]["net_payoff_per_round"] for s in names]
+            values = [tabs[role][s]["net_payoff_per_round"] if s in tabs[role] else np.nan for s in names]
             ax.bar(xs + (k - (len(shown) - 1) / 2) * width, values, width, label=label, color=color)
             ax.axhline(tabs[role]["honest"]["net_payoff_per_round"], color=color, ls=style, lw=0.8)
         ax.axhline(0, color="black", lw=0.5)
