@@ -9,7 +9,11 @@ withdraw and reclaim over several accounts (Brownie's hypothesis state machine).
 - a finalized round's outcome never changes;
 - no slash exceeds the stake it is taken from, and stakes never go negative;
 - the Commit phase never ends before its deadline while an active trainer has not committed (exits
-  and penalties of committed trainers cannot shrink the set it waits for).
+  and penalties of committed trainers cannot shrink the set it waits for);
+- the contract mirror the incentive benchmark runs on (bench/incentives_ledger.py's MirrorLedger) was
+  sent every transaction too, reverted exactly when the contract did (with the same custom error), and
+  agrees with the contract on every balance, stake, reward, pool and view, to the wei
+  (tests/contracts/mirror_check.py says what is compared).
 At the end, every kind of call succeeded at least a minimum number of times: the rules really ran.
 """
 
@@ -26,17 +30,18 @@ from contract_helpers import (
     Role,
     Status,
     all_held,
-    as_tuple,
     default_params,
     proposal_hash,
     salt,
     update_commitment,
     vote_commitment,
 )
+from mirror_check import MirroredTask
 from offchain.fl.merkle import build_penalty_tree
 
 SUPPLY = 10**9 * E18
 STATS: dict = {}  # successful transactions per function, printed with -s
+MIRROR: dict = {"transactions": 0, "reverts": 0, "checks": 0}  # what the differential check compared
 N_ROUNDS = 3
 BAD_TRAINER = 2  # this trainer's updates are provably bad: honest receipts penalize it
 # Successful calls each kind of action must reach over the whole run (default settings; about half of
@@ -84,7 +89,7 @@ class ProtocolMachine:
             voteRevealDuration=60,
             exitCooldown=40,
             claimWindow=200,
-            rewardPool=999 * E18,
+            rewardPool=999 * E18 + 7,  # odd wei amounts: every share and slash below rounds
             minTrainerStake=50 * E18,
             minValidatorStake=50 * E18,
             trainerNonRevealSlashBps=2500,
@@ -92,17 +97,19 @@ class ProtocolMachine:
             validatorLosingSlashBps=10000,
             trainerPenaltyBps=3000,
         )
-        self.task = self.m.createTask(as_tuple(p), {"from": self.requester}).return_value
+        participants = self.trainers + self.validators
+        self.mirror = MirroredTask(self.m, self.token, self.requester, p, self.holders, participants)
+        self.task = self.mirror.task
         self.secrets = {}  # (round, account) -> reveal args
         self.finalized = {}  # round -> outcome snapshot
         self.claimed = set()  # (kind, round, account) paid out by a claim
         self.trees = {}  # round -> MerkleTree of its accepted proposal
         self.penalty_trees = {}  # round -> penalty tree of its accepted proposal
         self.penalized = set()  # (round, account)
-        for a in self.trainers:
-            self.m.stake(self.task, Role.TRAINER, 100 * E18, {"from": a})
-        for a in self.validators:
-            self.m.stake(self.task, Role.VALIDATOR, 100 * E18, {"from": a})
+        for i, a in enumerate(self.trainers):
+            assert self.mirror.send(self.m.stake, self.task, Role.TRAINER, 100 * E18 + 3 * i + 1, {"from": a})
+        for i, a in enumerate(self.validators):
+            assert self.mirror.send(self.m.stake, self.task, Role.VALIDATOR, 100 * E18 + 7 * i + 2, {"from": a})
 
     # --- helpers -------------------------------------------------------------------------
     def _round(self):
@@ -112,9 +119,8 @@ class ProtocolMachine:
 
     def _try(self, fn, *args):
         before = self.m.currentRound(self.task)
-        try:
-            tx = fn(*args)
-        except brownie.exceptions.VirtualMachineError:
+        tx = self.mirror.send(fn, *args)  # the contract, then the mirror: both revert or neither does
+        if tx is None:
             return None
         name = getattr(fn, "_name", str(fn))
         STATS[name] = STATS.get(name, 0) + 1
@@ -218,7 +224,7 @@ class ProtocolMachine:
     def rule_stake(self, st_idx, st_amount, st_bool):
         a = (self.trainers if st_bool else self.validators)[st_idx]
         role = Role.TRAINER if st_bool else Role.VALIDATOR
-        self._try(self.m.stake, self.task, role, int(st_amount) * E18, {"from": a})
+        self._try(self.m.stake, self.task, role, int(st_amount) * E18 + int(st_amount), {"from": a})
 
     def _commit_update(self, st_idx):
         t = self.trainers[st_idx]
@@ -341,6 +347,14 @@ class ProtocolMachine:
         self._try(self.m.reclaim, self.task, {"from": self.deployer})
 
     # --- invariants ------------------------------------------------------------------------
+    def invariant_mirror_agrees(self):
+        """MirrorLedger, sent every transaction the contract was, agrees with every view, to the wei."""
+        self.mirror.check()
+
+    def teardown(self):
+        for key in MIRROR:
+            MIRROR[key] += getattr(getattr(self, "mirror", None), key, 0)
+
     def invariant_tokens_conserved(self):
         total = sum(self.token.balanceOf(h) for h in self.holders) + self.token.balanceOf(self.m)
         assert total == SUPPLY, "tokens created or destroyed"
@@ -405,6 +419,7 @@ def test_protocol_invariants(manager, token, trainers, validators, requester, de
         ProtocolMachine, manager, token, trainers, validators, requester, deployer, settings=settings
     )
     print("successful calls:", dict(sorted(STATS.items())))
+    print("mirror:", MIRROR)
     if settings["max_examples"] * settings["stateful_step_count"] >= 30 * 30:  # the default run or longer
         calls = {name.split(".")[-1]: count for name, count in STATS.items()}
         too_few = {name: calls.get(name, 0) for name, least in MIN_CALLS.items() if calls.get(name, 0) < least}
