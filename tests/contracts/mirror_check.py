@@ -24,7 +24,9 @@ the mirror only.
 from __future__ import annotations
 
 import sys
+import time
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +67,25 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _key(function: str, args: tuple) -> tuple:
+    """A view call as a dict key: its function and arguments (accounts and contracts by address)."""
+    return (function, *(_plain(a) if isinstance(a, int | bytes | bytearray | str) else str(a).lower() for a in args))
+
+
+@dataclass
+class ChainViews:
+    """Every compared view as the chain answered it at one block (Brownie's decoded values), by
+    function and arguments without the task id: `views["participant", account]`."""
+
+    block: int
+    timestamp: int
+    values: dict[tuple, Any]
+
+    def __getitem__(self, key: tuple | str) -> Any:
+        function, *args = (key,) if isinstance(key, str) else key
+        return self.values[_key(function, tuple(args))]
+
+
 def _differences(label: str, function: str, chain: Any, mirror: Any) -> list[str]:
     chain, mirror = _plain(chain), _plain(mirror)
     if not isinstance(chain, dict):
@@ -103,6 +124,8 @@ class MirroredTask:
         self.transactions = 0  # sent to both
         self.reverts = 0  # of those, reverted on both with the same error
         self.checks = 0
+        self.seconds = 0.0  # spent reading views in batches and running and comparing the mirror
+        self._views: ChainViews | None = None
 
     def send(self, fn, *args):
         """`fn(*args)` on the chain (args: the task id, the ABI arguments, the transaction dict), then
@@ -118,6 +141,7 @@ class MirroredTask:
             tx = brownie.history[-1]  # reverting transactions are mined on the development network
             assert tx.txid == exc.txid, "the reverted transaction is not the last one sent"
             chain_error = error_name(exc.revert_msg) or "revert without a reason"
+        started = time.perf_counter()
         round_before = self.ledger.current
         mirror_error = None
         try:
@@ -128,6 +152,7 @@ class MirroredTask:
             self.proposals.add((round_before, proposal_hash(*abi_args[:3])))
         self.transactions += 1
         self.last_error = chain_error
+        self.seconds += time.perf_counter() - started
         if error_name(mirror_error) != chain_error:
             raise MirrorDisagrees(
                 f"{function}{tuple(abi_args)} from {sender} at {tx.timestamp}: contract "
@@ -153,26 +178,42 @@ class MirroredTask:
         probes += [(self.token, "balanceOf", (h,)) for h in [*self.holders, m]]
         return [p for p in probes if p[1] not in NOT_MIRRORED]
 
-    def check(self) -> None:
-        """Every view, on the chain at the latest block and in the mirror at that block's time."""
+    def read(self) -> ChainViews:
+        """Every compared view at the latest block, in one batch of eth_calls (kept until a block is
+        mined: the state machine's own invariants read the same views)."""
+        started = time.perf_counter()
         web3 = brownie.web3
         probes = self._probes()
-        block = hex(web3.eth.block_number)
-        requests: list[tuple[Any, Any]] = [("eth_getBlockByNumber", [block, False])]
+        block = int(web3.eth.block_number)
+        if self._views is not None and self._views.block == block and len(self._views.values) == len(probes):
+            return self._views
+        requests: list[tuple[Any, Any]] = [("eth_getBlockByNumber", [hex(block), False])]
         for contract, fn, args in probes:
             call = {"to": contract.address, "data": getattr(contract, fn).encode_input(*args)}
-            requests.append(("eth_call", [call, block]))
+            requests.append(("eth_call", [call, hex(block)]))
         provider: Any = web3.provider  # Brownie's HTTPProvider (typed as the base class)
         responses = provider.make_batch_request(requests)
         assert isinstance(responses, list) and len(responses) == len(requests), f"batch failed: {responses}"
         failed = [r for r in responses if "error" in r]
         assert not failed, f"views failed: {failed[:3]}"
-        now = int(responses[0]["result"]["timestamp"], 16)
-        diffs: list[str] = []
+        values = {}
         for (contract, fn, args), response in zip(probes, responses[1:], strict=True):
-            chain = getattr(contract, fn).decode_output(response["result"])
+            values[_key(fn, args[1:] if contract is self.m else args)] = getattr(contract, fn).decode_output(
+                response["result"]
+            )
+        self._views = ChainViews(block, int(responses[0]["result"]["timestamp"], 16), values)
+        self.seconds += time.perf_counter() - started
+        return self._views
+
+    def check(self) -> None:
+        """Every view, on the chain at the latest block and in the mirror at that block's time."""
+        views = self.read()
+        started = time.perf_counter()
+        diffs: list[str] = []
+        for contract, fn, args in self._probes():
             if contract is self.token:
                 holder = args[0]
+                chain = views["balanceOf", holder]
                 if holder is self.m:
                     label, chain, mirror = (
                         "manager's tokens (since the task)",
@@ -184,10 +225,12 @@ class MirroredTask:
                 diffs += _differences(label, "balanceOf", chain, mirror)
                 continue
             label = f"{fn}({', '.join(str(_plain(a)) for a in args[1:])})"
-            diffs += _differences(label, fn, chain, self.ledger.call(fn, *args[1:], at=now))
+            mirror = self.ledger.call(fn, *args[1:], at=views.timestamp)
+            diffs += _differences(label, fn, views[(fn, *args[1:])], mirror)
         self.checks += 1
+        self.seconds += time.perf_counter() - started
         if diffs:
             shown = "\n  ".join(diffs[:25]) + (f"\n  ... and {len(diffs) - 25} more" if len(diffs) > 25 else "")
             raise MirrorDisagrees(
-                f"the mirror differs from the contract at block {int(block, 16)} (t={now}):\n  {shown}"
+                f"the mirror differs from the contract at block {views.block} (t={views.timestamp}):\n  {shown}"
             )

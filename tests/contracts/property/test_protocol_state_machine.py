@@ -41,7 +41,7 @@ from offchain.fl.merkle import build_penalty_tree
 
 SUPPLY = 10**9 * E18
 STATS: dict = {}  # successful transactions per function, printed with -s
-MIRROR: dict = {"transactions": 0, "reverts": 0, "checks": 0}  # what the differential check compared
+MIRROR: dict = {"transactions": 0, "reverts": 0, "checks": 0, "seconds": 0.0}  # the differential check
 N_ROUNDS = 3
 BAD_TRAINER = 2  # this trainer's updates are provably bad: honest receipts penalize it
 # Successful calls each kind of action must reach over the whole run (default settings; about half of
@@ -347,6 +347,7 @@ class ProtocolMachine:
         self._try(self.m.reclaim, self.task, {"from": self.deployer})
 
     # --- invariants ------------------------------------------------------------------------
+    # Each reads the views from one batch of eth_calls per block (self.mirror.read()).
     def invariant_mirror_agrees(self):
         """MirrorLedger, sent every transaction the contract was, agrees with every view, to the wei."""
         self.mirror.check()
@@ -356,18 +357,20 @@ class ProtocolMachine:
             MIRROR[key] += getattr(getattr(self, "mirror", None), key, 0)
 
     def invariant_tokens_conserved(self):
-        total = sum(self.token.balanceOf(h) for h in self.holders) + self.token.balanceOf(self.m)
+        views = self.mirror.read()
+        total = sum(views["balanceOf", h] for h in self.holders) + views["balanceOf", self.m]
         assert total == SUPPLY, "tokens created or destroyed"
 
     def invariant_manager_holds_exactly_its_obligations(self):
-        stakes = sum(self.m.participant(self.task, a)["stake"] for a in self.trainers + self.validators)
-        state = self.m.taskState(self.task)
+        views = self.mirror.read()
+        stakes = sum(views["participant", a]["stake"] for a in self.trainers + self.validators)
+        state = views["taskState"]
         running = state["roundReward"] if state["phase"] != Phase.COMPLETED else 0
         owed = stakes + state["unallocatedPool"] + running + state["unclaimedRewards"]
-        assert self.token.balanceOf(self.m) == owed, "manager balance differs from its obligations"
+        assert views["balanceOf", self.m] == owed, "manager balance differs from its obligations"
         unclaimed = 0
         for rnd in range(N_ROUNDS):
-            out = self.m.roundOutcome(self.task, rnd)
+            out = views["roundOutcome", rnd]
             assert out["trainerClaimed"] <= out["trainerPool"], "trainer claims above the pool"
             assert out["validatorClaimed"] <= out["validatorPool"], "validator claims above the pool"
             if out["status"] == Status.ACCEPTED and out["rewardRoot"] != "0x" + ZERO.hex():
@@ -378,8 +381,9 @@ class ProtocolMachine:
         assert state["unclaimedRewards"] == expected, "unclaimed rewards differ from the rounds' unclaimed pools"
 
     def invariant_finalized_rounds_never_change(self):
+        views = self.mirror.read()
         for rnd in range(N_ROUNDS):
-            out = self.m.roundOutcome(self.task, rnd)
+            out = views["roundOutcome", rnd]
             if out["status"] == Status.OPEN:
                 assert rnd not in self.finalized, "a finalized round reopened"
                 continue
@@ -419,7 +423,7 @@ def test_protocol_invariants(manager, token, trainers, validators, requester, de
         ProtocolMachine, manager, token, trainers, validators, requester, deployer, settings=settings
     )
     print("successful calls:", dict(sorted(STATS.items())))
-    print("mirror:", MIRROR)
+    print("mirror:", {k: round(v, 1) for k, v in MIRROR.items()})
     if settings["max_examples"] * settings["stateful_step_count"] >= 30 * 30:  # the default run or longer
         calls = {name.split(".")[-1]: count for name, count in STATS.items()}
         too_few = {name: calls.get(name, 0) for name, least in MIN_CALLS.items() if calls.get(name, 0) < least}
