@@ -37,7 +37,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from offchain.fl import kernels, scoring
+from offchain.fl import kernels
 from offchain.fl.records import Update
 from offchain.fl.scoring import PPM, change, score_floor, to_ppm
 from offchain.types import NamedWeights
@@ -86,53 +86,31 @@ def reward_scores(
     global_weights: NamedWeights,
     updates: Sequence[Update],
     scores: Sequence[int],
-    counted: Sequence[int],
     direction: dict[str, np.ndarray],
     public: dict[str, np.ndarray] | None,
-    group: Sequence[int] | None = None,
+    *,
+    find_groups: bool = True,
 ) -> tuple[list[int], list[int]]:
-    """The reward score of each screened update (address order), given its aggregation score, and
-    each one's group: found here, or given (`group`: then its peers are the updates of other groups).
-
-    An update is compared with its *peers*: the consensus change of the other updates
-    (`scoring.peer_changes`, weighted by their `counted` samples), so that its own change, which is
-    part of the round's median, cannot agree with itself (a replay plus noise did: at coordinates
-    where it is the median, the consensus carries its noise). With no peer (one update), its reward
-    score is its score. Groups are found against the round's consensus `direction`."""
-    find_groups = group is None
-    alone = list(range(len(updates)))
+    """The reward score of each screened update (address order), given its aggregation score and
+    the consensus `direction` it was scored against, and (with `find_groups`) each one's group; without
+    it every update is alone."""
     names = sorted(global_weights)
-    public_list = None if public is None else [public[n] for n in names]
+    basis = _basis([direction[n] for n in names], None if public is None else [public[n] for n in names])
     floor = score_floor(sum(int(global_weights[n].size) for n in names))
-    peers = scoring.peer_changes(global_weights, updates, counted, alone if group is None else group)
-    group_basis = _basis([direction[n] for n in names], public_list)
+    consensus = basis[-1]
+    sq_consensus = kernels.squared_norm(consensus)
     rewards: list[int] = []
     residuals: dict[int, list[np.ndarray]] = {}
     for i, (update, score) in enumerate(zip(updates, scores, strict=True)):
-        if score == 0:
+        if score == 0 or not consensus:
             rewards.append(0)
             continue
-        own = change(global_weights, update)
-        mine = peers[i]
-        if mine is None:
-            rewards.append(score)
-        else:
-            basis = _basis([mine[n] for n in names], public_list)
-            consensus = basis[-1]
-            beyond_public = _remove(own, basis[:-1])
-            cos = (
-                kernels.cosine(
-                    kernels.dot(beyond_public, consensus),
-                    kernels.squared_norm(beyond_public),
-                    kernels.squared_norm(consensus),
-                )
-                if consensus
-                else 0.0
-            )
-            rewards.append(to_ppm(cos, floor))
-        if find_groups:  # every update that counts in the model (score > 0) may belong to a group
-            residuals[i] = _remove(own, group_basis)
-    return rewards, groups(len(updates), residuals) if find_groups else list(group or alone)
+        beyond_public = _remove(change(global_weights, update), basis[:-1])
+        cos = kernels.cosine(kernels.dot(beyond_public, consensus), kernels.squared_norm(beyond_public), sq_consensus)
+        rewards.append(to_ppm(cos, floor))
+        if rewards[-1] > 0 and find_groups:
+            residuals[i] = _remove(beyond_public, basis[-1:])
+    return rewards, groups(len(updates), residuals)
 
 
 def reward_weights(rewards: Sequence[int], group: Sequence[int], counted: Sequence[int]) -> list[int]:

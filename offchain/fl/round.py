@@ -172,12 +172,14 @@ def _scores_and_rewards(
     sq_norms = [s.sq_delta_norm for s in screened]
     direction = scoring.consensus_change(parent_weights, updates, counted)
     score_list = scoring.scores_against(parent_weights, updates, sq_norms, direction)
-    rewards, group = contribution.reward_scores(parent_weights, updates, score_list, counted, direction, public)
+    rewards, group = contribution.reward_scores(parent_weights, updates, score_list, direction, public)
     if group != list(range(len(updates))):
         counted = contribution.group_counts(counted, group)
         direction = scoring.consensus_change(parent_weights, updates, counted)
         score_list = scoring.scores_against(parent_weights, updates, sq_norms, direction)
-        rewards, _ = contribution.reward_scores(parent_weights, updates, score_list, counted, direction, public, group)
+        rewards, _ = contribution.reward_scores(
+            parent_weights, updates, score_list, direction, public, find_groups=False
+        )
     return score_list, rewards, group, counted
 
 

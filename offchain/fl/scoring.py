@@ -74,23 +74,6 @@ def consensus_change(
     }
 
 
-def peer_changes(
-    global_weights: NamedWeights, updates: Sequence[Update], samples: Sequence[int], group: Sequence[int]
-) -> list[dict[str, np.ndarray] | None]:
-    """For each update, `consensus_change` of its *peers*, the updates outside its `group` (a reward
-    group's members are one contribution: offchain.fl.contribution), with their samples: what the
-    others agree on, which its own change cannot move. None for an update without peers."""
-    out: list[dict[str, np.ndarray] | None] = []
-    for i in range(len(updates)):
-        peers = [k for k in range(len(updates)) if group[k] != group[i]]
-        out.append(
-            consensus_change(global_weights, [updates[k] for k in peers], [samples[k] for k in peers])
-            if peers
-            else None
-        )
-    return out
-
-
 def scores(
     global_weights: NamedWeights, updates: Sequence[Update], sq_delta_norms: Sequence[float], samples: Sequence[int]
 ) -> list[int]:
