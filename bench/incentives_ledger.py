@@ -23,8 +23,9 @@ every view after every step. What is not mirrored, and why, is `NOT_MIRRORED`.
 
 `old_rules=True` gives the arithmetic before issue 12 (commit 3800722): no Attest phase, no
 collateral or penalties, a validator that revealed anything but the winner of an Accepted or Rejected
-round is slashed (reject votes included), and an Accepted round owes its whole reward even when its
-proposal pays no trainer. (Time is not mirrored under the old rules.)
+round is slashed (reject votes included), the winners of a Rejected round are paid its validator pool
+(today a Rejected round pays nobody, issue 19), and an Accepted round owes its whole reward even when
+its proposal pays no trainer. (Time is not mirrored under the old rules.)
 """
 
 from __future__ import annotations
@@ -643,7 +644,7 @@ class MirrorLedger:
         if status == Status.ACCEPTED:
             owed = reward if (self.terms.old_rules or reward_root != ZERO_ROOT) else reward - trainer_pool
             rd.reward_root, rd.penalty_root = reward_root, penalty_root
-        elif status == Status.REJECTED:
+        elif status == Status.REJECTED and self.terms.old_rules:
             owed = reward - trainer_pool
         rd.status = status
         rd.winning_stake = 0 if status == Status.FAILED else self.leading_stake
@@ -879,6 +880,10 @@ class MirrorLedger:
     def _trainer_pool(self, reward: int) -> int:
         return reward * self.terms.trainer_share_bps // BPS
 
+    def _pays_validators(self, rd: Round) -> bool:
+        """Only Accepted rounds pay validators (Rejected ones too before issue 12)."""
+        return rd.status == Status.ACCEPTED or (self.terms.old_rules and rd.status == Status.REJECTED)
+
     def _validator_share(self, rd: Round, weight: int) -> int:
         pool = rd.round_reward - self._trainer_pool(rd.round_reward)
         return pool * weight // rd.winning_stake
@@ -950,11 +955,11 @@ class MirrorLedger:
         if a.role == "trainer":
             return Due.NOTHING
         rd = self.rounds.get(a.round) or Round()
-        if rd.status not in (Status.ACCEPTED, Status.REJECTED):
+        if not self._pays_validators(rd):
             return Due.NOTHING
         if rd.tally.get(a.record, 0) == rd.winning_stake:
             return Due.REWARD
-        if self.terms.old_rules or (rd.status == Status.ACCEPTED and a.record != REJECT_PROPOSAL):
+        if self.terms.old_rules or a.record != REJECT_PROPOSAL:
             return Due.SLASH
         return Due.NOTHING
 

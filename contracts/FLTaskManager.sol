@@ -285,7 +285,8 @@ contract FLTaskManager is IFLTaskManager, ReentrancyGuardTransient {
 
         RoundStatus status = _decide(s, tot, lead.proposal);
         uint256 trainerPool = RewardMath.trainerPool(l.roundReward, s.trainerShareBps);
-        // What the round owes its winners; the rest of its reward returns to the pool.
+        // What the round owes its winners; the rest of its reward returns to the pool. Only an
+        // Accepted round owes anything: a Rejected or Failed round returns its whole reward.
         uint256 owed = 0;
         TaskStorage.Round storage rd = t.rounds[c.round];
         if (status == RoundStatus.Accepted) {
@@ -295,8 +296,6 @@ contract FLTaskManager is IFLTaskManager, ReentrancyGuardTransient {
                 rd.rewardRoot = lead.rewardRoot;
             }
             if (lead.penaltyRoot != bytes32(0)) rd.penaltyRoot = lead.penaltyRoot;
-        } else if (status == RoundStatus.Rejected) {
-            owed = l.roundReward - trainerPool;
         }
         rd.outcome = TaskStorage.Outcome({
             status: status,

@@ -29,13 +29,13 @@ pragma solidity 0.8.37;
 ///        lazily (O(1)): views always report the phase as of `block.timestamp`.
 ///      - Round reward: when round r starts, `reward_r = pool / (numRounds - r)` moves out of the
 ///        task's unallocated pool; `trainerPool = reward_r * trainerShareBps / 10_000`,
-///        `validatorPool = reward_r - trainerPool`. Failed rounds return reward_r to the pool;
-///        rejected rounds, and accepted rounds whose proposal pays no trainer (zero reward root),
-///        return the trainer pool; slashes and penalties add to the pool; all of it is spread over
-///        the later rounds, and what is left after the last round goes back to the requester via
-///        {reclaim}. Rewards of Accepted/Rejected rounds not claimed within `claimWindow` seconds
-///        of the task's completion (unclaimed rewards and rounding dust) also go back via {reclaim},
-///        which then closes every claim of the task: no token stays in the manager for ever.
+///        `validatorPool = reward_r - trainerPool`. Failed and Rejected rounds return reward_r to the
+///        pool; accepted rounds whose proposal pays no trainer (zero reward root) return the trainer
+///        pool; slashes and penalties add to the pool; all of it is spread over the later rounds,
+///        and what is left after the last round goes back to the requester via {reclaim}. Rewards
+///        of Accepted rounds not claimed within `claimWindow` seconds of the task's completion
+///        (unclaimed rewards and rounding dust) also go back via {reclaim}, which then closes
+///        every claim of the task: no token stays in the manager for ever.
 ///      - Declared samples are collateral-backed: a trainer may reveal at most
 ///        `weight / stakePerSample` samples (weight = its stake when it committed), so a sample
 ///        count is never worth more than the stake behind it (no limit when `stakePerSample` is 0).
@@ -78,16 +78,19 @@ pragma solidity 0.8.37;
 ///      - Finalize (anyone, O(1)): the proposal with the most revealed stake wins if its stake
 ///        reaches `quorumBps` of the total active validator stake; quorum must be a strict
 ///        majority, so at most one proposal can reach it. Winner = a real aggregate: Accepted.
-///        Winner = reject proposal: Rejected. No winner: Failed. Accepted and Rejected rounds pay
-///        the validators on the winning side; only Accepted rounds pay trainers.
+///        Winner = reject proposal: Rejected. No winner: Failed. Only Accepted rounds pay: the
+///        validators on the winning side and the trainers. A Rejected round pays nobody (a
+///        validator that votes reject without evaluating anything earns nothing by it); its whole
+///        reward returns to the pool, so the validators of later rounds earn it.
 ///      - Slashing is lazy and O(1): an account has at most one unsettled round (the last round it
 ///        committed in). That round is settled, once finalized, by {slash} (anyone), or automatically
 ///        when the account next commits, changes its stake, withdraws or claims its validator reward.
-///        Settlement applies the due slash or, for a validator on the winning side that has not
-///        claimed, adds the reward to its stake (unless the task's claims are closed). What is due:
+///        Settlement applies the due slash or, for a validator on the winning side of an Accepted
+///        round that has not claimed, adds the reward to its stake (unless the task's claims are
+///        closed). What is due:
 ///          trainer:   committed, not revealed -> trainerNonRevealSlashBps;
 ///          validator: committed, not revealed -> validatorNonRevealSlashBps;
-///                     revealed the winner -> its reward;
+///                     revealed the winner of an Accepted round -> its reward;
 ///                     revealed another aggregate in an Accepted round -> validatorLosingSlashBps
 ///                     (its computation disagrees with the quorum's: a bug or a lie);
 ///                     revealed reject in an Accepted round, or anything in a Rejected round ->
@@ -611,8 +614,8 @@ interface IFLTaskManager {
     error FLTaskManagerAlreadyClaimed(uint256 taskId, uint256 round, address account);
     /// @notice Paying `amount` would exceed the round's trainer pool (`remaining` left).
     error FLTaskManagerTrainerPoolExceeded(uint256 taskId, uint256 round, uint256 amount, uint256 remaining);
-    /// @notice `account` has no validator reward for `round` (did not vote for the winner, or it
-    ///         was already paid or restaked).
+    /// @notice `account` has no validator reward for `round` (the round was not Accepted, it did not
+    ///         vote for the winner, or the reward was already paid or restaked).
     error FLTaskManagerNoValidatorReward(uint256 taskId, uint256 round, address account);
     /// @notice `account` owes no slash for `round` (did nothing slashable, or already settled).
     error FLTaskManagerNotSlashable(uint256 taskId, uint256 round, address account);
@@ -720,8 +723,9 @@ interface IFLTaskManager {
     ///         StandardMerkleTree, leaf types ["address", "uint256"]).
     function claimTrainerReward(uint256 taskId, uint256 round, uint256 amount, bytes32[] calldata proof) external;
 
-    /// @notice Claim a validator reward of an Accepted or Rejected round in which the caller
-    ///         revealed the winning proposal: `validatorPool * weight / winningStake`.
+    /// @notice Claim a validator reward of an Accepted round in which the caller revealed the
+    ///         winning proposal: `validatorPool * weight / winningStake` (Rejected and Failed rounds
+    ///         pay no validator: {validatorReward} is 0 and a claim reverts).
     function claimValidatorReward(uint256 taskId, uint256 round) external;
 
     /// @notice Apply the slash `account` owes for `round` (its last committed round, finalized).

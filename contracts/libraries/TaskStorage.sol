@@ -147,20 +147,17 @@ library TaskStorage {
     }
 
     /// @notice The one settlement decision: what `a`'s unsettled, finalized round owes (see the
-    ///         interface's conventions). Quorum is a strict majority: only the winner can have a
-    ///         tally equal to the winning stake.
+    ///         interface's conventions). Only Accepted rounds pay validators or slash their votes.
+    ///         Quorum is a strict majority: only the winner can have a tally equal to the winning stake.
     function due(Task storage t, Account memory a, address account) internal view returns (Due) {
         if (!a.flags.has(AccountFlags.REVEALED)) return Due.Slash;
         if (a.role == IFLTaskManager.Role.Trainer) return Due.Nothing;
         Round storage rd = t.rounds[a.round];
         Outcome memory o = rd.outcome;
-        if (o.status != IFLTaskManager.RoundStatus.Accepted && o.status != IFLTaskManager.RoundStatus.Rejected) {
-            return Due.Nothing;
-        }
+        if (o.status != IFLTaskManager.RoundStatus.Accepted) return Due.Nothing;
         bytes32 voted = t.records[account];
         if (rd.tally[voted] == o.winningStake) return Due.Reward;
-        if (o.status == IFLTaskManager.RoundStatus.Accepted && voted != Commitments.REJECT_PROPOSAL) return Due.Slash;
-        return Due.Nothing;
+        return voted == Commitments.REJECT_PROPOSAL ? Due.Nothing : Due.Slash;
     }
 
     /// @notice Ends the phase now if this transaction completed it, then writes the clock.

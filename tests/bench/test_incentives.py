@@ -106,13 +106,15 @@ def test_mirror_ledger_settles_two_rounds_as_worked_out_by_hand() -> None:
         _vote(ledger, validator, "", ZERO_ROOT, ZERO_ROOT)
     for validator in (V1, V2):
         ledger.reveal_vote(validator, "", ZERO_ROOT, ZERO_ROOT, SALT)
-    # Rejected: the validator pool (150) is owed, the trainer pool (350) goes back to the pool.
+    # Rejected: nobody is paid, the whole reward (500) goes back to the pool; round 0's trainer pool is still owed.
     outcome = ledger.finalize(V2)
-    assert (outcome.status, ledger.pool, ledger.unclaimed, ledger.completed) == (Status.REJECTED, 368, 500, True)
+    assert (outcome.status, ledger.pool, ledger.unclaimed, ledger.completed) == (Status.REJECTED, 518, 350, True)
     assert ledger.due(B) == Due.SLASH  # committed, could not reveal
+    assert ledger.due(V1) == ledger.due(V2) == Due.NOTHING  # reject voters: neither paid nor slashed
+    with pytest.raises(LedgerRevert, match="FLTaskManagerNoValidatorReward"):
+        ledger.claim_validator(V1, 1)
     ledger.claim_trainer(A, 0, 150, rewards.proof_for(A))
     ledger.claim_trainer(B, 0, 200, rewards.proof_for(B))
-    assert ledger.claim_validator(V1, 1) == 75 and ledger.claim_validator(V2, 1) == 75
     with pytest.raises(LedgerRevert, match="FLTaskManagerAlreadyClaimed"):
         ledger.claim_trainer(A, 0, 150, rewards.proof_for(A))
     assert ledger.unclaimed == 0
@@ -125,9 +127,9 @@ def test_mirror_ledger_settles_two_rounds_as_worked_out_by_hand() -> None:
         95,
     ]  # B: 10 % of 40 at settlement
     net = {x: ledger.balance(x) - 1000 for x in (A, B, C, V1, V2, V3)}
-    assert net == {A: 150, B: 200 - 14, C: -3, V1: 150, V2: 150, V3: -5}
-    # Slashes (3 + 5 + 10 + 4) went to the pool, rewards (650) came out of it: nothing created or lost.
-    assert ledger.pool == 372 and sum(net.values()) + ledger.pool == 1000
+    assert net == {A: 150, B: 200 - 14, C: -3, V1: 75, V2: 75, V3: -5}
+    # Slashes (3 + 5 + 10 + 4) went to the pool, rewards (500) came out of it: nothing created or lost.
+    assert ledger.pool == 522 and sum(net.values()) + ledger.pool == 1000
 
 
 def test_mirror_ledger_before_issue_12_slashes_reject_votes_and_takes_no_collateral() -> None:

@@ -10,6 +10,7 @@ withdraw and reclaim over several accounts (Brownie's hypothesis state machine).
 - no slash exceeds the stake it is taken from, and stakes never go negative;
 - the Commit phase never ends before its deadline while an active trainer has not committed (exits
   and penalties of committed trainers cannot shrink the set it waits for);
+- a Rejected round pays nobody: its whole reward went back to the pool;
 - the contract mirror the incentive benchmark runs on (bench/incentives_ledger.py's MirrorLedger) was
   sent every transaction too, reverted exactly when the contract did (with the same custom error), and
   agrees with the contract on every balance, stake, reward, pool and view, to the wei
@@ -375,10 +376,19 @@ class ProtocolMachine:
             assert out["validatorClaimed"] <= out["validatorPool"], "validator claims above the pool"
             if out["status"] == Status.ACCEPTED and out["rewardRoot"] != "0x" + ZERO.hex():
                 unclaimed += out["trainerPool"] - out["trainerClaimed"]
-            if out["status"] in (Status.ACCEPTED, Status.REJECTED):
+            if out["status"] == Status.ACCEPTED:
                 unclaimed += out["validatorPool"] - out["validatorClaimed"]
         expected = 0 if state["claimsClosed"] else unclaimed
         assert state["unclaimedRewards"] == expected, "unclaimed rewards differ from the rounds' unclaimed pools"
+
+    def invariant_rejected_rounds_pay_nobody(self):
+        """Nothing is claimed or restaked from a rejected round; with the obligations above (which
+        count no pool of a rejected round as owed), its whole reward went back to the pool."""
+        views = self.mirror.read()
+        for rnd in range(N_ROUNDS):
+            out = views["roundOutcome", rnd]
+            if out["status"] == Status.REJECTED:
+                assert out["validatorClaimed"] == 0 and out["trainerClaimed"] == 0, "a rejected round paid someone"
 
     def invariant_finalized_rounds_never_change(self):
         views = self.mirror.read()

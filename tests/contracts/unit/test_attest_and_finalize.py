@@ -109,14 +109,14 @@ def test_finalizeRound_accepted_moves_to_next_round(manager, proto, task_id, cha
     assert state["commits"] == 0 and state["leadingStake"] == 0 and state["activeTrainers"] == 4
 
 
-def test_finalizeRound_rejected_returns_trainer_pool(manager, proto, task_id):
+def test_finalizeRound_rejected_returns_the_whole_reward(manager, proto, task_id):
     reward = manager.taskState(task_id)["roundReward"]
     proto.run_round(task_id, reject=True, finalize=False)
     proto.to_phase(task_id, Phase.AWAITING_FINALIZATION)
     tx = manager.finalizeRound(task_id, {"from": proto.requester})
     ev = tx.events["RoundFinalized"]
     assert ev["status"] == Status.REJECTED and ev["winningProposal"] == "0x" + REJECT.hex()
-    assert ev["returnedToPool"] == reward * 7000 // 10000
+    assert ev["returnedToPool"] == reward
     assert ev["rewardRoot"] == "0x" + "00" * 32
     assert tx.events["RoundStarted"]["globalModelProposal"] == "0x" + "00" * 32
 

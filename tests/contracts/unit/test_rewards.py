@@ -78,11 +78,42 @@ def test_claimValidatorReward(manager, token, proto, task_id, validators):
         manager.claimValidatorReward(task_id, 0, {"from": v})
 
 
-def test_claimValidatorReward_on_rejected_round(manager, proto, task_id, validators):
-    proto.run_round(task_id, reject=True)
-    assert (
-        manager.claimValidatorReward(task_id, 0, {"from": validators[0]}).events["ValidatorRewardClaimed"]["amount"] > 0
-    )
+def test_rejected_round_pays_its_reject_voters_nothing_and_returns_its_reward_to_the_pool(
+    manager, token, proto, task_id, validators
+):
+    """A validator that always votes reject without computing anything used to be paid in full in
+    every rejected round. Now a rejected round owes nothing: its whole reward goes back to the pool
+    and is spread over the later rounds; the reject votes are not slashed either."""
+    state = manager.taskState(task_id)
+    reward, pool = state["roundReward"], state["unallocatedPool"]
+    proto.run_round(task_id, reject=True, finalize=False)  # every validator votes reject
+    proto.to_phase(task_id, Phase.AWAITING_FINALIZATION)
+    tx = manager.finalizeRound(task_id, {"from": proto.requester})
+    ev = tx.events["RoundFinalized"]
+    assert ev["status"] == Status.REJECTED and ev["returnedToPool"] == reward
+    assert tx.events["RoundStarted"]["roundReward"] == (pool + reward) // 2
+    state = manager.taskState(task_id)
+    assert state["unclaimedRewards"] == 0 and state["unallocatedPool"] == pool + reward - (pool + reward) // 2
+    held = token.balanceOf(manager)
+    for v in validators:
+        assert manager.validatorReward(task_id, 0, v) == 0
+        with reverts(f"FLTaskManagerNoValidatorReward: {task_id}, 0, {_lower(v)}"):
+            manager.claimValidatorReward(task_id, 0, {"from": v})
+        with reverts(f"FLTaskManagerNotSlashable: {task_id}, 0, {_lower(v)}"):
+            manager.slash(task_id, 0, v, {"from": proto.requester})
+    assert token.balanceOf(manager) == held
+    # Settling the rejected round at the validators' next action pays and slashes nothing.
+    proto.to_phase(task_id, Phase.COMMIT)
+    proto.commit_update(task_id, proto.trainers[0])
+    proto.to_phase(task_id, Phase.REVEAL)
+    proto.reveal_update(task_id, proto.trainers[0])
+    proto.to_phase(task_id, Phase.ATTEST)
+    for v in validators:
+        tx = proto.attest(task_id, v)
+        assert "ValidatorRewardClaimed" not in tx.events and "Slashed" not in tx.events
+        assert tx.events["AvailabilityAttested"]["weight"] == 200 * E18
+    out = manager.roundOutcome(task_id, 0)
+    assert out["status"] == Status.REJECTED and out["validatorClaimed"] == 0 and out["trainerClaimed"] == 0
 
 
 def test_claimValidatorReward_RevertWhen(manager, proto, task_id, trainers, validators):
