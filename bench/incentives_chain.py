@@ -173,13 +173,11 @@ class ChainLedger:
         if p.role == Role.TRAINER:
             return Due.NOTHING
         o = self.view.round_outcome(self.task_id, p.last_round)
-        if Status(int(o.status)) not in (Status.ACCEPTED, Status.REJECTED):
+        if Status(int(o.status)) != Status.ACCEPTED:  # only Accepted rounds pay or slash a vote
             return Due.NOTHING
         if self.view.proposal_stake(self.task_id, p.last_round, record) == o.winning_stake:
             return Due.REWARD
-        if Status(int(o.status)) == Status.ACCEPTED and record != REJECT_PROPOSAL:
-            return Due.SLASH
-        return Due.NOTHING
+        return Due.NOTHING if record == REJECT_PROPOSAL else Due.SLASH
 
     # --- actions --------------------------------------------------------------------------------
 

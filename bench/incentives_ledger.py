@@ -2,9 +2,10 @@
 `FLTaskManager` (with `TaskStorage`, `RewardMath`, `PhaseClock`, `TaskViews` and `TaskLifecycle`) for
 the incentive simulation (`bench/incentives.py`).
 
-What moves tokens is mirrored: stakes, the weight fixed when an account joins a round, the
-unallocated pool and round rewards, finalization, lazy settlement (slash or restake), penalties,
-claims, exits and withdrawals, and the reclaim after the claim window. Every action checks what the
+What moves tokens is mirrored: stakes, the weight fixed when an account joins a round, the round's
+stake snapshot (its quorum denominator, issue 19), the unallocated pool and round rewards,
+finalization, lazy settlement (slash or restake), penalties, claims, exits and withdrawals, and the
+reclaim after the claim window. Every action checks what the
 contract checks, in the contract's order, and raises `LedgerRevert` naming the contract's custom
 error where the contract would revert; a refused action changes nothing (the mirror's state is
 rolled back, as a reverted transaction's is), except the gas it is charged.
@@ -14,7 +15,9 @@ phase clock (`PhaseClock.advance`, with its early ends) and checks what depends 
 frozen validator stakes, deferred penalties, exit cooldowns and the penalty window, the claim
 window. Without it (`now=None`: the simulation, which calls the actions in an order the contract
 accepts), those checks are skipped and withdrawals are taken to be after the unlock time
-(`bench/incentives_chain.py` plays the same calls on anvil, waiting where the chain must).
+(`bench/incentives_chain.py` plays the same calls on anvil, waiting where the chain must); whether
+the round has reached its Attest phase (the stake snapshot stops moving then) is taken from the
+order of the calls: once `advance("reveal")` was called or a validator attested or committed.
 
 The contract's own functions and views, by their ABI names and arguments (without the task id), are
 `MirrorLedger.transact` and `MirrorLedger.call`: the differential test of the contract suite
@@ -23,8 +26,10 @@ every view after every step. What is not mirrored, and why, is `NOT_MIRRORED`.
 
 `old_rules=True` gives the arithmetic before issue 12 (commit 3800722): no Attest phase, no
 collateral or penalties, a validator that revealed anything but the winner of an Accepted or Rejected
-round is slashed (reject votes included), and an Accepted round owes its whole reward even when its
-proposal pays no trainer. (Time is not mirrored under the old rules.)
+round is slashed (reject votes included), the winners of a Rejected round are paid its validator pool
+(today a Rejected round pays nobody, issue 19), an Accepted round owes its whole reward even when
+its proposal pays no trainer, and the quorum denominator is the active validators' stake at
+finalization (no snapshot). (Time is not mirrored under the old rules.)
 """
 
 from __future__ import annotations
@@ -306,7 +311,12 @@ class MirrorLedger:
         self.current = 0
         self.completed = False
         self.clock = Clock(Phase.REGISTRATION, self.created_at + terms.registration_duration)
-        self.total_validator_stake = 0
+        self.total_validator_stake = 0  # the active validators' stakes (the denominator under old_rules)
+        # TaskStorage.Totals: the active validators' stakes plus the validator rewards owed (and
+        # rounding dust), and the current round's snapshot of it, which stops moving at Attest.
+        self.validator_stake = 0
+        self.round_stake = 0
+        self.before_attest = True  # without time: the current round has not reached its Attest phase
         self.leading_stake = 0
         self.leader: tuple[bytes, bytes, bytes] = (b"", ZERO_ROOT, ZERO_ROOT)  # proposal, reward root, penalty root
         self.rounds: dict[int, Round] = defaultdict(Round)
@@ -319,6 +329,8 @@ class MirrorLedger:
 
     def advance(self, phase: str) -> None:
         """Let the phase `phase` end (the chain waits for its deadline if someone did not act)."""
+        if phase in ("reveal", "attest", "vote_commit", "vote_reveal"):
+            self.before_attest = False
 
     def account(self, address: str) -> Account:
         return self.accounts.get(address.lower()) or Account(role="none")
@@ -383,7 +395,7 @@ class MirrorLedger:
             "voteReveals": c.vote_reveals,
             "activeTrainers": c.active_trainers,
             "activeValidators": c.active_validators,
-            "totalValidatorStake": self.total_validator_stake,
+            "totalValidatorStake": self.round_stake,
             "roundReward": self.round_reward,
             "unallocatedPool": self.pool,
             "leadingProposal": self.leader[0] if self.leading_stake else ZERO_ROOT,
@@ -488,6 +500,7 @@ class MirrorLedger:
             self._activate(key, a)
         elif role == "validator":
             self.total_validator_stake += amount
+            self._add_validator_stake(amount)
         self._store()
         self._pay(key, -amount)
         self.escrow += amount
@@ -533,6 +546,7 @@ class MirrorLedger:
             raise LedgerRevert("FLTaskManagerZeroCommitment")
         self._sync()
         self._require_phase(Phase.VOTE_COMMIT)
+        self.before_attest = False
         self._commit(key, "validator", commitment)
         self.clock.vote_commits += 1
         self._store()
@@ -572,10 +586,11 @@ class MirrorLedger:
         a = self._role(key, "validator")
         if self._in_round(a) and a.attested:
             raise LedgerRevert(f"FLTaskManagerAlreadyAttested: {key}")
+        self.before_attest = False
         self._join(key, a)
         a.attested = True
         self.clock.attests += 1
-        self.rounds[self.current].attestations.append(Attestation(key, held, a.weight, self.total_validator_stake))
+        self.rounds[self.current].attestations.append(Attestation(key, held, a.weight, self.round_stake))
         self._store()
 
     # FLPrivacy (SecAgg tasks) moves no token: the mirror charges the gas and checks what the contract
@@ -634,7 +649,8 @@ class MirrorLedger:
         proposal, reward_root, penalty_root = self.leader
         reward = self.round_reward
         trainer_pool = self._trainer_pool(reward)
-        if not (self.leading_stake and self.leading_stake * BPS >= self.total_validator_stake * self.terms.quorum_bps):
+        total = self.total_validator_stake if self.terms.old_rules else self.round_stake
+        if not (self.leading_stake and self.leading_stake * BPS >= total * self.terms.quorum_bps):
             status = Status.FAILED
         else:
             status = Status.REJECTED if proposal == REJECT_PROPOSAL else Status.ACCEPTED
@@ -643,15 +659,19 @@ class MirrorLedger:
         if status == Status.ACCEPTED:
             owed = reward if (self.terms.old_rules or reward_root != ZERO_ROOT) else reward - trainer_pool
             rd.reward_root, rd.penalty_root = reward_root, penalty_root
-        elif status == Status.REJECTED:
+        elif status == Status.REJECTED and self.terms.old_rules:
             owed = reward - trainer_pool
         rd.status = status
         rd.winning_stake = 0 if status == Status.FAILED else self.leading_stake
         rd.round_reward = reward
         rd.finalized_at = self.now or 0
+        if self._pays_validators(rd):
+            self.validator_stake += reward - trainer_pool  # the winners' rewards: stake from now on
         self.pool += reward - owed
         self.unclaimed += owed
         self.leading_stake = 0
+        self.round_stake = self.validator_stake  # the next round's snapshot
+        self.before_attest = self.current + 1 < self.terms.num_rounds
         if self.current + 1 < self.terms.num_rounds:  # _startRound (the clock is written, not advanced)
             self.current += 1
             self.round_reward = self.pool // (self.terms.num_rounds - self.current)
@@ -743,6 +763,7 @@ class MirrorLedger:
         a.unsettled = False
         rd.validator_claimed += reward
         self.unclaimed -= reward
+        self.validator_stake -= reward  # the round's snapshot stays (the contract reads no clock here)
         self._pay_out(key, reward)
         self.flows[key].rewards += reward
         return reward
@@ -879,6 +900,27 @@ class MirrorLedger:
     def _trainer_pool(self, reward: int) -> int:
         return reward * self.terms.trainer_share_bps // BPS
 
+    def _snapshot_moves(self) -> bool:
+        """Whether the current round has not reached its Attest phase, so that its stake snapshot
+        still moves with the validator stake (`c.phase < Attest` in TaskStorage)."""
+        return self.clock.phase < Phase.ATTEST if self.now is not None else self.before_attest
+
+    def _add_validator_stake(self, amount: int) -> None:
+        """TaskStorage.addValidatorStake."""
+        self.validator_stake += amount
+        if self._snapshot_moves():
+            self.round_stake += amount
+
+    def _sub_validator_stake(self, amount: int) -> None:
+        """TaskStorage.subValidatorStake."""
+        self.validator_stake -= amount
+        if self._snapshot_moves():
+            self.round_stake -= amount
+
+    def _pays_validators(self, rd: Round) -> bool:
+        """Only Accepted rounds pay validators (Rejected ones too before issue 12)."""
+        return rd.status == Status.ACCEPTED or (self.terms.old_rules and rd.status == Status.REJECTED)
+
     def _validator_share(self, rd: Round, weight: int) -> int:
         pool = rd.round_reward - self._trainer_pool(rd.round_reward)
         return pool * weight // rd.winning_stake
@@ -904,6 +946,7 @@ class MirrorLedger:
         else:
             c.active_validators += 1
             self.total_validator_stake += a.stake
+            self._add_validator_stake(a.stake)
         a.active = True
 
     def _deactivate(self, a: Account) -> None:
@@ -912,6 +955,7 @@ class MirrorLedger:
         else:
             self.clock.active_validators -= 1
             self.total_validator_stake -= a.stake
+            self._sub_validator_stake(a.stake)
         a.active = False
 
     def _join(self, key: str, a: Account) -> None:
@@ -950,11 +994,11 @@ class MirrorLedger:
         if a.role == "trainer":
             return Due.NOTHING
         rd = self.rounds.get(a.round) or Round()
-        if rd.status not in (Status.ACCEPTED, Status.REJECTED):
+        if not self._pays_validators(rd):
             return Due.NOTHING
         if rd.tally.get(a.record, 0) == rd.winning_stake:
             return Due.REWARD
-        if self.terms.old_rules or (rd.status == Status.ACCEPTED and a.record != REJECT_PROPOSAL):
+        if self.terms.old_rules or a.record != REJECT_PROPOSAL:
             return Due.SLASH
         return Due.NOTHING
 
@@ -982,6 +1026,8 @@ class MirrorLedger:
             self.unclaimed -= reward
             if a.active:
                 self.total_validator_stake += reward
+            else:  # counted in the validator stake since its round: it leaves with the account
+                self._sub_validator_stake(reward)
             self.flows[key].rewards += reward
 
     def _apply_slash(self, key: str, a: Account, bps: int, *, on_current_stake: bool) -> None:
@@ -995,6 +1041,7 @@ class MirrorLedger:
         if a.active:
             if a.role == "validator":
                 self.total_validator_stake -= amount
+                self._sub_validator_stake(amount)
             if a.stake < self._minimum(a.role):
                 self._deactivate(a)
 

@@ -23,9 +23,9 @@ import {FLTaskParamsStore} from "./FLTaskParamsStore.sol";
 /// @dev Gas layout: everything an action touches is packed so that each action reads and writes a
 ///      handful of slots, none of them fresh in the steady state:
 ///      - per task, one slot of round clock and counters ({PhaseClock.Clock}), one of schedule,
-///        one of economics, one of collateral and penalty terms, one of requester + pool, one of
-///        validator stake + leading stake, one of round reward + unclaimed rewards, and the leading
-///        proposal and its roots (reused every round);
+///        one of economics, one of collateral and penalty terms + the leading stake, one of
+///        requester + pool, one of validator stake + the round's snapshot of it, one of round
+///        reward + unclaimed rewards, and the leading proposal and its roots (reused every round);
 ///      - per account, one packed slot ({Account}) and one record slot (commitment, then the hash
 ///        of what was revealed) reused every round, so only the account's latest round is kept;
 ///      - per round, the outcome written once at finalize (one slot, plus the root if Accepted),
@@ -222,7 +222,7 @@ contract FLTaskManager is IFLTaskManager, ReentrancyGuardTransient {
         unchecked {
             ++c.attests;
         }
-        emit AvailabilityAttested(taskId, c.round, msg.sender, held, a.weight, t.totals.totalValidatorStake);
+        emit AvailabilityAttested(taskId, c.round, msg.sender, held, a.weight, t.totals.roundStake);
         t.store(c, s);
     }
 
@@ -282,25 +282,27 @@ contract FLTaskManager is IFLTaskManager, ReentrancyGuardTransient {
         TaskStorage.Totals memory tot = t.totals;
         TaskStorage.Ledger memory l = t.ledger;
         TaskStorage.Leader memory lead = t.leader;
+        uint96 leadingStake = t.terms.leadingStake;
 
-        RoundStatus status = _decide(s, tot, lead.proposal);
-        uint256 trainerPool = RewardMath.trainerPool(l.roundReward, s.trainerShareBps);
-        // What the round owes its winners; the rest of its reward returns to the pool.
+        RoundStatus status = _decide(s, tot.roundStake, leadingStake, lead.proposal);
+        // What the round owes its winners; the rest of its reward returns to the pool. Only an
+        // Accepted round owes anything: a Rejected or Failed round returns its whole reward.
         uint256 owed = 0;
         TaskStorage.Round storage rd = t.rounds[c.round];
         if (status == RoundStatus.Accepted) {
-            owed = l.roundReward - trainerPool;
+            owed = l.roundReward - RewardMath.trainerPool(l.roundReward, s.trainerShareBps);
+            // The winners' rewards are stake from now on (restaked lazily, or claimed): counted in
+            // the validator stake, and so in the next round's snapshot. Fits: part of the pool.
+            tot.validatorStake += uint96(owed);
             if (lead.rewardRoot != bytes32(0)) {
                 owed = l.roundReward;
                 rd.rewardRoot = lead.rewardRoot;
             }
             if (lead.penaltyRoot != bytes32(0)) rd.penaltyRoot = lead.penaltyRoot;
-        } else if (status == RoundStatus.Rejected) {
-            owed = l.roundReward - trainerPool;
         }
         rd.outcome = TaskStorage.Outcome({
             status: status,
-            winningStake: status == RoundStatus.Failed ? 0 : tot.leadingStake,
+            winningStake: status == RoundStatus.Failed ? 0 : leadingStake,
             roundReward: l.roundReward,
             finalizedAt: uint40(block.timestamp)
         });
@@ -316,12 +318,14 @@ contract FLTaskManager is IFLTaskManager, ReentrancyGuardTransient {
             lead.proposal,
             status == RoundStatus.Accepted ? lead.rewardRoot : bytes32(0),
             status == RoundStatus.Accepted ? lead.penaltyRoot : bytes32(0),
-            tot.leadingStake,
-            tot.totalValidatorStake,
+            leadingStake,
+            tot.roundStake,
             returned
         );
 
-        tot.leadingStake = 0;
+        t.terms.leadingStake = 0;
+        // The next round's snapshot.
+        tot.roundStake = tot.validatorStake;
         if (c.round + 1 < s.numRounds) {
             _startRound(t, taskId, c, s, l, status == RoundStatus.Accepted ? lead.proposal : bytes32(0));
         } else {
@@ -384,9 +388,11 @@ contract FLTaskManager is IFLTaskManager, ReentrancyGuardTransient {
         a.flags = a.flags.clear(AccountFlags.UNSETTLED);
         t.accounts[msg.sender] = a;
         // Fits: the validators' pro-rata shares sum to at most the validator pool (uint96), which
-        // was counted as unclaimed.
+        // was counted as unclaimed and in the validator stake. A claim leaves the round's snapshot
+        // as it is (a larger quorum denominator): the manager has no clock here.
         rd.claims.validatorClaimed += uint96(reward);
         t.ledger.unclaimed -= uint96(reward);
+        t.totals.validatorStake -= uint96(reward);
         emit ValidatorRewardClaimed(taskId, round, msg.sender, reward, false);
         if (reward != 0) _token.safeTransfer(msg.sender, reward);
     }
@@ -542,12 +548,12 @@ contract FLTaskManager is IFLTaskManager, ReentrancyGuardTransient {
 
     /// @dev Decides a round whose vote reveal is over. Quorum is a strict majority, so at most one
     ///      proposal can reach it, and the leader is that proposal if any does.
-    function _decide(PhaseClock.Schedule memory s, TaskStorage.Totals memory tot, bytes32 leader)
+    function _decide(PhaseClock.Schedule memory s, uint256 roundStake, uint256 leadingStake, bytes32 leader)
         private
         pure
         returns (RoundStatus)
     {
-        if (!RewardMath.reachesQuorum(tot.leadingStake, tot.totalValidatorStake, s.quorumBps)) {
+        if (!RewardMath.reachesQuorum(leadingStake, roundStake, s.quorumBps)) {
             return RoundStatus.Failed;
         }
         return leader == Commitments.REJECT_PROPOSAL ? RoundStatus.Rejected : RoundStatus.Accepted;
@@ -610,7 +616,7 @@ contract FLTaskManager is IFLTaskManager, ReentrancyGuardTransient {
         if (!a.flags.has(AccountFlags.ACTIVE)) {
             _activate(t, taskId, a, c);
         } else if (role == Role.Validator) {
-            t.totals.totalValidatorStake += uint96(amount);
+            t.addValidatorStake(c, amount);
         }
         t.accounts[msg.sender] = a;
         if (t.records[msg.sender] == bytes32(0)) {
@@ -656,7 +662,7 @@ contract FLTaskManager is IFLTaskManager, ReentrancyGuardTransient {
             unchecked {
                 ++c.activeValidators;
             }
-            t.totals.totalValidatorStake += a.stake;
+            t.addValidatorStake(c, a.stake);
         }
         a.flags = a.flags.set(AccountFlags.ACTIVE);
     }
@@ -705,8 +711,8 @@ contract FLTaskManager is IFLTaskManager, ReentrancyGuardTransient {
         mapping(bytes32 => uint96) storage tally = t.rounds[round].tally;
         uint96 stakeFor = tally[vote.proposal] + weight;
         tally[vote.proposal] = stakeFor;
-        if (stakeFor > t.totals.leadingStake) {
-            t.totals.leadingStake = stakeFor;
+        if (stakeFor > t.terms.leadingStake) {
+            t.terms.leadingStake = stakeFor;
             TaskStorage.Leader storage leader = t.leader;
             if (leader.proposal != vote.proposal) {
                 leader.proposal = vote.proposal;
@@ -732,7 +738,7 @@ contract FLTaskManager is IFLTaskManager, ReentrancyGuardTransient {
             (uint256 bps, SlashReason reason) = _slashTerms(t, a);
             t.applySlash(taskId, account, a, c, a.round, bps, reason);
         } else if (due == TaskStorage.Due.Reward) {
-            _restake(t, taskId, account, a);
+            _restake(t, taskId, account, a, c);
         }
     }
 
@@ -747,7 +753,15 @@ contract FLTaskManager is IFLTaskManager, ReentrancyGuardTransient {
     }
 
     /// @dev Adds a winning validator's unclaimed reward to its stake (forfeited once claims closed).
-    function _restake(TaskStorage.Task storage t, uint256 taskId, address account, TaskStorage.Account memory a) private {
+    ///      The reward is counted in the validator stake since its round's finalization: it leaves
+    ///      that total only if the account is no longer active.
+    function _restake(
+        TaskStorage.Task storage t,
+        uint256 taskId,
+        address account,
+        TaskStorage.Account memory a,
+        PhaseClock.Clock memory c
+    ) private {
         TaskStorage.Ledger memory l = t.ledger;
         if (l.claimsClosed) return;
         TaskStorage.Round storage rd = t.rounds[a.round];
@@ -757,7 +771,7 @@ contract FLTaskManager is IFLTaskManager, ReentrancyGuardTransient {
         a.stake += uint96(reward);
         rd.claims.validatorClaimed += uint96(reward);
         t.ledger.unclaimed = l.unclaimed - uint96(reward);
-        if (a.flags.has(AccountFlags.ACTIVE)) t.totals.totalValidatorStake += uint96(reward);
+        if (!a.flags.has(AccountFlags.ACTIVE)) t.subValidatorStake(c, reward);
         emit ValidatorRewardClaimed(taskId, a.round, account, reward, true);
     }
 

@@ -29,13 +29,13 @@ pragma solidity 0.8.37;
 ///        lazily (O(1)): views always report the phase as of `block.timestamp`.
 ///      - Round reward: when round r starts, `reward_r = pool / (numRounds - r)` moves out of the
 ///        task's unallocated pool; `trainerPool = reward_r * trainerShareBps / 10_000`,
-///        `validatorPool = reward_r - trainerPool`. Failed rounds return reward_r to the pool;
-///        rejected rounds, and accepted rounds whose proposal pays no trainer (zero reward root),
-///        return the trainer pool; slashes and penalties add to the pool; all of it is spread over
-///        the later rounds, and what is left after the last round goes back to the requester via
-///        {reclaim}. Rewards of Accepted/Rejected rounds not claimed within `claimWindow` seconds
-///        of the task's completion (unclaimed rewards and rounding dust) also go back via {reclaim},
-///        which then closes every claim of the task: no token stays in the manager for ever.
+///        `validatorPool = reward_r - trainerPool`. Failed and Rejected rounds return reward_r to the
+///        pool; accepted rounds whose proposal pays no trainer (zero reward root) return the trainer
+///        pool; slashes and penalties add to the pool; all of it is spread over the later rounds,
+///        and what is left after the last round goes back to the requester via {reclaim}. Rewards
+///        of Accepted rounds not claimed within `claimWindow` seconds of the task's completion
+///        (unclaimed rewards and rounding dust) also go back via {reclaim}, which then closes
+///        every claim of the task: no token stays in the manager for ever.
 ///      - Declared samples are collateral-backed: a trainer may reveal at most
 ///        `weight / stakePerSample` samples (weight = its stake when it committed), so a sample
 ///        count is never worth more than the stake behind it (no limit when `stakePerSample` is 0).
@@ -43,9 +43,10 @@ pragma solidity 0.8.37;
 ///        updates it holds (fetched, checked against the CID, pinned) as a bitmap over reveal indexes
 ///        (bit i of byte i / 8, least significant first; `index` of {UpdateRevealed}). The contract
 ///        only counts attestations; validators decide the round's update set off-chain from the
-///        {AvailabilityAttested} events, the same way on every machine: with T the
-///        `totalValidatorStake` of the round's first attestation and att(i) the summed weight of the
-///        validators attesting update i, update i is aggregated if att(i) * 10_000 >= quorumBps * T
+///        {AvailabilityAttested} events, the same way on every machine: with T the round's stake
+///        snapshot (`totalValidatorStake` of its attestations, the same in all of them; see the
+///        stake snapshot below) and att(i) the summed weight of the validators attesting update i,
+///        update i is aggregated if att(i) * 10_000 >= quorumBps * T
 ///        (some honest validator holds it: colluders hold less than quorum), penalized as unavailable
 ///        if att(i) * 10_000 <= (10_000 - quorumBps) * T (even the honest validators did not get it),
 ///        and left out unpenalized in between. If all attesters together hold less than quorum of T,
@@ -76,18 +77,21 @@ pragma solidity 0.8.37;
 ///        unlocks no earlier than `exitCooldown` after its last committed round was finalized, so
 ///        penalties can be applied before it can withdraw.
 ///      - Finalize (anyone, O(1)): the proposal with the most revealed stake wins if its stake
-///        reaches `quorumBps` of the total active validator stake; quorum must be a strict
-///        majority, so at most one proposal can reach it. Winner = a real aggregate: Accepted.
-///        Winner = reject proposal: Rejected. No winner: Failed. Accepted and Rejected rounds pay
-///        the validators on the winning side; only Accepted rounds pay trainers.
+///        reaches `quorumBps` of the round's stake snapshot; quorum must be a strict majority, so
+///        at most one proposal can reach it. Winner = a real aggregate: Accepted. Winner = reject
+///        proposal: Rejected. No winner: Failed. Only Accepted rounds pay: the validators on the
+///        winning side and the trainers. A Rejected round pays nobody (a validator that votes
+///        reject without evaluating anything earns nothing by it); its whole reward returns to the
+///        pool, so the validators of later rounds earn it.
 ///      - Slashing is lazy and O(1): an account has at most one unsettled round (the last round it
 ///        committed in). That round is settled, once finalized, by {slash} (anyone), or automatically
 ///        when the account next commits, changes its stake, withdraws or claims its validator reward.
-///        Settlement applies the due slash or, for a validator on the winning side that has not
-///        claimed, adds the reward to its stake (unless the task's claims are closed). What is due:
+///        Settlement applies the due slash or, for a validator on the winning side of an Accepted
+///        round that has not claimed, adds the reward to its stake (unless the task's claims are
+///        closed). What is due:
 ///          trainer:   committed, not revealed -> trainerNonRevealSlashBps;
 ///          validator: committed, not revealed -> validatorNonRevealSlashBps;
-///                     revealed the winner -> its reward;
+///                     revealed the winner of an Accepted round -> its reward;
 ///                     revealed another aggregate in an Accepted round -> validatorLosingSlashBps
 ///                     (its computation disagrees with the quorum's: a bug or a lie);
 ///                     revealed reject in an Accepted round, or anything in a Rejected round ->
@@ -95,10 +99,28 @@ pragma solidity 0.8.37;
 ///        Slash = bps * weight / 10_000, where weight is the stake when the account committed in
 ///        that round, capped at the current stake. An account whose stake falls below its role's
 ///        minimum is deactivated. Stakes never unlock while a round is unsettled.
-///      - Validators cannot stake, top up or request exit during Attest, VoteCommit, VoteReveal and
-///        AwaitingFinalization, so the quorum denominator (total active validator stake) only
-///        changes then by settlement of earlier rounds (slashes, restaked rewards), which never
-///        touches a stake already committed as a vote weight in the current round.
+///      - Stake snapshot (the quorum denominator). The task's validator stake V is the stakes of its
+///        active validators plus the validator rewards owed (from an Accepted round's finalization
+///        until restaked or claimed; pro-rata rounding dust stays counted). Round r has one
+///        snapshot S_r of it, set to V when the round starts (finalization of round r - 1; 0 at
+///        task creation). Validators can stake, top up or request exit only before the round's
+///        Attest phase (Registration, Commit, Reveal), and until then every change of V but a claim
+///        (stake, top-up, exit, slash, the restake of an exited validator's reward) moves S_r by
+///        the same amount; a claim lowers V alone. From the start of the Attest phase until
+///        finalization nothing changes S_r: restakes, slashes, claims, withdrawals and
+///        attestations leave V as it is or lower it, and S_r stays. A validator's weight in round
+///        r, its stake when it first attests or commits in r (after settling its previous round),
+///        is at most what V counted for it when the Attest phase started: a restake adds a reward
+///        counted since its finalization, a slash lowers the stake, and nobody stakes, tops up or
+///        becomes active after that. Invariant: the weights of all validators in round r sum to at
+///        most S_r. So the attested stake of any update, every proposal's tally and the winning
+///        stake are at most S_r (attested bps <= 10_000), and a set of validators holding less than
+///        `quorumBps` of S_r cannot decide any quorum of the round: availability (off-chain, from
+///        {AvailabilityAttested}), vote and finalize, which all use S_r (emitted as
+///        `totalValidatorStake` in each {AvailabilityAttested} of the round and in
+///        {RoundFinalized}). What is not applied yet (lazy slashes, rewards that will be claimed
+///        instead of restaked, the stake of validators that do not take part) only keeps S_r above
+///        the stake that can vote: a larger denominator never lets less than quorum decide.
 ///      - Trainer claims and penalties use per-(task, account) bitmaps of rounds; validator rewards
 ///        not claimed before the validator's next round (or withdrawal) are restaked.
 interface IFLTaskManager {
@@ -197,7 +219,8 @@ interface IFLTaskManager {
     /// @param maxUpdateBytes Maximum size of an update in bytes; enforced off-chain (> 0).
     /// @param maxDeltaNormMicro Bound on the L2 norm of an update's change from the global model, in
     ///        millionths; enforced off-chain, an update above it is rejected and penalized (0: none).
-    /// @param quorumBps Winning stake needed, in bps of total active validator stake (5001..10000).
+    /// @param quorumBps Winning stake needed, in bps of the round's validator stake snapshot
+    ///        (5001..10000).
     /// @param trainerNonRevealSlashBps Slash of a trainer that committed and did not reveal (<= 10000).
     /// @param trainerPenaltyBps Penalty of a trainer whose update was provably bad (<= 10000).
     /// @param validatorNonRevealSlashBps Slash of a validator that committed and did not reveal (<= 10000).
@@ -274,7 +297,8 @@ interface IFLTaskManager {
     /// @param voteReveals Vote reveals in the current round.
     /// @param activeTrainers Trainers with stake >= minimum that have not requested exit.
     /// @param activeValidators Validators with stake >= minimum that have not requested exit.
-    /// @param totalValidatorStake Sum of the active validators' stakes (the quorum denominator).
+    /// @param totalValidatorStake The current round's validator stake snapshot, its quorum
+    ///        denominator (see the conventions): active stakes plus owed validator rewards.
     /// @param roundReward Reward of the current round (trainer pool + validator pool).
     /// @param unallocatedPool Pool not yet assigned to a round (plus returns and slashes).
     /// @param leadingProposal Proposal with the most revealed stake in the current round.
@@ -401,7 +425,8 @@ interface IFLTaskManager {
 
     /// @notice A validator attested to the revealed updates it holds (`held`: bit i of byte i / 8,
     ///         least significant bit first, for the update of reveal index i) with `weight` (its
-    ///         stake); `totalValidatorStake` is the quorum denominator at that moment.
+    ///         stake when it joined the round); `totalValidatorStake` is the round's stake snapshot,
+    ///         the quorum denominator (the same in every attestation of the round).
     event AvailabilityAttested(
         uint256 indexed taskId,
         uint256 indexed round,
@@ -434,6 +459,7 @@ interface IFLTaskManager {
 
     /// @notice A round was finalized.
     /// @param winningProposal The winning proposal (the leading one if it missed quorum: then Failed).
+    /// @param totalValidatorStake The round's stake snapshot, the denominator of its quorum.
     /// @param returnedToPool Part of the round's reward returned to the unallocated pool.
     event RoundFinalized(
         uint256 indexed taskId,
@@ -611,8 +637,8 @@ interface IFLTaskManager {
     error FLTaskManagerAlreadyClaimed(uint256 taskId, uint256 round, address account);
     /// @notice Paying `amount` would exceed the round's trainer pool (`remaining` left).
     error FLTaskManagerTrainerPoolExceeded(uint256 taskId, uint256 round, uint256 amount, uint256 remaining);
-    /// @notice `account` has no validator reward for `round` (did not vote for the winner, or it
-    ///         was already paid or restaked).
+    /// @notice `account` has no validator reward for `round` (the round was not Accepted, it did not
+    ///         vote for the winner, or the reward was already paid or restaked).
     error FLTaskManagerNoValidatorReward(uint256 taskId, uint256 round, address account);
     /// @notice `account` owes no slash for `round` (did nothing slashable, or already settled).
     error FLTaskManagerNotSlashable(uint256 taskId, uint256 round, address account);
@@ -657,7 +683,7 @@ interface IFLTaskManager {
     /// @notice Stake `amount` in `taskId` as `role` (first stake fixes the role; later calls top up).
     ///         The stake must reach the role's minimum. Settles the caller's last round first.
     /// @dev Reverts when the task is Completed, when the caller is exiting, and for validators
-    ///      during VoteCommit, VoteReveal and AwaitingFinalization.
+    ///      during Attest, VoteCommit, VoteReveal and AwaitingFinalization.
     function stake(uint256 taskId, Role role, uint256 amount) external;
 
     /// @notice {stake} with an EIP-2612 permit instead of an allowance.
@@ -720,8 +746,9 @@ interface IFLTaskManager {
     ///         StandardMerkleTree, leaf types ["address", "uint256"]).
     function claimTrainerReward(uint256 taskId, uint256 round, uint256 amount, bytes32[] calldata proof) external;
 
-    /// @notice Claim a validator reward of an Accepted or Rejected round in which the caller
-    ///         revealed the winning proposal: `validatorPool * weight / winningStake`.
+    /// @notice Claim a validator reward of an Accepted round in which the caller revealed the
+    ///         winning proposal: `validatorPool * weight / winningStake` (Rejected and Failed rounds
+    ///         pay no validator: {validatorReward} is 0 and a claim reverts).
     function claimValidatorReward(uint256 taskId, uint256 round) external;
 
     /// @notice Apply the slash `account` owes for `round` (its last committed round, finalized).

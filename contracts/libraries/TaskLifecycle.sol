@@ -42,7 +42,8 @@ library TaskLifecycle {
         t.terms = TaskStorage.Terms({
             stakePerSample: uint96(p.stakePerSample),
             trainerPenaltyBps: p.trainerPenaltyBps,
-            claimWindow: p.claimWindow
+            claimWindow: p.claimWindow,
+            leadingStake: 0
         });
         uint256 reward = RewardMath.roundReward(p.rewardPool, p.numRounds, 0);
         // Fit: reward <= rewardPool <= uint96 (checked by the params store).

@@ -22,11 +22,14 @@ library TaskStorage {
         uint16 validatorLosingSlashBps;
     }
 
-    /// @dev Terms read only by reveals, penalties and reclaim.
+    /// @dev Terms read only by reveals, penalties and reclaim, packed with the running round's
+    ///      leading stake: a slot that is never zero, so resetting and rewriting that stake every
+    ///      round costs non-zero-to-non-zero stores.
     struct Terms {
         uint96 stakePerSample;
         uint16 trainerPenaltyBps;
         uint32 claimWindow;
+        uint96 leadingStake; // revealed stake behind the leading proposal of the current round
     }
 
     struct Funds {
@@ -34,9 +37,16 @@ library TaskStorage {
         uint96 pool; // unallocated reward pool
     }
 
+    /// @dev Validator stake: the live total and the current round's snapshot (see the interface's
+    ///      conventions for the invariant between them).
     struct Totals {
-        uint96 totalValidatorStake; // stake of active validators
-        uint96 leadingStake; // revealed stake behind the leading proposal of the current round
+        // Stakes of the active validators plus the validator rewards owed and not yet restaked or
+        // claimed (counted from their round's finalization), plus pro-rata rounding dust.
+        uint96 validatorStake;
+        // The current round's snapshot of validatorStake: its quorum denominator. Set at round
+        // start; until the round's Attest phase it moves with every stake, exit and slash; from
+        // then on nothing changes it.
+        uint96 roundStake;
     }
 
     struct Ledger {
@@ -147,20 +157,17 @@ library TaskStorage {
     }
 
     /// @notice The one settlement decision: what `a`'s unsettled, finalized round owes (see the
-    ///         interface's conventions). Quorum is a strict majority: only the winner can have a
-    ///         tally equal to the winning stake.
+    ///         interface's conventions). Only Accepted rounds pay validators or slash their votes.
+    ///         Quorum is a strict majority: only the winner can have a tally equal to the winning stake.
     function due(Task storage t, Account memory a, address account) internal view returns (Due) {
         if (!a.flags.has(AccountFlags.REVEALED)) return Due.Slash;
         if (a.role == IFLTaskManager.Role.Trainer) return Due.Nothing;
         Round storage rd = t.rounds[a.round];
         Outcome memory o = rd.outcome;
-        if (o.status != IFLTaskManager.RoundStatus.Accepted && o.status != IFLTaskManager.RoundStatus.Rejected) {
-            return Due.Nothing;
-        }
+        if (o.status != IFLTaskManager.RoundStatus.Accepted) return Due.Nothing;
         bytes32 voted = t.records[account];
         if (rd.tally[voted] == o.winningStake) return Due.Reward;
-        if (o.status == IFLTaskManager.RoundStatus.Accepted && voted != Commitments.REJECT_PROPOSAL) return Due.Slash;
-        return Due.Nothing;
+        return voted == Commitments.REJECT_PROPOSAL ? Due.Nothing : Due.Slash;
     }
 
     /// @notice Ends the phase now if this transaction completed it, then writes the clock.
@@ -173,16 +180,39 @@ library TaskStorage {
         return role == IFLTaskManager.Role.Trainer ? t.economics.minTrainerStake : t.economics.minValidatorStake;
     }
 
-    /// @notice Removes an active account from its role's active set (and stake total).
+    /// @notice Removes an active account from its role's active set (and validator stake).
     function deactivate(Task storage t, Account memory a, PhaseClock.Clock memory c) internal {
         // Cannot underflow: an active account is counted in its role's active set and stake.
         if (a.role == IFLTaskManager.Role.Trainer) {
             --c.activeTrainers;
         } else {
             --c.activeValidators;
-            t.totals.totalValidatorStake -= a.stake;
+            subValidatorStake(t, c, a.stake);
         }
         a.flags = a.flags.clear(AccountFlags.ACTIVE);
+    }
+
+    /// @notice Adds `amount` to the validator stake, and to the round's snapshot while the current
+    ///         round has not reached its Attest phase (validators stake only then).
+    function addValidatorStake(Task storage t, PhaseClock.Clock memory c, uint256 amount) internal {
+        Totals memory tot = t.totals;
+        // Checked: reverts if a total would not fit uint96.
+        tot.validatorStake += uint96(amount);
+        if (c.phase < IFLTaskManager.Phase.Attest) tot.roundStake += uint96(amount);
+        t.totals = tot;
+    }
+
+    /// @notice Takes `amount` (<= uint96, counted in the validator stake) from the validator stake,
+    ///         and from the round's snapshot while the current round has not reached its Attest
+    ///         phase; from then on the snapshot stays fixed until the round is finalized.
+    function subValidatorStake(Task storage t, PhaseClock.Clock memory c, uint256 amount) internal {
+        Totals memory tot = t.totals;
+        // Cannot underflow: `amount` is counted in validatorStake, and roundStake >= validatorStake
+        // (equal at round start; before Attest they move together except that claims lower
+        // validatorStake alone; from Attest on only validatorStake moves, and only down).
+        tot.validatorStake -= uint96(amount);
+        if (c.phase < IFLTaskManager.Phase.Attest) tot.roundStake -= uint96(amount);
+        t.totals = tot;
     }
 
     /// @notice Moves `bps` of `a`'s stake to the task's pool (see the interface for the base), and
@@ -205,7 +235,7 @@ library TaskStorage {
         a.stake -= uint96(amount);
         t.funds.pool += uint96(amount);
         if (a.flags.has(AccountFlags.ACTIVE)) {
-            if (a.role == IFLTaskManager.Role.Validator) t.totals.totalValidatorStake -= uint96(amount);
+            if (a.role == IFLTaskManager.Role.Validator) subValidatorStake(t, c, amount);
             if (a.stake < minimumStake(t, a.role)) deactivate(t, a, c);
         }
         emit IFLTaskManager.Slashed(taskId, round, account, reason, amount, a.stake);

@@ -31,11 +31,12 @@ library TaskViews {
         state.voteReveals = c.voteReveals;
         state.activeTrainers = c.activeTrainers;
         state.activeValidators = c.activeValidators;
-        state.totalValidatorStake = tot.totalValidatorStake;
+        state.totalValidatorStake = tot.roundStake;
         state.roundReward = l.roundReward;
         state.unallocatedPool = t.funds.pool;
-        state.leadingProposal = tot.leadingStake == 0 ? bytes32(0) : t.leader.proposal;
-        state.leadingStake = tot.leadingStake;
+        uint256 leadingStake = t.terms.leadingStake;
+        state.leadingProposal = leadingStake == 0 ? bytes32(0) : t.leader.proposal;
+        state.leadingStake = leadingStake;
         state.unclaimedRewards = l.unclaimed;
         state.claimsClosed = l.claimsClosed;
     }

@@ -1,8 +1,9 @@
 """Which revealed updates a round aggregates, decided alike by every validator from on-chain data.
 
 Each validator attests in the Attest phase to the updates it holds (an AvailabilityAttested event:
-bitmap over reveal indexes, its weight, the total validator stake). With T the total stake of the
-round's first attestation and att(i) the summed weight of the validators attesting update i:
+bitmap over reveal indexes, its weight, the round's stake snapshot). With T that snapshot (the same
+in every attestation of the round; taken from the first) and att(i) the summed weight of the
+validators attesting update i (the weights of a round sum to at most T):
 
   included     att(i) >= quorum * T          some honest validator holds it (colluders hold less
                                              than quorum), so the others can fetch it from the network

@@ -35,7 +35,7 @@ def mask_seeds_of(chain: TaskManager, task_id: int, round_id: int) -> dict[str, 
 
 
 def attestations_of(chain: TaskManager, task_id: int, round_id: int) -> list[Attestation]:
-    """The round's availability attestations in chain order (the first one's total is the base)."""
+    """The round's availability attestations in chain order (each carries the round's stake snapshot)."""
     events = chain.events("AvailabilityAttested", taskId=task_id, round=round_id)
     return [
         Attestation(

@@ -84,16 +84,20 @@ def test_mirror_ledger_settles_two_rounds_as_worked_out_by_hand() -> None:
     for validator, root in ((V1, rewards.root), (V2, rewards.root), (V3, other.root)):
         ledger.reveal_vote(validator, CID, root, penalties.root, SALT)
     # 200 of 300 validator stake >= 60 %: accepted, the whole reward is owed; round 1 gets 500 // 1 of the 500 left.
+    # Round 1's stake snapshot: the 300 staked plus the 150 owed to V1 and V2 (restaked when they next act).
     outcome = ledger.finalize(V1)
     assert (outcome.status, outcome.winning_stake, ledger.unclaimed, ledger.round_reward, ledger.pool) == (
         Status.ACCEPTED, 200, 500, 500, 0,
     )  # fmt: skip
+    assert ledger.round_stake == ledger.validator_stake == 450
     assert ledger.due(C) == Due.SLASH and ledger.due(V3) == Due.SLASH and ledger.due(V1) == Due.REWARD
     ledger.slash(V1, 0, C)  # non-reveal: 10 % of 30 = 3
     ledger.slash(V1, 0, V3)  # losing aggregate: 5 % of 100 = 5, so 95 < 100: deactivated
     ledger.penalize(V1, 0, B, penalties.proof_for(B))  # 20 % of 50 = 10
     assert (ledger.account(C).stake, ledger.account(V3).stake, ledger.account(B).stake) == (27, 95, 40)
     assert not ledger.account(V3).active and ledger.total_validator_stake == 200 and ledger.pool == 18
+    # Before round 1's Attest phase the snapshot follows: V3's slash and deactivation take its 100 out.
+    assert ledger.round_stake == ledger.validator_stake == 350
     # Round 1: B's stake now backs 40 samples, not 50.
     _update(ledger, A, 40)
     ledger.commit_update(B, update_commitment(1, 1, B, CID, 50, SALT))
@@ -101,18 +105,21 @@ def test_mirror_ledger_settles_two_rounds_as_worked_out_by_hand() -> None:
         ledger.reveal_update(B, CID, 50, SALT)
     for validator in (V1, V2):  # joining settles round 0: 150 * 100 // 200 = 75 restaked each
         ledger.attest(validator, b"\x01")
-    assert [(a.weight, a.total_stake) for a in ledger.attestations(1)] == [(175, 275), (175, 350)]
+    # One snapshot for the round (it already counted both rewards): not 275 for V1 then 350 for V2.
+    assert [(a.weight, a.total_stake) for a in ledger.attestations(1)] == [(175, 350), (175, 350)]
     for validator in (V1, V2):
         _vote(ledger, validator, "", ZERO_ROOT, ZERO_ROOT)
     for validator in (V1, V2):
         ledger.reveal_vote(validator, "", ZERO_ROOT, ZERO_ROOT, SALT)
-    # Rejected: the validator pool (150) is owed, the trainer pool (350) goes back to the pool.
+    # Rejected: nobody is paid, the whole reward (500) goes back to the pool; round 0's trainer pool is still owed.
     outcome = ledger.finalize(V2)
-    assert (outcome.status, ledger.pool, ledger.unclaimed, ledger.completed) == (Status.REJECTED, 368, 500, True)
+    assert (outcome.status, ledger.pool, ledger.unclaimed, ledger.completed) == (Status.REJECTED, 518, 350, True)
     assert ledger.due(B) == Due.SLASH  # committed, could not reveal
+    assert ledger.due(V1) == ledger.due(V2) == Due.NOTHING  # reject voters: neither paid nor slashed
+    with pytest.raises(LedgerRevert, match="FLTaskManagerNoValidatorReward"):
+        ledger.claim_validator(V1, 1)
     ledger.claim_trainer(A, 0, 150, rewards.proof_for(A))
     ledger.claim_trainer(B, 0, 200, rewards.proof_for(B))
-    assert ledger.claim_validator(V1, 1) == 75 and ledger.claim_validator(V2, 1) == 75
     with pytest.raises(LedgerRevert, match="FLTaskManagerAlreadyClaimed"):
         ledger.claim_trainer(A, 0, 150, rewards.proof_for(A))
     assert ledger.unclaimed == 0
@@ -125,9 +132,9 @@ def test_mirror_ledger_settles_two_rounds_as_worked_out_by_hand() -> None:
         95,
     ]  # B: 10 % of 40 at settlement
     net = {x: ledger.balance(x) - 1000 for x in (A, B, C, V1, V2, V3)}
-    assert net == {A: 150, B: 200 - 14, C: -3, V1: 150, V2: 150, V3: -5}
-    # Slashes (3 + 5 + 10 + 4) went to the pool, rewards (650) came out of it: nothing created or lost.
-    assert ledger.pool == 372 and sum(net.values()) + ledger.pool == 1000
+    assert net == {A: 150, B: 200 - 14, C: -3, V1: 75, V2: 75, V3: -5}
+    # Slashes (3 + 5 + 10 + 4) went to the pool, rewards (500) came out of it: nothing created or lost.
+    assert ledger.pool == 522 and sum(net.values()) + ledger.pool == 1000
 
 
 def test_mirror_ledger_before_issue_12_slashes_reject_votes_and_takes_no_collateral() -> None:

@@ -1,5 +1,8 @@
 """Random sequences of stake, commit, reveal, attest, vote, finalize, claim, slash, penalize, exit,
-withdraw and reclaim over several accounts (Brownie's hypothesis state machine). After every step:
+withdraw and reclaim over several accounts (Brownie's hypothesis state machine): three trainers, three
+validators staked from the start and a fourth that stakes later. Validators also top up, exit, come
+back and attest alone and in any order, so that rewards are restaked (lazily, at a validator's first
+action of a round) between the attestations and votes of a round. After every step:
 
 - tokens are conserved: all holders' balances plus the manager's equal the supply;
 - the manager holds exactly what it owes, to the wei: stakes + unallocated pool + the running round's
@@ -10,6 +13,13 @@ withdraw and reclaim over several accounts (Brownie's hypothesis state machine).
 - no slash exceeds the stake it is taken from, and stakes never go negative;
 - the Commit phase never ends before its deadline while an active trainer has not committed (exits
   and penalties of committed trainers cannot shrink the set it waits for);
+- a Rejected round pays nobody: its whole reward went back to the pool;
+- every quorum of a round uses one stake snapshot (issue 19): each AvailabilityAttested of the round,
+  its RoundFinalized and the taskState view from its Attest phase on carry the same total T; the
+  weights of the round's validators sum to at most T, so attested stake, attested bps (at most
+  10,000), proposal tallies and the winning stake never exceed it, and nothing below quorum of T
+  decides availability or the vote; while the round runs from its Attest phase on, T covers the
+  stake and owed reward of every active validator (all the stake that can still vote);
 - the contract mirror the incentive benchmark runs on (bench/incentives_ledger.py's MirrorLedger) was
   sent every transaction too, reverted exactly when the contract did (with the same custom error), and
   agrees with the contract on every balance, stake, reward, pool and view, to the wei
@@ -37,9 +47,11 @@ from contract_helpers import (
     vote_commitment,
 )
 from mirror_check import MirroredTask
+from offchain.fl.availability import Attestation, decide
 from offchain.fl.merkle import build_penalty_tree
 
 SUPPLY = 10**9 * E18
+BPS = 10_000
 STATS: dict = {}  # successful transactions per function, printed with -s
 MIRROR: dict = {"transactions": 0, "reverts": 0, "checks": 0, "seconds": 0.0}  # the differential check
 N_ROUNDS = 3
@@ -63,10 +75,24 @@ MIN_CALLS = {
     "withdraw": 8,
     "reclaim": 1,
 }
+LATECOMER = 3  # validators[3] stakes only during the run
+
+
+class RoundLog:
+    """What the events of one round said about its stake: the ghost state of the snapshot invariants."""
+
+    def __init__(self) -> None:
+        self.totals: set[int] = set()  # quorum denominators seen: events, and the view from Attest on
+        self.attestations: list[Attestation] = []
+        self.weights: dict[str, int] = {}  # validator -> its weight in the round
+        self.reveals = 0
+        self.leading = 0  # highest leading stake the view showed
+        self.finalized: Any = None  # the RoundFinalized event
 
 
 class ProtocolMachine:
     st_idx = strategy("uint8", max_value=2)
+    st_validator = strategy("uint8", max_value=3)
     st_amount = strategy("uint256", min_value=1, max_value=150)
     st_secs = strategy("uint256", min_value=1, max_value=120)
     st_round = strategy("uint8", max_value=N_ROUNDS - 1)
@@ -74,7 +100,7 @@ class ProtocolMachine:
 
     def __init__(self, manager, token, trainers, validators, requester, deployer):
         self.m, self.token = manager, token
-        self.trainers, self.validators = trainers[:3], validators[:3]
+        self.trainers, self.validators = trainers[:3], validators[:4]
         self.requester, self.deployer = requester, deployer
         self.holders = [deployer, requester, *trainers, *validators]
 
@@ -106,9 +132,11 @@ class ProtocolMachine:
         self.trees = {}  # round -> MerkleTree of its accepted proposal
         self.penalty_trees = {}  # round -> penalty tree of its accepted proposal
         self.penalized = set()  # (round, account)
+        self.logs: dict[int, RoundLog] = {}  # round -> what its events said about its stake
+        self.quorum = int(p["quorumBps"])
         for i, a in enumerate(self.trainers):
             assert self.mirror.send(self.m.stake, self.task, Role.TRAINER, 100 * E18 + 3 * i + 1, {"from": a})
-        for i, a in enumerate(self.validators):
+        for i, a in enumerate(self.validators[:LATECOMER]):
             assert self.mirror.send(self.m.stake, self.task, Role.VALIDATOR, 100 * E18 + 7 * i + 2, {"from": a})
 
     # --- helpers -------------------------------------------------------------------------
@@ -125,10 +153,14 @@ class ProtocolMachine:
         name = getattr(fn, "_name", str(fn))
         STATS[name] = STATS.get(name, 0) + 1
         self._check_commit_phase_end(before, tx)
+        self._log_round_events(tx)
+        # A stake settles the account's last round (a slash) before adding the amount.
+        staked = {str(ev["account"]): ev["amount"] for ev in tx.events["Staked"]} if "Staked" in tx.events else {}
         for ev in tx.events["Slashed"] if "Slashed" in tx.events else []:  # noqa: SIM401 (brownie EventDict has no .get)
             # The stake left is what the event says (a slash above the stake would have reverted).
             if "Withdrawn" not in tx.events:
-                assert ev["remainingStake"] == self.m.participant(self.task, ev["account"])["stake"], "slash mis-booked"
+                stake = self.m.participant(self.task, ev["account"])["stake"]
+                assert ev["remainingStake"] + staked.get(str(ev["account"]), 0) == stake, "slash mis-booked"
         return tx
 
     def _check_commit_phase_end(self, before, tx):
@@ -142,6 +174,34 @@ class ProtocolMachine:
             p = self.m.participant(self.task, t)
             if p["active"]:
                 assert p["committed"] and p["hasRound"] and p["lastRound"] == rnd, "commit phase closed early"
+
+    def _log(self, rnd) -> RoundLog:
+        return self.logs.setdefault(int(rnd), RoundLog())
+
+    def _log_round_events(self, tx):
+        """Record the stake each event of the transaction reports for its round."""
+
+        def each(name):
+            return list(tx.events[name]) if name in tx.events else []
+
+        for ev in each("UpdateRevealed"):
+            self._log(ev["round"]).reveals += 1
+        for ev in each("AvailabilityAttested"):
+            log = self._log(ev["round"])
+            log.totals.add(int(ev["totalValidatorStake"]))
+            log.attestations.append(
+                Attestation(str(ev["validator"]), bytes(ev["held"]), int(ev["weight"]), int(ev["totalValidatorStake"]))
+            )
+        for name in ("AvailabilityAttested", "VoteCommitted", "VoteRevealed"):
+            for ev in each(name):
+                weights = self._log(ev["round"]).weights
+                assert weights.setdefault(str(ev["validator"]), int(ev["weight"])) == int(ev["weight"]), (
+                    "a validator's weight changed within a round"
+                )
+        for ev in each("RoundFinalized"):
+            log = self._log(ev["round"])
+            log.totals.add(int(ev["totalValidatorStake"]))
+            log.finalized = ev
 
     def _revealers(self, rnd):
         return [t for t in self.trainers if (rnd, str(t)) in self.secrets and self.secrets[(rnd, str(t))][-1]]
@@ -172,12 +232,13 @@ class ProtocolMachine:
         that non-reveals, losing votes and their slashes happen too. One step moves a whole phase."""
         rnd, phase = self._round()
         deviant = None if st_bool else st_idx
-        for i in range(3):
+        for i in range(len(self.trainers)):
             if phase == Phase.COMMIT and self._pending(self.trainers[i], rnd, "commit"):
                 self._commit_update(i)
             elif phase == Phase.REVEAL and i != deviant and self._pending(self.trainers[i], rnd, "reveal"):
                 self._reveal_update(i)
-            elif phase == Phase.ATTEST and self._pending(self.validators[i], rnd, "attest"):
+        for i in range(len(self.validators)):
+            if phase == Phase.ATTEST and self._pending(self.validators[i], rnd, "attest"):
                 self._attest(i)
             elif phase == Phase.VOTE_COMMIT and self._pending(self.validators[i], rnd, "commit"):
                 self._commit_vote(i, i != deviant)
@@ -241,10 +302,11 @@ class ProtocolMachine:
         if sec and self._try(self.m.revealUpdate, self.task, sec[0], sec[1], sec[2], {"from": t}):
             sec[3] = True
 
-    def _attest(self, st_idx):
+    def _attest(self, st_idx, held_all=True):
         v = self.validators[st_idx]
         reveals = self.m.taskState(self.task)["reveals"]
-        self._try(self.m.attestAvailability, self.task, all_held(reveals), {"from": v})
+        held = all_held(reveals) if held_all else bytes((reveals + 7) // 8)
+        self._try(self.m.attestAvailability, self.task, held, {"from": v})
 
     def _commit_vote(self, st_idx, st_bool):
         v = self.validators[st_idx]
@@ -335,6 +397,24 @@ class ProtocolMachine:
 
     rule_penalize_2 = rule_penalize
 
+    def rule_validator_stake(self, st_validator, st_amount):
+        """A validator stakes: the latecomer's first stake (or a new one after it withdrew), a comeback
+        or a top-up. Only possible before the round's Attest phase."""
+        v = self.validators[st_validator]
+        self._try(self.m.stake, self.task, Role.VALIDATOR, int(st_amount) * E18 + int(st_amount), {"from": v})
+
+    def rule_validator_exit(self, st_validator):
+        self._try(self.m.requestExit, self.task, {"from": self.validators[st_validator]})
+
+    def rule_validator_withdraw(self, st_validator):
+        """Withdraw after an exit: settles (restakes) an owed reward of an account no longer active."""
+        self._try(self.m.withdraw, self.task, {"from": self.validators[st_validator]})
+
+    def rule_attest(self, st_validator, st_bool):
+        """One validator attests now, holding every update or none: attestations in any order and
+        subsets, each restaking the attester's owed reward first."""
+        self._attest(st_validator, st_bool)
+
     def rule_exit(self, st_idx, st_bool):
         a = (self.trainers if st_bool else self.validators)[st_idx]
         self._try(self.m.requestExit, self.task, {"from": a})
@@ -375,10 +455,61 @@ class ProtocolMachine:
             assert out["validatorClaimed"] <= out["validatorPool"], "validator claims above the pool"
             if out["status"] == Status.ACCEPTED and out["rewardRoot"] != "0x" + ZERO.hex():
                 unclaimed += out["trainerPool"] - out["trainerClaimed"]
-            if out["status"] in (Status.ACCEPTED, Status.REJECTED):
+            if out["status"] == Status.ACCEPTED:
                 unclaimed += out["validatorPool"] - out["validatorClaimed"]
         expected = 0 if state["claimsClosed"] else unclaimed
         assert state["unclaimedRewards"] == expected, "unclaimed rewards differ from the rounds' unclaimed pools"
+
+    def invariant_rejected_rounds_pay_nobody(self):
+        """Nothing is claimed or restaked from a rejected round; with the obligations above (which
+        count no pool of a rejected round as owed), its whole reward went back to the pool."""
+        views = self.mirror.read()
+        for rnd in range(N_ROUNDS):
+            out = views["roundOutcome", rnd]
+            if out["status"] == Status.REJECTED:
+                assert out["validatorClaimed"] == 0 and out["trainerClaimed"] == 0, "a rejected round paid someone"
+
+    def invariant_one_stake_snapshot_per_round(self):
+        """No set of validators holding less than quorum of a round's snapshot decides anything."""
+        state = self.mirror.read()["taskState"]
+        if Phase.ATTEST <= state["phase"] <= Phase.AWAITING_FINALIZATION:
+            log = self._log(state["round"])
+            log.totals.add(int(state["totalValidatorStake"]))  # the view's snapshot, frozen from Attest on
+            log.leading = max(log.leading, int(state["leadingStake"]))
+        for rnd, log in self.logs.items():
+            assert len(log.totals) <= 1, f"round {rnd} used several stake totals: {sorted(log.totals)}"
+            if not log.totals:
+                continue
+            (total,) = log.totals
+            assert sum(log.weights.values()) <= total, f"round {rnd}: the weights sum above the snapshot"
+            attested = sum(a.weight for a in log.attestations)
+            assert attested <= total, f"round {rnd}: attested stake above the snapshot"
+            verdict = decide(log.reveals, log.attestations, self.quorum)
+            assert all(bps <= BPS for bps in verdict.attested_bps.values()), f"round {rnd}: attested bps above 10,000"
+            for i in verdict.included:
+                held = sum(a.weight for a in log.attestations if a.held[i // 8] >> (i % 8) & 1)
+                assert held * BPS >= self.quorum * total, f"round {rnd}: update {i} included below quorum"
+            assert log.leading <= total, f"round {rnd}: leading stake above the snapshot"
+            if log.finalized is not None:
+                winning = int(log.finalized["winningStake"])
+                assert winning <= total, f"round {rnd}: winning stake above the snapshot"
+                if log.finalized["status"] in (Status.ACCEPTED, Status.REJECTED):
+                    assert winning * BPS >= self.quorum * total, f"round {rnd}: decided below quorum"
+
+    def invariant_snapshot_covers_the_stake_that_can_vote(self):
+        """From the Attest phase on, every active validator's stake plus its owed reward (what its
+        weight can still become) is counted in the round's snapshot."""
+        views = self.mirror.read()
+        state = views["taskState"]
+        if not Phase.ATTEST <= state["phase"] <= Phase.AWAITING_FINALIZATION:
+            return
+        can_vote = 0
+        for v in self.validators:
+            p = views["participant", v]
+            if p["active"]:
+                owed = views["validatorReward", p["lastRound"], v] if p["unsettled"] else 0
+                can_vote += p["stake"] + owed
+        assert can_vote <= state["totalValidatorStake"], "active stake and owed rewards above the snapshot"
 
     def invariant_finalized_rounds_never_change(self):
         views = self.mirror.read()

@@ -6,10 +6,12 @@ from contract_helpers import (
     ZERO,
     Participation,
     Phase,
+    Role,
     Status,
     proposal_hash,
     reverts,
 )
+from offchain.fl.availability import Attestation, decide
 
 CID = "QmAggregateAggregateAggregateAggregateAggregat"
 
@@ -109,14 +111,14 @@ def test_finalizeRound_accepted_moves_to_next_round(manager, proto, task_id, cha
     assert state["commits"] == 0 and state["leadingStake"] == 0 and state["activeTrainers"] == 4
 
 
-def test_finalizeRound_rejected_returns_trainer_pool(manager, proto, task_id):
+def test_finalizeRound_rejected_returns_the_whole_reward(manager, proto, task_id):
     reward = manager.taskState(task_id)["roundReward"]
     proto.run_round(task_id, reject=True, finalize=False)
     proto.to_phase(task_id, Phase.AWAITING_FINALIZATION)
     tx = manager.finalizeRound(task_id, {"from": proto.requester})
     ev = tx.events["RoundFinalized"]
     assert ev["status"] == Status.REJECTED and ev["winningProposal"] == "0x" + REJECT.hex()
-    assert ev["returnedToPool"] == reward * 7000 // 10000
+    assert ev["returnedToPool"] == reward
     assert ev["rewardRoot"] == "0x" + "00" * 32
     assert tx.events["RoundStarted"]["globalModelProposal"] == "0x" + "00" * 32
 
@@ -152,3 +154,99 @@ def test_finalizeRound_RevertWhen_votes_open(manager, proto, task_id):
         manager.finalizeRound(task_id, {"from": proto.requester})
     with reverts("FLTaskManagerUnknownTask: 77"):
         manager.finalizeRound(77, {"from": proto.requester})
+
+
+# --- one stake snapshot per round (issue 19) ----------------------------------------------------
+
+
+def _winners_owed_50_each(manager, proto, trainers, validators):
+    """Validators A and B (100 tokens each) win round 0 together: each is owed 50, restaked lazily at
+    its first action of round 1. Round 1 then has one revealed update and waits in its Attest phase.
+    The stake of round 1 is 300: A and B hold 150 each, 50 % each, short of the 60 % quorum alone."""
+    task = proto.create(numRounds=2, rewardPool=200 * E18, trainerShareBps=0, quorumBps=6000)
+    manager.stake(task, Role.TRAINER, 100 * E18, {"from": trainers[0]})
+    a, b = validators[:2]
+    for v in (a, b):
+        manager.stake(task, Role.VALIDATOR, 100 * E18, {"from": v})
+    proto.run_round(task, trainers=trainers[:1], validators=[a, b])
+    assert manager.roundOutcome(task, 0)["status"] == Status.ACCEPTED
+    assert manager.validatorReward(task, 0, a) == manager.validatorReward(task, 0, b) == 50 * E18
+    proto.to_phase(task, Phase.COMMIT)
+    proto.commit_update(task, trainers[0])
+    proto.to_phase(task, Phase.REVEAL)
+    proto.reveal_update(task, trainers[0])
+    proto.to_phase(task, Phase.ATTEST)
+    return task, a, b
+
+
+def test_a_restaked_reward_cannot_pass_the_availability_quorum_with_less_than_quorum_of_the_snapshot(
+    manager, proto, trainers, validators
+):
+    """The audit's case: A's reward of round 0 is restaked at its first action of round 1, so A
+    attests with 150. The denominator used to be the total when A attested (250, B's reward not yet
+    restaked): 150 x 10^4 >= 6,000 x 250 let A alone make the update available, and the two
+    attestations summed to 12,000 bps. Every attestation of the round now carries the round's one
+    snapshot, 300, with both owed rewards in it."""
+    task, a, b = _winners_owed_50_each(manager, proto, trainers, validators)
+    first = proto.attest(task, a, b"\x01").events["AvailabilityAttested"]
+    second = proto.attest(task, b, b"\x00").events["AvailabilityAttested"]
+    atts = [
+        Attestation(str(e["validator"]), bytes(e["held"]), e["weight"], e["totalValidatorStake"])
+        for e in (first, second)
+    ]
+    verdict = decide(1, atts, 6000)  # what every validator computes off-chain from the events
+    assert verdict.status(0) == "under_attested" and verdict.attested_bps[0] == 5000
+    assert sum(x.weight for x in atts) * 10_000 // atts[0].total_stake <= 10_000
+    assert first["weight"] == second["weight"] == 150 * E18
+    assert first["totalValidatorStake"] == second["totalValidatorStake"] == 300 * E18
+    assert manager.taskState(task)["totalValidatorStake"] == 300 * E18
+
+
+def test_a_restaked_reward_cannot_pass_the_vote_quorum_with_less_than_quorum_of_the_snapshot(
+    manager, proto, trainers, validators
+):
+    """The same for the vote: B, owed 50, does not act in round 1, so its reward is never restaked.
+    A's 150 used to reach 60 % of the total at finalization (250); it is 50 % of the round's 300."""
+    task, a, b = _winners_owed_50_each(manager, proto, trainers, validators)
+    proto.attest(task, a)
+    assert manager.participant(task, b)["stake"] == 100 * E18  # B's reward stays owed, not restaked
+    proto.to_phase(task, Phase.VOTE_COMMIT)
+    assert proto.commit_vote(task, a, "QmAlone", ZERO).events["VoteCommitted"]["weight"] == 150 * E18
+    proto.to_phase(task, Phase.VOTE_REVEAL)
+    proto.reveal_vote(task, a)
+    proto.to_phase(task, Phase.AWAITING_FINALIZATION)
+    assert manager.taskState(task)["leadingStake"] == 150 * E18
+    ev = manager.finalizeRound(task, {"from": proto.requester}).events["RoundFinalized"]
+    assert ev["status"] == Status.FAILED and ev["winningStake"] == 150 * E18
+    assert ev["totalValidatorStake"] == 300 * E18 and ev["returnedToPool"] == 100 * E18
+
+
+def test_the_snapshot_moves_with_stakes_and_exits_before_attest_and_never_after(
+    manager, proto, task_id, trainers, validators, accounts, token
+):
+    """Validators stake, top up and exit only before the Attest phase, and the round's snapshot
+    follows them there; from the Attest phase on, restakes, slashes and claims leave it alone."""
+    assert manager.taskState(task_id)["totalValidatorStake"] == 800 * E18  # Registration: the stakes
+    proto.run_round(task_id, validators=validators[:3])  # validators[3] never takes part
+    owed = manager.roundOutcome(task_id, 0)["validatorPool"]
+    assert manager.taskState(task_id)["totalValidatorStake"] == 800 * E18 + owed
+    newcomer = accounts[0]
+    token.approve(manager, 2**256 - 1, {"from": newcomer})
+    manager.stake(task_id, Role.VALIDATOR, 100 * E18, {"from": newcomer})  # Commit phase of round 1
+    manager.stake(task_id, Role.VALIDATOR, 50 * E18, {"from": validators[1]})  # a top-up
+    manager.requestExit(task_id, {"from": validators[3]})
+    snapshot = 800 * E18 + owed + 150 * E18 - 200 * E18
+    assert manager.taskState(task_id)["totalValidatorStake"] == snapshot
+    proto.commit_update(task_id, trainers[0])
+    proto.to_phase(task_id, Phase.REVEAL)
+    proto.reveal_update(task_id, trainers[0])
+    proto.to_phase(task_id, Phase.ATTEST)
+    manager.claimValidatorReward(task_id, 0, {"from": validators[0]})  # leaves the stake: the snapshot stays
+    weights = {}
+    for v in (newcomer, *validators[:3]):
+        ev = proto.attest(task_id, v).events["AvailabilityAttested"]
+        assert ev["totalValidatorStake"] == snapshot
+        weights[v] = ev["weight"]
+    assert weights[newcomer] == 100 * E18 and weights[validators[1]] == 250 * E18 + owed // 3
+    assert sum(weights.values()) <= snapshot
+    assert manager.taskState(task_id)["totalValidatorStake"] == snapshot

@@ -211,7 +211,7 @@ def test_the_mirror_agrees_with_the_contract_over_accepted_rejected_and_failed_r
         s.reveal_vote(v, "", ZERO, ZERO)
     s.wait(41)
     s("withdraw", sender=t2)  # after the cooldown and round 0's penalty window, before the task ends
-    s("finalizeRound", sender=deployer)  # Rejected: the validator pool is owed, the trainer pool returns
+    s("finalizeRound", sender=deployer)  # Rejected: nobody is paid, the whole reward returns to the pool
     s("claimTrainerReward", 1, 1, [], sender=t0, expect="FLTaskManagerRoundNotAccepted")
     s("penalizeTrainer", 1, t0, [], sender=deployer, expect="FLTaskManagerRoundNotAccepted")
 
@@ -221,7 +221,7 @@ def test_the_mirror_agrees_with_the_contract_over_accepted_rejected_and_failed_r
     s("penalizeTrainer", 0, t1, penalties.proof_for(str(t1)), sender=deployer, expect="FLTaskManagerAlreadyPenalized")
     s.reveal_update(t0, 100)
     s.reveal_update(t1, 600)
-    s("attestAvailability", all_held(2), sender=v0)  # settles round 1: v0 restakes its reward
+    s("attestAvailability", all_held(2), sender=v0)  # settles round 1: a rejected round owes nothing
     s("attestAvailability", all_held(2), sender=v1)
     s.commit_vote(v0, "QmAggregate2", ZERO, ZERO)
     s.commit_vote(v1, "QmOther2", ZERO, ZERO)

@@ -78,11 +78,42 @@ def test_claimValidatorReward(manager, token, proto, task_id, validators):
         manager.claimValidatorReward(task_id, 0, {"from": v})
 
 
-def test_claimValidatorReward_on_rejected_round(manager, proto, task_id, validators):
-    proto.run_round(task_id, reject=True)
-    assert (
-        manager.claimValidatorReward(task_id, 0, {"from": validators[0]}).events["ValidatorRewardClaimed"]["amount"] > 0
-    )
+def test_rejected_round_pays_its_reject_voters_nothing_and_returns_its_reward_to_the_pool(
+    manager, token, proto, task_id, validators
+):
+    """A validator that always votes reject without computing anything used to be paid in full in
+    every rejected round. Now a rejected round owes nothing: its whole reward goes back to the pool
+    and is spread over the later rounds; the reject votes are not slashed either."""
+    state = manager.taskState(task_id)
+    reward, pool = state["roundReward"], state["unallocatedPool"]
+    proto.run_round(task_id, reject=True, finalize=False)  # every validator votes reject
+    proto.to_phase(task_id, Phase.AWAITING_FINALIZATION)
+    tx = manager.finalizeRound(task_id, {"from": proto.requester})
+    ev = tx.events["RoundFinalized"]
+    assert ev["status"] == Status.REJECTED and ev["returnedToPool"] == reward
+    assert tx.events["RoundStarted"]["roundReward"] == (pool + reward) // 2
+    state = manager.taskState(task_id)
+    assert state["unclaimedRewards"] == 0 and state["unallocatedPool"] == pool + reward - (pool + reward) // 2
+    held = token.balanceOf(manager)
+    for v in validators:
+        assert manager.validatorReward(task_id, 0, v) == 0
+        with reverts(f"FLTaskManagerNoValidatorReward: {task_id}, 0, {_lower(v)}"):
+            manager.claimValidatorReward(task_id, 0, {"from": v})
+        with reverts(f"FLTaskManagerNotSlashable: {task_id}, 0, {_lower(v)}"):
+            manager.slash(task_id, 0, v, {"from": proto.requester})
+    assert token.balanceOf(manager) == held
+    # Settling the rejected round at the validators' next action pays and slashes nothing.
+    proto.to_phase(task_id, Phase.COMMIT)
+    proto.commit_update(task_id, proto.trainers[0])
+    proto.to_phase(task_id, Phase.REVEAL)
+    proto.reveal_update(task_id, proto.trainers[0])
+    proto.to_phase(task_id, Phase.ATTEST)
+    for v in validators:
+        tx = proto.attest(task_id, v)
+        assert "ValidatorRewardClaimed" not in tx.events and "Slashed" not in tx.events
+        assert tx.events["AvailabilityAttested"]["weight"] == 200 * E18
+    out = manager.roundOutcome(task_id, 0)
+    assert out["status"] == Status.REJECTED and out["validatorClaimed"] == 0 and out["trainerClaimed"] == 0
 
 
 def test_claimValidatorReward_RevertWhen(manager, proto, task_id, trainers, validators):
@@ -133,7 +164,10 @@ def test_validator_voting_another_aggregate_has_no_reward_and_is_slashed(
     assert (ev["taskId"], ev["round"], ev["account"], ev["reason"]) == (task_id, 0, loser, Reason.VALIDATOR_LOSING_VOTE)
     assert ev["amount"] == 60 * E18 and ev["remainingStake"] == 140 * E18
     assert manager.taskState(task_id)["unallocatedPool"] == pool + 60 * E18
-    assert manager.taskState(task_id)["totalValidatorStake"] == 800 * E18 - 60 * E18
+    # Round 1 has not reached its Attest phase: the slash lowers its snapshot (the stakes plus the
+    # three winners' owed rewards) at once.
+    owed = manager.roundOutcome(task_id, 0)["validatorPool"]
+    assert manager.taskState(task_id)["totalValidatorStake"] == 800 * E18 + owed - 60 * E18
     with reverts(f"FLTaskManagerNotSlashable: {task_id}, 0, {_lower(loser)}"):
         manager.slash(task_id, 0, loser, {"from": accounts[0]})
 
@@ -216,6 +250,7 @@ def test_unclaimed_validator_reward_is_restaked_at_next_vote(manager, proto, tas
     v = validators[0]
     share = manager.validatorReward(task_id, 0, v)
     total = manager.taskState(task_id)["totalValidatorStake"]
+    assert total == 800 * E18 + manager.roundOutcome(task_id, 0)["validatorPool"]
     proto.to_phase(task_id, Phase.COMMIT)
     for t in proto.trainers:
         proto.commit_update(task_id, t)
@@ -227,7 +262,8 @@ def test_unclaimed_validator_reward_is_restaked_at_next_vote(manager, proto, tas
     ev = tx.events["ValidatorRewardClaimed"]
     assert (ev["round"], ev["amount"], ev["restaked"]) == (0, share, True)
     assert tx.events["VoteCommitted"]["weight"] == 200 * E18 + share
-    assert manager.taskState(task_id)["totalValidatorStake"] == total + share
+    # The reward was counted in the stake snapshot from round 0's finalization: restaking it moves nothing.
+    assert manager.taskState(task_id)["totalValidatorStake"] == total
     assert int(manager.participantStatus(task_id, 0, v)[0]) == Participation.UNRECORDED
 
 
