@@ -112,6 +112,9 @@ class UpdateView:
             return self.reason or "no verdict"
         share = e.reward / self.trainer_pool if self.trainer_pool else 0
         group = f", shared in the reward group of update #{e.group}" if e.group != e.index else ""
+        if e.reward and e.score_ppm == e.reward_ppm == 1_000_000 and not e.accepted:
+            # a SecAgg update that was fine while the round's sum could not be released: no scores there
+            return f"not in the model ({e.reason}: {e.detail}), paid by its counted samples: {share:.1%} of the trainer pool"
         if e.reward:
             where = "" if e.accepted else f"left out of the model ({e.reason}: {e.detail}) but "
             return (

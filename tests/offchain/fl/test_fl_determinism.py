@@ -53,7 +53,8 @@ def test_rounds_are_bit_identical_across_threads_and_simd_builds() -> None:
 # The aggregates of the same accepted updates, recorded with numpy 2.4.6 / safetensors 0.8.0
 # (x86-64, AVX-512) before rounds had scores, norm bounds and v2 receipts: the rules' arithmetic
 # must never move (consensus_fedavg is newer: re-recorded when its scores' consensus direction
-# became weighted by samples, issue 12). Validators on any machine must reproduce these bytes;
+# became weighted by samples, issue 12, and when its clip became the weighted median norm, issue 19).
+# Validators on any machine must reproduce these bytes;
 # a change here means honest validators on different setups would vote for different CIDs.
 AGGREGATES = {
     "fedavg": "a61c156433db73cc56da35367009dc73b18a62ef3ab5603074346e599c04fa93",
@@ -63,8 +64,9 @@ AGGREGATES = {
     "norm_clipped_fedavg": "e24493f3ba442a046f3b2fb93921d2cab684181e852d2c2b0b5152789fea4e3f",
     "consensus_fedavg": "623a5d444b8d966c1843fdde9d9f21dc517bb855d4935a1682a1a36a442f4a25",
 }
-# Full rounds (receipt v2 : model : reward root : penalty root), recorded the same way (re-recorded
-# for the sample-weighted consensus direction of the scores, issue 12).
+# Full rounds (receipt : model : reward root : penalty root), recorded the same way (re-recorded for
+# the sample-weighted consensus direction of the scores, issue 12, and for receipt v4's reward scores,
+# counted samples and reward groups, with a public change G_r - G_{r-1} to project out, issue 19).
 ROUNDS = {
     "fedavg": "bb85e3b6d9b31f1805afbf3a80f479511fe97ddc26b63ffeea8ef249b15d6b8c:e542f7d36b6e95b25dc17dafdf32f00fbfee9223bc0f3a308ad0c23792e2b55a:b8f1b2a2f32f3894991ccd407253b9fc42e454874f01d6df7f4252fd49e7385d:85b01a8792617a617b36244b4433d92ebaad2852d85f536066e125c88b8c662a",
     "median": "d3324fdd0d6fa084289b48576c80b11a0e08dbd63be49cbcdf62e18b906b0135:e8c95e3b0382acc6b05e50bde2945e19bb4e1bfd58e4dcd283078558ddcea4d9:b8f1b2a2f32f3894991ccd407253b9fc42e454874f01d6df7f4252fd49e7385d:85b01a8792617a617b36244b4433d92ebaad2852d85f536066e125c88b8c662a",
