@@ -117,13 +117,16 @@ def round_show(
         f"winning receipt {report['receipt_cid'] or '-'}; {_stakes(report)}",
         highlight=False,
     )
-    table = Table("trainer", "update CID", "samples", "score", "reward (DFL)", "why", "claimed", "penalty (DFL)")
+    table = Table(
+        "trainer", "update CID", "samples", "score", "reward score", "reward (DFL)", "why", "claimed", "penalty (DFL)"
+    )
     for u in report["updates"]:
         table.add_row(
             u["trainer"],
             u["cid"] or "-",
             str(u["num_samples"] or "-"),
             f"{u['score_ppm'] / 1e6:.3f}" if u["score_ppm"] is not None else "-",
+            f"{u['reward_ppm'] / 1e6:.3f}" if u["reward_ppm"] is not None else "-",
             format_tokens(u["reward"]),
             u["why"],
             "yes" if u["claimed"] else "",

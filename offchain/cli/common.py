@@ -25,7 +25,8 @@ if TYPE_CHECKING:  # heavy imports only when a command needs them
     from offchain.storage.ipfs import IpfsStore
 
 # Piped output (CI logs, `| tee`) gets room for the tables instead of rich's 80-column default.
-console = Console(width=None if sys.stdout.isatty() else 140, soft_wrap=True)  # messages whole; tables fit the width
+# messages whole; tables fit the terminal, or COLUMNS, or 140 columns when piped
+console = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 140, soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)  # messages stay greppable: no hard wraps
 
 EXIT_USER_ERROR = 1  # a DflError: a message says what to do (typer/click exit 2 on bad options)

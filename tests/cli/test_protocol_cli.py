@@ -90,6 +90,12 @@ def test_read_commands_show_the_demo_task(demo: tuple[dict, dict[str, str], Path
     receipt = _json(env, "round", "show", task, "0")
     assert receipt["accepted"] == 2 and all(u["cid"] and u["claimed"] for u in receipt["updates"])
     assert {v["vote"] for v in receipt["votes"]} == {receipt["receipt_cid"]}
+    shown_round = _dfl(env | {"COLUMNS": "400"}, "round", "show", task, "0")  # wide enough not to wrap
+    header = next(line for line in shown_round.stdout.splitlines() if "update CID" in line)
+    assert "reward score" in header and "why" in header
+    for u in receipt["updates"]:
+        row = next(line for line in shown_round.stdout.splitlines() if u["trainer"] in line)
+        assert f"{u['score_ppm'] / 1e6:.3f}" in row and f"{u['reward_ppm'] / 1e6:.3f}" in row
     rewards = _json(env, "rewards", "show", "--task", task)["participants"]
     assert sorted(r["reward_claimed"] for r in rewards) == sorted(p["reward_claimed"] for p in summary["participants"])
 
