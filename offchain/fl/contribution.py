@@ -15,8 +15,10 @@ built from three measurements a trainer cannot raise without its own data and it
    last round's global change (G_r - G_{r-1}) points about where this round's does (cosine 0.74 to
    0.84 on the incentives benchmark). Replaying it needs no data, so the reward pays only for
    agreement *beyond* it: the cosine between the update's change and the consensus change, both with
-   their component along the public change removed (`reward_scores`). An update that does not agree
-   with the consensus at all (aggregation score 0) earns nothing either.
+   their component along the public change removed (`reward_scores`), and never more than the
+   aggregation score: an update that pushes the model back along the public change (a label flip
+   does) must not have that part forgiven by the projection. An update that does not agree with the
+   consensus at all (aggregation score 0) earns nothing either.
 3. **Groups.** Two updates of one trainer's data (the same update revealed by several accounts, or
    one data set split over several) agree with each other far beyond what the consensus explains.
    Updates whose residuals (changes without their public and consensus components) have a cosine of
@@ -107,7 +109,9 @@ def reward_scores(
             continue
         beyond_public = _remove(change(global_weights, update), basis[:-1])
         cos = kernels.cosine(kernels.dot(beyond_public, consensus), kernels.squared_norm(beyond_public), sq_consensus)
-        rewards.append(to_ppm(cos, floor))
+        # never more than the score: removing the public component must not forgive an update that
+        # works against the trajectory (a label flip's change points partly back along it)
+        rewards.append(min(score, to_ppm(cos, floor)))
         if rewards[-1] > 0 and find_groups:
             residuals[i] = _remove(beyond_public, basis[-1:])
     return rewards, groups(len(updates), residuals)

@@ -225,6 +225,34 @@ def test_replaying_last_rounds_global_change_is_not_paid_and_honest_work_is() ->
     assert dict(without_public.receipt.rewards).get(replay.trainer, 0) > 0
 
 
+def test_working_against_the_public_trajectory_is_not_forgiven_by_the_reward_score() -> None:
+    """The reward score removes the public change G_r - G_{r-1} from both sides; an update that
+    pushes the model back along it (as a label flip's change does) must not have that part forgiven.
+    The saboteur's change is what the honest changes carry beyond the public prediction plus a small
+    step backwards along the public change: beyond the public part it agrees perfectly, overall little
+    (score about 0.16; 10,000 parameters, so the floor is 0.05). Its reward score is capped at its
+    score, so it is paid less than any honest trainer with the same samples (without the cap: reward
+    score 1.0, the best of the round)."""
+    size = 10_000
+    glob = {"0000/w": pseudo_random(size, seed=1)}
+    true = pseudo_random(size, seed=2).astype(np.float64)
+    public = 0.8 * true + 0.2 * pseudo_random(size, seed=31)
+    unit = public / np.linalg.norm(public)
+    beyond = true - (true @ unit) * unit  # what the honest changes carry beyond the public prediction
+
+    def update(i: int, delta: np.ndarray) -> Update:
+        return Update(address(i), 100, {"0000/w": (glob["0000/w"] + delta).astype(np.float32)})
+
+    honest = [update(i, true + 0.02 * pseudo_random(size, seed=10 + i)) for i in range(HONEST)]
+    saboteur = update(100, beyond - 0.1 * np.linalg.norm(beyond) * unit)
+    previous = {"0000/w": (glob["0000/w"] - public).astype(np.float32)}
+    result = run_round(glob, [*honest, saboteur], ROBUST["consensus_fedavg"], previous=previous)
+    entries = {e.trainer: e for e in result.receipt.updates}
+    mine = entries[saboteur.trainer]
+    assert 0 < mine.score_ppm < 300_000 and mine.reward_ppm == mine.score_ppm
+    assert all(mine.reward < entries[u.trainer].reward for u in honest)
+
+
 def test_krum_pays_what_it_leaves_out_by_its_reward_score() -> None:
     """Reward and exclusion tell one story under every rule: Multi-Krum keeps the m updates with the
     lowest Krum scores for the model, a robustness choice; an honest update it leaves out is not
