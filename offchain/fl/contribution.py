@@ -112,7 +112,7 @@ def reward_scores(
         # never more than the score: removing the public component must not forgive an update that
         # works against the trajectory (a label flip's change points partly back along it)
         rewards.append(min(score, to_ppm(cos, floor)))
-        if rewards[-1] > 0 and find_groups:
+        if find_groups:  # every update that counts in the model (score > 0), paid or not in this pass
             residuals[i] = _remove(beyond_public, basis[-1:])
     return rewards, groups(len(updates), residuals)
 
