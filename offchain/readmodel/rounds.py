@@ -20,6 +20,7 @@ from offchain.chain.events import (
     VoteRevealed,
 )
 from offchain.chain.protocol import REJECT_PROPOSAL, RoundStatus, SlashReason
+from offchain.fl.reasons import Reason
 from offchain.fl.receipt import RoundReceipt, UpdateEntry
 from offchain.readmodel.models import global_model_cid, winning_receipt_cid
 from offchain.readmodel.validators import round_validators
@@ -112,7 +113,7 @@ class UpdateView:
             return self.reason or "no verdict"
         share = e.reward / self.trainer_pool if self.trainer_pool else 0
         group = f", shared in the reward group of update #{e.group}" if e.group != e.index else ""
-        if e.reward and e.score_ppm == e.reward_ppm == 1_000_000 and not e.accepted:
+        if e.reason == Reason.SUM_NOT_RELEASED:
             # a SecAgg update that was fine while the round's sum could not be released: no scores there
             return f"not in the model ({e.reason}: {e.detail}), paid by its counted samples: {share:.1%} of the trainer pool"
         if e.reward:

@@ -22,9 +22,10 @@ from offchain.chain.events import (
     VoteRevealed,
 )
 from offchain.chain.protocol import REJECT_PROPOSAL, Role, RoundStatus, SlashReason, TaskParams, proposal_hash
-from offchain.fl.receipt import RoundReceipt
+from offchain.fl.receipt import RoundReceipt, UpdateEntry
 from offchain.readmodel.models import HistoryError, global_model_cid, winning_receipt_cid
 from offchain.readmodel.participants import participant_totals
+from offchain.readmodel.rounds import UpdateView
 from offchain.readmodel.validators import round_validators
 from offchain.units import TOKEN
 
@@ -109,3 +110,18 @@ def test_trainers_earn_what_the_receipts_allocate_and_validators_what_they_claim
         (A, Role.TRAINER, 2 * TOKEN, 7 * TOKEN, 7 * TOKEN, TOKEN // 10),
         (B, Role.VALIDATOR, 100 * TOKEN, 5 * TOKEN, 3 * TOKEN, 0),
     ]
+
+
+def _why(*, accepted: bool, reason: str | None, score: int, reward_ppm: int) -> str:
+    entry = UpdateEntry(0, A, "QmU", 100, 10_000, accepted, reason, False, "detail", score, reward_ppm, 0, 7, 50)
+    return UpdateView(A, None, None, entry, None, reason, trainer_pool=100).why  # type: ignore[arg-type]
+
+
+def test_why_says_a_secagg_update_is_paid_by_its_samples_and_a_krum_exclusion_by_its_reward_score() -> None:
+    """A SecAgg round whose sum could not be released pays the fine updates by their counted samples
+    (their receipt entries carry 1.0 for both scores); an update Multi-Krum left out is paid by its
+    reward score, even a perfect one, and says so."""
+    secagg = _why(accepted=False, reason="sum_not_released", score=1_000_000, reward_ppm=1_000_000)
+    assert secagg.startswith("not in the model (sum_not_released: detail), paid by its counted samples: 50.0%")
+    krum = _why(accepted=False, reason="krum_excluded", score=1_000_000, reward_ppm=1_000_000)
+    assert krum.startswith("left out of the model (krum_excluded: detail) but paid for reward score 1.000")
