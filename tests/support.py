@@ -15,9 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
+from web3.types import RPCEndpoint
+
 from offchain.chain.accounts import anvil_account
 from offchain.chain.artifacts import load_deployment
 from offchain.chain.manager import TaskManager
+from offchain.chain.protocol import Phase, TaskState
 from offchain.config import PROJECT_ROOT
 from offchain.devnet.services import Ports
 
@@ -155,3 +158,57 @@ def publish_digits(ipfs_api: str, *, eval_samples: int | None = None, seed: int 
             x_eval=digits.x_test[:n],
             y_eval=digits.y_test[:n],
         )
+
+
+def warp_to(chain: TaskManager, timestamp: int) -> None:
+    """Mine a block stamped `timestamp` or later on anvil: what waiting until then would do, at once."""
+    ahead = timestamp - chain.timestamp()
+    if ahead > 0:
+        chain.w3.provider.make_request(RPCEndpoint("evm_increaseTime"), [ahead])
+    chain.w3.provider.make_request(RPCEndpoint("evm_mine"), [])
+
+
+def registration(state: TaskState) -> bool:
+    """Skip rule: end registration at once (for tests that staked everyone before starting workers)."""
+    return state.phase == Phase.REGISTRATION
+
+
+@contextmanager
+def skipping_waits(
+    protocol: DevnetDeployment,
+    task: int,
+    *rules: Callable[[TaskState], bool],
+    settled: Callable[[], bool] | None = None,
+) -> Iterator[None]:
+    """While the block runs, end `task`'s phases early instead of sitting out their deadlines: whenever a
+    rule says the current phase has nothing more to wait for (every action the test expects is on
+    chain), anvil's clock jumps to the phase's deadline. Once the task is completed and `settled()`
+    says so (say, every validator has applied its penalties and exited), the clock jumps past the
+    penalty window too, so the trainers withdraw. The chain sees exactly what it would after the
+    wait: the same transactions, blocks past the same deadlines; only the wall clock is spared."""
+    stop = threading.Event()
+    chain = protocol.manager()  # a client of its own: the test's are used from the test's thread
+    cooldown = chain.task_params(task).exit_cooldown
+
+    def watch() -> None:
+        warped: set[tuple[int, Phase]] = set()
+        while not stop.wait(0.25):
+            state = chain.task_state(task)
+            key = (state.round, state.phase)
+            if key in warped:
+                continue
+            if state.phase == Phase.COMPLETED:
+                if settled is not None and settled():
+                    warp_to(chain, chain.timestamp() + cooldown + 1)
+                    warped.add(key)
+            elif any(rule(state) for rule in rules):
+                warp_to(chain, state.phase_deadline)
+                warped.add(key)
+
+    thread = threading.Thread(target=watch, name="skipping-waits", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=10)

@@ -50,6 +50,10 @@ def claim_validator_rewards(chain: TaskManager, task_id: int) -> int:
     return total
 
 
+# The unlock time last announced per (account, task): a worker polls every fraction of a second.
+_announced_unlocks: dict[tuple[str, int], int] = {}
+
+
 def withdraw_stake(chain: TaskManager, task_id: int) -> int | None:
     """Withdraw the account's whole stake once the task is completed and the stake unlocked (any due
     slash is settled first): the amount, 0 if there is none, None while the stake is still locked
@@ -61,9 +65,14 @@ def withdraw_stake(chain: TaskManager, task_id: int) -> int | None:
     unlock = unlock_time(chain, task_id, chain.address)
     now = chain.timestamp()
     if now < unlock:
-        log.info(
-            "%s: the stake of task %d unlocks in %d s (penalty window); waiting", chain.address, task_id, unlock - now
-        )
+        if _announced_unlocks.get((chain.address, task_id)) != unlock:  # once, not on every poll
+            _announced_unlocks[(chain.address, task_id)] = unlock
+            log.info(
+                "%s: the stake of task %d unlocks in %d s (penalty window); waiting",
+                chain.address,
+                task_id,
+                unlock - now,
+            )
         return None
     chain.withdraw(task_id)
     log.info("%s withdrew %s DFL from task %d", chain.address, format_tokens(p.stake), task_id)

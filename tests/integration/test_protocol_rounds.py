@@ -17,7 +17,15 @@ from offchain.services.context import load_global_model, round_receipt
 from offchain.services.local_model import LocalModel
 from offchain.services.requester import TaskSettings, create_task
 from offchain.storage.ipfs import IpfsStore
-from support import DevnetDeployment, committed, publish_digits, stop_processes, wait_until
+from support import (
+    DevnetDeployment,
+    committed,
+    publish_digits,
+    registration,
+    skipping_waits,
+    stop_processes,
+    wait_until,
+)
 
 TRAINERS = (1, 2, 3)  # anvil account indexes
 VALIDATORS = (5, 6)
@@ -96,15 +104,16 @@ def test_two_rounds_finalize_accuracy_rises_rewards_are_claimed_and_a_killed_tra
     procs = {f"t{a}": protocol.dfl(trainer(i, a), logs[f"t{a}"]) for i, a in enumerate(TRAINERS)}
     procs |= {f"v{a}": protocol.dfl(validator(i, a), logs[f"v{a}"]) for i, a in enumerate(VALIDATORS)}
     try:
-        # Kill trainer 1 the moment its round-0 commit is on record: the worst time to crash.
-        victim = anvil_account(TRAINERS[0]).address.lower()
-        state_file = protocol.state_dir / "workers" / "31337" / f"task-{task}" / f"trainer-{victim}.json"
-        wait_until(lambda: committed(state_file, 0), timeout=120, what="trainer 1 to commit in round 0")
-        procs[f"t{TRAINERS[0]}"].send_signal(signal.SIGKILL)
-        assert procs[f"t{TRAINERS[0]}"].wait(10) == -signal.SIGKILL
-        procs[f"t{TRAINERS[0]}"] = protocol.dfl(trainer(0, TRAINERS[0]), logs[f"t{TRAINERS[0]}"])
-        for name, proc in procs.items():
-            assert proc.wait(timeout=420) == 0, f"{name} failed:\n{(tmp_path / f'{name}.log').read_text()[-3000:]}"
+        with skipping_waits(protocol, task, registration):
+            # Kill trainer 1 the moment its round-0 commit is on record: the worst time to crash.
+            victim = anvil_account(TRAINERS[0]).address.lower()
+            state_file = protocol.state_dir / "workers" / "31337" / f"task-{task}" / f"trainer-{victim}.json"
+            wait_until(lambda: committed(state_file, 0), timeout=120, what="trainer 1 to commit in round 0")
+            procs[f"t{TRAINERS[0]}"].send_signal(signal.SIGKILL)
+            assert procs[f"t{TRAINERS[0]}"].wait(10) == -signal.SIGKILL
+            procs[f"t{TRAINERS[0]}"] = protocol.dfl(trainer(0, TRAINERS[0]), logs[f"t{TRAINERS[0]}"])
+            for name, proc in procs.items():
+                assert proc.wait(timeout=420) == 0, f"{name} failed:\n{(tmp_path / f'{name}.log').read_text()[-3000:]}"
     finally:
         stop_processes(procs.values(), logs.values())
 
