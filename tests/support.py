@@ -168,6 +168,17 @@ def warp_to(chain: TaskManager, timestamp: int) -> None:
     chain.w3.provider.make_request(RPCEndpoint("evm_mine"), [])
 
 
+def run_out_phases(chain: TaskManager, task: int, until: Phase) -> None:
+    """Let `task`'s phases run out, one deadline after the other, until it is in phase `until`: what
+    waiting would do, at once (anvil's clock moved to each deadline)."""
+    for _ in range(len(Phase)):
+        state = chain.task_state(task)
+        if state.phase == until:
+            return
+        warp_to(chain, state.phase_deadline)
+    raise AssertionError(f"task {task} never reached {until.name}: it is in {chain.task_state(task).phase.name}")
+
+
 def registration(state: TaskState) -> bool:
     """Skip rule: end registration at once (for tests that staked everyone before starting workers)."""
     return state.phase == Phase.REGISTRATION

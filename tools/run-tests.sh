@@ -10,8 +10,9 @@ started=$(date +%s)
 echo "== off-chain, IPFS node, CLI and tooling tests (two pytest-xdist workers, a test file each at a time)"
 # Most of these tests wait on 1 s blocks and phase deadlines, not on the CPU: two workers, each with
 # its own anvil and IPFS node (session fixtures), finish in little more than half the time. A file
-# stays on one worker, so its module fixtures are built once.
-python -m pytest -p no:pytest-brownie tests --ignore=tests/contracts -q -n "${DFL_TEST_WORKERS:-2}" --dist loadfile "$@" || status=1
+# stays on one worker (so its module fixtures are built once), the longest start first: the groups
+# and their order are in tests/conftest.py.
+python -m pytest -p no:pytest-brownie tests --ignore=tests/contracts -q -n "${DFL_TEST_WORKERS:-2}" --dist loadgroup --no-loadscope-reorder "$@" || status=1
 
 if [ -x tools/test-contracts.sh ] && [ -d tests/contracts ]; then
   echo "== contract tests (Brownie on its own anvil) and static analysis"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,7 @@ from offchain.chain.manager import TaskManager
 from offchain.chain.protocol import Phase, new_salt, update_commitment
 from offchain.services.requester import TaskSettings, create_task
 from offchain.tokens import UNIT
-from support import BUILD_DIR, DevnetDeployment, publish_digits
+from support import BUILD_DIR, DevnetDeployment, publish_digits, run_out_phases
 
 DFL = [sys.executable, "-m", "offchain.cli.main"]
 REQUESTER, VALIDATOR, TRAINER = 0, 8, 9
@@ -29,14 +28,6 @@ def _dfl(protocol: DevnetDeployment, *args: str) -> str:
     result = subprocess.run([*DFL, *args], capture_output=True, text=True, env=protocol.env(), timeout=120)
     assert result.returncode == 0, (args, result.stdout[-2000:], result.stderr[-2000:])
     return result.stdout
-
-
-def _wait_for_phase(protocol: DevnetDeployment, task: int, phase: Phase, timeout: float = 120) -> None:
-    chain = protocol.manager()
-    deadline = time.monotonic() + timeout
-    while chain.current_round(task)[1] != phase:
-        assert time.monotonic() < deadline, f"task {task} never reached {phase.name}: {chain.current_round(task)}"
-        time.sleep(0.5)
 
 
 @pytest.mark.slow
@@ -67,11 +58,11 @@ def test_finalize_slash_reclaim_and_withdraw_by_hand_move_every_token_back(proto
     # the deadline: local time, then "in N s" (registration, or the commit phase on a slow machine)
     assert ("phase registration" in shown or "phase commit" in shown) and "(in " in shown
 
-    _wait_for_phase(protocol, task, Phase.COMMIT)
+    run_out_phases(chain, task, Phase.COMMIT)
     trainer = protocol.manager(TRAINER)  # commits and never reveals: it owes a slash
     trainer.commit_update(task, update_commitment(task, 0, who[TRAINER], published.weights_cid, 10, new_salt()))
 
-    _wait_for_phase(protocol, task, Phase.AWAITING_FINALIZATION)  # no validator is left to vote
+    run_out_phases(chain, task, Phase.AWAITING_FINALIZATION)  # no validator is left to vote
     finalized = _dfl(protocol, "round", "finalize", t, "--dev-account", str(TRAINER))
     assert f"round 0 of task {t} finalized: failed" in finalized
     assert f"return the unspent 1000 DFL with `dfl task reclaim {t}`" in finalized

@@ -31,7 +31,7 @@ from offchain.explorer.app import create_app
 from offchain.explorer.db import Database, connect
 from offchain.explorer.indexer import Indexer
 from offchain.units import TOKEN
-from support import BUILD_DIR, DevnetDeployment, serving, signer, wait_until
+from support import BUILD_DIR, DevnetDeployment, run_out_phases, serving, signer, wait_until
 
 TRAINER = 1
 VOTES_FOR, VOTES_REJECT, NEVER_COMMITS, NEVER_REVEALS = 2, 3, 4, 5
@@ -84,7 +84,7 @@ def _play_failed_round(protocol: DevnetDeployment) -> tuple[int, dict[int, str]]
     trainer.commit_update(task, update_commitment(task, 0, signer(trainer), "QmUpdate", 100, salt))
     wait_until(lambda: requester.current_round(task)[1] == Phase.REVEAL, timeout=30, what="the reveal phase")
     trainer.reveal_update(task, "QmUpdate", 100, salt)
-    wait_until(lambda: requester.current_round(task)[1] == Phase.VOTE_COMMIT, timeout=30, what="the vote phase")
+    run_out_phases(requester, task, Phase.VOTE_COMMIT)
     # (nobody attested: the Attest phase ran out; validators may still vote)
     root = b"\x07" * 32
     votes = {VOTES_FOR: (RECEIPT, root), VOTES_REJECT: ("", ZERO_ROOT), NEVER_REVEALS: (RECEIPT, root)}
@@ -92,10 +92,10 @@ def _play_failed_round(protocol: DevnetDeployment) -> tuple[int, dict[int, str]]
     for i, (cid, vote_root) in votes.items():
         proposal = proposal_hash(cid, vote_root, ZERO_ROOT) if cid else REJECT_PROPOSAL
         validators[i].commit_vote(task, vote_commitment(task, 0, signer(validators[i]), proposal, salts[i]))
-    wait_until(lambda: requester.current_round(task)[1] == Phase.VOTE_REVEAL, timeout=30, what="the reveal of votes")
+    run_out_phases(requester, task, Phase.VOTE_REVEAL)
     for i in (VOTES_FOR, VOTES_REJECT):
         validators[i].reveal_vote(task, votes[i][0], votes[i][1], ZERO_ROOT, salts[i], 9_000)
-    wait_until(lambda: requester.current_round(task)[1] == Phase.AWAITING_FINALIZATION, timeout=30, what="finalization")
+    run_out_phases(requester, task, Phase.AWAITING_FINALIZATION)
     requester.finalize_round(task)
     return task, {i: signer(chain) for i, chain in validators.items()}
 

@@ -64,6 +64,22 @@ def test_same_seed_and_start_give_identical_weights(mnist: Dataset) -> None:
     assert not all(np.array_equal(first[name], value) for name, value in get_weights(model).items())
 
 
+def test_a_model_trained_before_gives_the_bytes_of_a_fresh_one_whatever_ran_in_between() -> None:
+    # A model keeps its traced train step across runs (its optimizer state is zeroed instead of
+    # recompiled): Adam's moments and step count must not leak from one run into the next.
+    digits = load_dataset("digits")
+    x, y = digits.x_train[:400], digits.y_train[:400]
+    adam = OPTIONS | {"learning_rate": 0.01}
+    fresh = build_model("mlp", input_shape=digits.input_shape, seed=0)
+    start = get_weights(fresh)
+    train_local(fresh, x, y, **adam, optimizer="adam")
+    reused = build_model("mlp", input_shape=digits.input_shape, seed=0)
+    for optimizer, options in (("adam", adam), ("sgd", OPTIONS), ("adam", adam | {"seed": 3}), ("adam", adam)):
+        set_weights(reused, start)
+        train_local(reused, x, y, **options, optimizer=optimizer)
+    assert all(np.array_equal(get_weights(fresh)[name], value) for name, value in get_weights(reused).items())
+
+
 def test_evaluate_agrees_with_keras(mnist: Dataset) -> None:
     model = build_model("mlp", input_shape=mnist.input_shape, seed=0)
     train_local(model, mnist.x_train[:500], mnist.y_train[:500], **(OPTIONS | {"epochs": 1}))
