@@ -50,7 +50,7 @@ def demo(
     seed: Annotated[int, typer.Option(help="Seed of data split, initial model and training.")] = 0,
     registration: Annotated[
         int, typer.Option(help="Seconds of staking before round 0 (the demo stakes for every worker first).")
-    ] = 30,
+    ] = 15,
     tf_threads: Annotated[
         int | None,
         typer.Option(

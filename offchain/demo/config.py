@@ -22,7 +22,7 @@ class DemoConfig:
     eval_samples: int = 1_000
     seed: int = 0
     phase_seconds: int = 120  # upper bound of each phase; phases end early when everyone acted
-    registration_seconds: int = 30  # the demo stakes for everyone first; this bounds that
+    registration_seconds: int = 15  # the demo stakes for everyone first (all at once: a few blocks); this bounds that
     exit_cooldown_seconds: int = 5  # also the penalty window after the last round
     poll_seconds: float = 0.5
     timeout_seconds: float = 1_200

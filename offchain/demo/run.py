@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -226,7 +227,8 @@ def stake_everyone(settings: Settings, chain: TaskManager, task_id: int, workers
     before any worker starts, so no round can begin (and end early) while a slow-starting process
     has yet to stake, and every key is in round 0's key set. The workers see both and go on."""
     params = chain.task_params(task_id)
-    for w in workers:
+
+    def stake_one(w: Worker) -> None:
         account_chain = TaskManager(settings.rpc_url, chain.deployment, anvil_account(w.account_index))
         role, amount = (
             (Role.TRAINER, params.min_trainer_stake)
@@ -235,6 +237,11 @@ def stake_everyone(settings: Settings, chain: TaskManager, task_id: int, workers
         )
         account_chain.stake(task_id, role, amount)
         Keyring(account_chain, task_id, role).ensure_registered()
+
+    # All accounts at once (each has its own nonces): the same few blocks for 2 workers or 16.
+    with ThreadPoolExecutor(max_workers=len(workers) or 1, thread_name_prefix="demo-stake") as pool:
+        for done in [pool.submit(stake_one, w) for w in workers]:
+            done.result()
 
 
 def _min_contributors(config: DemoConfig) -> int | None:

@@ -36,7 +36,7 @@ def demo(protocol: DevnetDeployment, tmp_path_factory: pytest.TempPathFactory) -
         "--rounds",
         "2",
         "--registration",
-        "15",
+        "8",
         "--tf-threads",
         "1",
         "--no-explorer",

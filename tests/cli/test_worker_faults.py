@@ -28,18 +28,10 @@ from offchain.fl.receipt import KIND
 from offchain.readmodel.models import winning_receipt_cid
 from offchain.services.requester import TaskSettings, create_task
 from offchain.storage.ipfs import IpfsStore
-from support import DevnetDeployment, publish_digits
+from support import DevnetDeployment, publish_digits, run_out_phases
 
 DFL = [sys.executable, "-m", "offchain.cli.main"]
 TRAINER, NEWCOMER, VALIDATOR = 4, 3, 6
-
-
-def _wait_for_phase(protocol: DevnetDeployment, task: int, phase: Phase, timeout: float = 120) -> None:
-    chain = protocol.manager()
-    deadline = time.monotonic() + timeout
-    while chain.current_round(task)[1] != phase:
-        assert time.monotonic() < deadline, f"task {task} never reached {phase.name}: {chain.current_round(task)}"
-        time.sleep(0.3)
 
 
 def _dfl(env: dict[str, str], *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
@@ -62,25 +54,25 @@ def test_a_malformed_winning_receipt_ends_a_trainer_with_one_line_and_a_lost_sal
     validator.stake(task, Role.VALIDATOR, settings.min_validator_stake)
     me = anvil_account(TRAINER).address
 
-    _wait_for_phase(protocol, task, Phase.COMMIT)
+    run_out_phases(protocol.manager(), task, Phase.COMMIT)
     salt = new_salt()
     trainer.commit_update(task, update_commitment(task, 0, me, published.weights_cid, 10, salt))
-    _wait_for_phase(protocol, task, Phase.REVEAL)
+    run_out_phases(protocol.manager(), task, Phase.REVEAL)
     trainer.reveal_update(task, published.weights_cid, 10, salt)
-    _wait_for_phase(protocol, task, Phase.VOTE_COMMIT)
+    run_out_phases(protocol.manager(), task, Phase.VOTE_COMMIT)
     root, vote_salt = b"\x01" * 32, new_salt()
     proposal = proposal_hash(bad_receipt, root, ZERO_ROOT)
     validator.commit_vote(task, vote_commitment(task, 0, anvil_account(VALIDATOR).address, proposal, vote_salt))
-    _wait_for_phase(protocol, task, Phase.VOTE_REVEAL)
+    run_out_phases(protocol.manager(), task, Phase.VOTE_REVEAL)
     validator.reveal_vote(task, bad_receipt, root, ZERO_ROOT, vote_salt, 5000)
-    _wait_for_phase(protocol, task, Phase.AWAITING_FINALIZATION)
+    run_out_phases(protocol.manager(), task, Phase.AWAITING_FINALIZATION)
     validator.finalize_round(task)
     chain = protocol.manager()
     assert winning_receipt_cid(chain.task_log(task), 0) == bad_receipt
 
     # Round 1: a newcomer stakes (so the commit phase waits for two trainers), then the trainer commits
     # by hand: its worker's state never held that salt.
-    _wait_for_phase(protocol, task, Phase.COMMIT)
+    run_out_phases(protocol.manager(), task, Phase.COMMIT)
     env = protocol.env() | {"DFL_STATE_DIR": str(tmp_path / "state")}
     staked = _dfl(
         env, "stake", "--task", str(task), "--role", "trainer", "--amount", "10", "--dev-account", str(NEWCOMER)
@@ -127,10 +119,10 @@ def test_a_trainer_slashed_below_the_minimum_stops_with_one_line_saying_what_to_
     task = create_task(protocol.manager(0), published, settings)
     slashed = protocol.manager(NEWCOMER)
     slashed.stake(task, Role.TRAINER, settings.min_trainer_stake)
-    _wait_for_phase(protocol, task, Phase.COMMIT)
+    run_out_phases(protocol.manager(), task, Phase.COMMIT)
     me = anvil_account(NEWCOMER).address
     slashed.commit_update(task, update_commitment(task, 0, me, published.weights_cid, 10, new_salt()))
-    _wait_for_phase(protocol, task, Phase.AWAITING_FINALIZATION)  # never revealed
+    run_out_phases(protocol.manager(), task, Phase.AWAITING_FINALIZATION)  # never revealed
     protocol.manager(0).finalize_round(task)
     protocol.manager(0).slash(task, 0, me)  # 10% of 10 DFL: 9 DFL left, below the minimum of 10
     assert not protocol.manager().participant(task, me).active
