@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Contract test suite: Brownie tests (unit + stateful properties) on a private anvil that Brownie
-# launches on a free port and stops afterwards, then static analysis (tools/lint.sh: ruff, mypy,
-# Slither). Exit code: non-zero on any failure.
+# launches on a free port and stops afterwards. Exit code: non-zero on any failure. (Static
+# analysis, Slither included, is tools/lint.sh: `make lint`.)
 #
-#   tools/test-contracts.sh            unit + property tests, then tools/lint.sh (ruff, mypy, slither)
+#   tools/test-contracts.sh            unit + property tests
 #   tools/test-contracts.sh --gas      gas report only: table + reports/gas.json (make gas)
 #   tools/test-contracts.sh -- ARGS    extra arguments for `brownie test` (e.g. -k claim)
 #
@@ -35,7 +35,4 @@ start=$(date +%s)
 status=0
 brownie test tests/contracts/unit tests/contracts/property "${extra[@]}" || status=$?
 echo "contract tests: exit $status in $(( $(date +%s) - start ))s"
-lint=0
-tools/lint.sh || lint=$?
-if ((status != 0)); then exit "$status"; fi
-exit "$lint"
+exit "$status"
