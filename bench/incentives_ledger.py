@@ -58,8 +58,8 @@ from offchain.chain.protocol import (
 from offchain.fl.availability import Attestation
 from offchain.fl.merkle import penalty_leaf_hash, process_proof, verify
 from offchain.fl.round import Reveal
+from offchain.units import BPS
 
-BPS = 10_000
 UINT16_MAX = 2**16 - 1
 UINT32 = 2**32
 UINT96_MAX = 2**96 - 1

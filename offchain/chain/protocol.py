@@ -16,6 +16,8 @@ from enum import IntEnum
 from eth_abi import encode
 from eth_utils import keccak, to_checksum_address
 
+from offchain.units import ZERO_ROOT
+
 
 class Phase(IntEnum):
     NONE = 0
@@ -73,9 +75,6 @@ class ParticipationStatus(IntEnum):
     COMMITTED = 1
     REVEALED = 2
     UNRECORDED = 3
-
-
-ZERO_ROOT = b"\0" * 32
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from offchain.cli.common import (
 )
 from offchain.errors import ArgumentError, DflError
 from offchain.tokens import UINT96_MAX, format_tokens
+from offchain.units import BPS
 from offchain.when import deadline as show_deadline
 
 if TYPE_CHECKING:
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
     from offchain.services.requester import TaskSettings
 
 app = typer.Typer(help="Create, list, inspect and settle federated-learning tasks.", no_args_is_help=True)
-BPS = 10_000
 
 
 @app.command()

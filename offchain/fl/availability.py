@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-BPS = 10_000
+from offchain.units import BPS
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,7 @@ import numpy as np
 
 from offchain.fl import kernels
 from offchain.types import NamedWeights
-
-MICRO = 1_000_000
+from offchain.units import MICRO
 
 
 def change_norm(weights: NamedWeights, global_weights: NamedWeights) -> float:

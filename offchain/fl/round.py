@@ -36,8 +36,7 @@ from offchain.fl.rewards import allocate
 from offchain.fl.rules import Contribution, RuleConfig
 from offchain.fl.screening import Checks, Screened, TooLarge, screen
 from offchain.types import NamedWeights
-
-ZERO_ROOT = b"\0" * 32
+from offchain.units import ZERO_ROOT
 
 
 @dataclass(frozen=True)

@@ -30,9 +30,8 @@ from offchain.fl.errors import RuleConfigError
 from offchain.fl.reasons import Reason
 from offchain.fl.records import Update, Verdict
 from offchain.types import NamedWeights
+from offchain.units import BPS, MICRO
 
-BPS = 10_000
-MICRO = 1_000_000
 # Sanity bound on a declared sample count used as a weight (about 4e9 samples): keeps weights exact
 # in float64 products whatever a task without collateral lets trainers declare.
 MAX_SAMPLES = 2**32

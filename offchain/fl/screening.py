@@ -20,8 +20,7 @@ from offchain.fl.errors import InvalidUpdateError
 from offchain.fl.reasons import Reason
 from offchain.fl.records import Update, Verdict
 from offchain.types import NamedWeights, TensorSpec
-
-MICRO = 1_000_000
+from offchain.units import MICRO
 
 
 class TooLarge:

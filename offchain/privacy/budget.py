@@ -25,9 +25,9 @@ from decimal import Decimal
 from typing import Literal
 
 from offchain.privacy.rdp_orders import ORDERS
+from offchain.units import MICRO
 
 WAD = 10**18
-MICRO = 10**6
 ATTO = 10**18
 # Both fit uint64 on-chain, which keeps every product in the contract far below 2**256.
 MAX_ROUNDS = 2**64 - 1

@@ -13,8 +13,8 @@ from __future__ import annotations
 import math
 
 from offchain.chain.protocol import PrivacyMode, TaskParams
+from offchain.units import MICRO
 
-MICRO = 1_000_000
 TAIL = 8  # standard deviations of the noise norm's concentration beyond sqrt(d)
 
 

@@ -66,11 +66,11 @@ from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from offchain.errors import DflError
+from offchain.units import MICRO
 
 MOD = 2**32
 WRAP_LIMIT = 2**31  # a signed 32-bit coordinate of the sum must stay below this in magnitude
 MAX_SCALE_BITS = 24
-MICRO = 1_000_000
 SEED_BYTES = 32
 MASK_SALT = b"dfl-secagg-mask-v1"
 MASKED_MAGIC = b"DFLMASK1"

@@ -13,8 +13,8 @@ from typing import Any
 from offchain.chain.protocol import TaskParams
 from offchain.fl.receipt import RoundReceipt
 from offchain.privacy.terms import MODE_NAMES, UNIT_NAMES, dp_kind
+from offchain.units import MICRO
 
-MICRO = 1_000_000
 ATTO = 10**18
 
 WHO_READS = {

@@ -15,8 +15,8 @@ from offchain.errors import ArgumentError
 from offchain.privacy.budget import dp_accounting_epsilon, epsilon_micro, noise_multiplier_micro_for
 from offchain.privacy.dp_bounds import sample_scale_bits
 from offchain.privacy.secagg import scale_bits_for
+from offchain.units import MICRO
 
-MICRO = 1_000_000
 ATTO = 10**18
 MODES = {"plaintext": PrivacyMode.PLAINTEXT, "sealed": PrivacyMode.SEALED, "secagg": PrivacyMode.SECAGG}
 UNITS = {"trainer": PrivacyUnit.TRAINER, "sample": PrivacyUnit.SAMPLE}

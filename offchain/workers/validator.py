@@ -40,6 +40,7 @@ from offchain.services.penalties import apply_penalties
 from offchain.storage.cid import compute_cid, is_cid
 from offchain.storage.ipfs import IpfsStore
 from offchain.types import NamedWeights
+from offchain.units import BPS
 from offchain.workers.base import RoundWorker
 from offchain.workers.keyring import Keyring
 from offchain.workers.opening import SealedOpener
@@ -50,7 +51,6 @@ from offchain.workers.state import WorkerState
 
 log = logging.getLogger(__name__)
 
-BPS = 10_000
 ATTEST_MARGIN = 5.0  # seconds of the attest phase kept for the attestation itself after waiting
 ADDRESSING = Addressing(cid_of=compute_cid, is_cid=is_cid)
 

@@ -49,9 +49,9 @@ from contract_helpers import (
 from mirror_check import MirroredTask
 from offchain.fl.availability import Attestation, decide
 from offchain.fl.merkle import build_penalty_tree
+from offchain.units import BPS
 
 SUPPLY = 10**9 * E18
-BPS = 10_000
 STATS: dict = {}  # successful transactions per function, printed with -s
 MIRROR: dict = {"transactions": 0, "reverts": 0, "checks": 0, "seconds": 0.0}  # the differential check
 N_ROUNDS = 3

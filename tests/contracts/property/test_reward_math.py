@@ -22,7 +22,8 @@ from hypothesis import strategies as st
 # transactions, so the chain needs no revert between examples (Brownie's costs ~30 ms per example).
 from hypothesis.core import given
 
-BPS = 10_000
+from offchain.units import BPS
+
 UINT16 = 2**16 - 1
 UINT96 = 2**96 - 1
 MAX_SPLIT = 12
