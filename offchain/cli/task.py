@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
+from offchain import task_defaults as D
 from offchain.cli.common import (
     DevAccountOpt,
     JsonOpt,
@@ -26,7 +27,7 @@ from offchain.cli.common import (
 )
 from offchain.errors import ArgumentError, DflError
 from offchain.tokens import UINT96_MAX, format_tokens
-from offchain.units import BPS
+from offchain.units import BPS, MICRO
 from offchain.when import deadline as show_deadline
 
 if TYPE_CHECKING:
@@ -57,40 +58,41 @@ def create(
         list[int] | None,
         typer.Option(help="Rule parameter (repeat; see offchain/fl/rules.py). Default: none, fedavg [0]."),
     ] = None,
-    rounds: Annotated[int, typer.Option(help="Number of rounds.")] = 3,
-    registration: Annotated[int, typer.Option(help="Seconds to stake before round 0.")] = 30,
-    commit: Annotated[int, typer.Option(help="Seconds of the update-commit phase.")] = 120,
-    reveal: Annotated[int, typer.Option(help="Seconds of the update-reveal phase.")] = 60,
-    attest: Annotated[int, typer.Option(help="Seconds of the availability-attestation phase.")] = 60,
-    vote_commit: Annotated[int, typer.Option(help="Seconds of the vote-commit phase.")] = 120,
-    vote_reveal: Annotated[int, typer.Option(help="Seconds of the vote-reveal phase.")] = 60,
+    rounds: Annotated[int, typer.Option(help="Number of rounds.")] = D.NUM_ROUNDS,
+    registration: Annotated[int, typer.Option(help="Seconds to stake before round 0.")] = D.REGISTRATION,
+    commit: Annotated[int, typer.Option(help="Seconds of the update-commit phase.")] = D.COMMIT,
+    reveal: Annotated[int, typer.Option(help="Seconds of the update-reveal phase.")] = D.REVEAL,
+    attest: Annotated[int, typer.Option(help="Seconds of the availability-attestation phase.")] = D.ATTEST,
+    vote_commit: Annotated[int, typer.Option(help="Seconds of the vote-commit phase.")] = D.VOTE_COMMIT,
+    vote_reveal: Annotated[int, typer.Option(help="Seconds of the vote-reveal phase.")] = D.VOTE_REVEAL,
     reward_pool: Annotated[
         int, typer.Option(parser=tokens("--reward-pool"), metavar="TOKENS", help="Reward pool in tokens.")
-    ] = "1000",  # type: ignore[assignment]  # parsed by `tokens`
+    ] = format_tokens(D.REWARD_POOL),  # type: ignore[assignment]  # parsed by `tokens`
     min_trainer_stake: Annotated[
         int,
         typer.Option(parser=tokens("--min-trainer-stake"), metavar="TOKENS", help="Minimum trainer stake in tokens."),
-    ] = "10",  # type: ignore[assignment]  # parsed by `tokens`
+    ] = format_tokens(D.MIN_TRAINER_STAKE),  # type: ignore[assignment]  # parsed by `tokens`
     min_validator_stake: Annotated[
         int,
         typer.Option(
             parser=tokens("--min-validator-stake"), metavar="TOKENS", help="Minimum validator stake in tokens."
         ),
-    ] = "100",  # type: ignore[assignment]  # parsed by `tokens`
+    ] = format_tokens(D.MIN_VALIDATOR_STAKE),  # type: ignore[assignment]  # parsed by `tokens`
     quorum_bps: Annotated[
         int, typer.Option(help="Winning stake needed, in basis points of validator stake (5001-10000).")
-    ] = 6000,
+    ] = D.QUORUM_BPS,
     trainer_share_bps: Annotated[
         int, typer.Option(help="Share of each round's reward for trainers (basis points).")
-    ] = 7000,
-    max_update_mb: Annotated[float, typer.Option(help="Largest update accepted, in MiB.")] = 16.0,
+    ] = D.TRAINER_SHARE_BPS,
+    max_update_mb: Annotated[float, typer.Option(help="Largest update accepted, in MiB.")] = D.MAX_UPDATE_BYTES
+    / (1 << 20),
     max_delta_norm: Annotated[
         float,
         typer.Option(
             help="Bound on the L2 norm of an update's change from the global model; longer changes are rejected and "
             "penalized (honest trainers clip to it). 0: no bound."
         ),
-    ] = 10.0,
+    ] = D.MAX_DELTA_NORM_MICRO / MICRO,
     stake_per_sample: Annotated[
         int,
         typer.Option(
@@ -98,16 +100,16 @@ def create(
             metavar="TOKENS",
             help="Stake that must back each sample a trainer declares (0: no limit).",
         ),
-    ] = "0.01",  # type: ignore[assignment]  # parsed by `tokens`
+    ] = format_tokens(D.STAKE_PER_SAMPLE),  # type: ignore[assignment]  # parsed by `tokens`
     penalty_bps: Annotated[
         int, typer.Option(help="Penalty of a trainer whose update was provably bad or unavailable (basis points).")
-    ] = 2000,
+    ] = D.TRAINER_PENALTY_BPS,
     exit_cooldown: Annotated[
         int, typer.Option(help="Seconds between an exit request and the withdrawal; also the penalty window.")
-    ] = 60,
+    ] = D.EXIT_COOLDOWN,
     claim_window: Annotated[
         int, typer.Option(help="Seconds after completion to claim rewards; then `dfl task reclaim` returns the rest.")
-    ] = 7 * 24 * 3600,
+    ] = D.CLAIM_WINDOW,
     seed: Annotated[
         int | None,
         typer.Option(

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from offchain import task_defaults as D
 from offchain.chain.manager import TaskManager
 from offchain.chain.protocol import PLAINTEXT, PrivacyParams, TaskParams
 from offchain.fl.codec import encode_weights
@@ -18,7 +19,6 @@ from offchain.ml.weights import get_weights
 from offchain.services.context import dump_npz_xy
 from offchain.storage.ipfs import IpfsStore
 from offchain.tokens import format_tokens
-from offchain.units import TOKEN
 
 log = logging.getLogger(__name__)
 
@@ -31,30 +31,28 @@ class TaskSettings:
     # changes longer than the median are clipped, and no change may exceed the norm bound below.
     rule: str = "consensus_fedavg"
     rule_params: tuple[int, ...] = ()
-    num_rounds: int = 3
-    registration: int = 30
-    commit: int = 120
-    reveal: int = 60
-    attest: int = 60
-    vote_commit: int = 120
-    vote_reveal: int = 60
-    exit_cooldown: int = 60  # also the window for penalties after a trainer's last round
-    claim_window: int = 7 * 24 * 3600
-    min_trainer_stake: int = 10 * TOKEN
-    min_validator_stake: int = 100 * TOKEN
-    stake_per_sample: int = TOKEN // 100  # 0.01 token of stake backs each declared sample
-    max_trainers: int = 100
-    max_update_bytes: int = 16 << 20
-    # 10.0: about three times the largest change of an honest round of the demo (MLP, 2 epochs, lr 0.1)
-    # or of the benchmark's CNN (1 epoch) measured here; honest trainers clip to it before submitting.
-    max_delta_norm_micro: int = 10_000_000
-    quorum_bps: int = 6_000
-    trainer_non_reveal_slash_bps: int = 1_000
-    trainer_penalty_bps: int = 2_000
-    validator_non_reveal_slash_bps: int = 1_000
-    validator_losing_slash_bps: int = 500
-    trainer_share_bps: int = 7_000
-    reward_pool: int = 1_000 * TOKEN
+    num_rounds: int = D.NUM_ROUNDS
+    registration: int = D.REGISTRATION
+    commit: int = D.COMMIT
+    reveal: int = D.REVEAL
+    attest: int = D.ATTEST
+    vote_commit: int = D.VOTE_COMMIT
+    vote_reveal: int = D.VOTE_REVEAL
+    exit_cooldown: int = D.EXIT_COOLDOWN
+    claim_window: int = D.CLAIM_WINDOW
+    min_trainer_stake: int = D.MIN_TRAINER_STAKE
+    min_validator_stake: int = D.MIN_VALIDATOR_STAKE
+    stake_per_sample: int = D.STAKE_PER_SAMPLE
+    max_trainers: int = D.MAX_TRAINERS
+    max_update_bytes: int = D.MAX_UPDATE_BYTES
+    max_delta_norm_micro: int = D.MAX_DELTA_NORM_MICRO
+    quorum_bps: int = D.QUORUM_BPS
+    trainer_non_reveal_slash_bps: int = D.TRAINER_NON_REVEAL_SLASH_BPS
+    trainer_penalty_bps: int = D.TRAINER_PENALTY_BPS
+    validator_non_reveal_slash_bps: int = D.VALIDATOR_NON_REVEAL_SLASH_BPS
+    validator_losing_slash_bps: int = D.VALIDATOR_LOSING_SLASH_BPS
+    trainer_share_bps: int = D.TRAINER_SHARE_BPS
+    reward_pool: int = D.REWARD_POOL
     privacy: PrivacyParams = PLAINTEXT  # who can read updates, and the differential-privacy budget
 
 
