@@ -51,6 +51,7 @@ from offchain.chain.protocol import (
     ParticipationStatus,
     Phase,
     Role,
+    backed_samples,
     proposal_hash,
     update_commitment,
     vote_commitment,
@@ -561,9 +562,9 @@ class MirrorLedger:
             raise LedgerRevert("FLTaskManagerEmptyUpdateCid")
         if num_samples == 0:
             raise LedgerRevert("FLTaskManagerZeroSamples")
-        per_sample = self.terms.stake_per_sample
-        if per_sample and num_samples > a.weight // per_sample:
-            raise LedgerRevert(f"FLTaskManagerSamplesNotBacked: {num_samples} > {a.weight // per_sample}")
+        backed = backed_samples(a.weight, self.terms.stake_per_sample)
+        if backed is not None and num_samples > backed:
+            raise LedgerRevert(f"FLTaskManagerSamplesNotBacked: {num_samples} > {backed}")
         self._check(a, update_commitment(self.task_id, self.current, key, cid, num_samples, salt))
         a.record = keccak(cid.encode())
         a.revealed = True

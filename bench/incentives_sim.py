@@ -34,7 +34,14 @@ from bench.incentives_agents import (
 )
 from bench.incentives_ledger import Due, Status, Terms
 from bench.incentives_secagg import SecaggRound, flat_change, mask_key
-from offchain.chain.protocol import ZERO_ROOT, proposal_hash, update_commitment, vote_commitment
+from offchain.chain.protocol import (
+    ZERO_ROOT,
+    backed_samples,
+    proposal_hash,
+    stake_backing,
+    update_commitment,
+    vote_commitment,
+)
 from offchain.fl.availability import Attestation, bitmap
 from offchain.fl.merkle import build_penalty_tree, build_tree
 from offchain.fl.rewards import allocate
@@ -45,7 +52,7 @@ from offchain.fl.secure_round import compute_secure_round
 from offchain.privacy.keys import public_key_bytes
 from offchain.storage.cid import compute_cid
 from offchain.types import TensorSpec
-from offchain.workers.validator import ADDRESSING, ValidatorOptions
+from offchain.workers.validator import ADDRESSING, ValidatorOptions, rejects_aggregate
 
 REJECT_TOLERANCE = ValidatorOptions.tolerance  # `dfl validator`'s default
 
@@ -153,7 +160,7 @@ class Run:
     def trainer_stake(self, agent: TrainerAgent) -> int:
         """`dfl trainer`'s stake: the minimum, or enough to back every sample (x10 for the backed inflater)."""
         t = self.scheme.terms
-        return max(t.min_trainer_stake, agent.stake_factor * agent.samples * t.stake_per_sample)
+        return max(t.min_trainer_stake, agent.stake_factor * stake_backing(agent.samples, t.stake_per_sample))
 
     def register(self) -> None:
         for a in self.trainers:
@@ -250,12 +257,11 @@ class Run:
 
     def _commit_updates(self, r: int, g: GlobalModel) -> dict[TrainerAgent, Plan]:
         plans: dict[TrainerAgent, Plan] = {}
-        per_sample = self.scheme.terms.stake_per_sample
         for a in self.trainers:
             account = self.ledger.account(a.address)
             if not account.active:
                 continue
-            backed = account.stake // per_sample if per_sample else None
+            backed = backed_samples(account.stake, self.scheme.terms.stake_per_sample)
             p = plan(a, g, r, backed, self.shop, self._noise_seed(r, a.name))
             if p is None:
                 continue
@@ -271,10 +277,9 @@ class Run:
 
     def _reveal_updates(self, r: int, plans: dict[TrainerAgent, Plan]) -> dict[int, bytes]:
         contents: dict[int, bytes] = {}
-        per_sample = self.scheme.terms.stake_per_sample
         for a, p in plans.items():
-            weight = self.ledger.account(a.address).weight
-            if not p.reveal or (per_sample and p.samples > weight // per_sample):
+            backed = backed_samples(self.ledger.account(a.address).weight, self.scheme.terms.stake_per_sample)
+            if not p.reveal or (backed is not None and p.samples > backed):
                 continue  # a reveal the contract refuses is not sent (its gas estimate reverts)
             index = self.ledger.reveal_update(a.address, compute_cid(p.update), p.samples, self._salt(r, a.name))
             contents[index] = p.update
@@ -384,7 +389,7 @@ class Run:
         x, y = self.eval_sets[v.index]
         before = self.shop.accuracy(g.bytes, g.weights, x, y, v.index)
         after = self.shop.accuracy(result.model_bytes, result.weights, x, y, v.index)
-        return REJECT if after < before - REJECT_TOLERANCE else honest
+        return REJECT if rejects_aggregate(before, after, REJECT_TOLERANCE) else honest
 
     def _winning_hash(self, votes: dict[ValidatorAgent, Proposal], outcome: Any) -> bytes:
         tally: dict[bytes, int] = {}

@@ -201,6 +201,17 @@ def new_salt() -> bytes:
     return os.urandom(32)
 
 
+def backed_samples(stake: int, stake_per_sample: int) -> int | None:
+    """The most samples a trainer with this stake (its weight in the round) may declare: the contract
+    refuses a reveal of more (FLTaskManagerSamplesNotBacked). None when the task sets no price."""
+    return stake // stake_per_sample if stake_per_sample else None
+
+
+def stake_backing(samples: int, stake_per_sample: int) -> int:
+    """The stake that backs `samples` declared samples."""
+    return samples * stake_per_sample
+
+
 def update_commitment(
     task_id: int, round_id: int, trainer: str, update_cid: str, num_samples: int, salt: bytes
 ) -> bytes:

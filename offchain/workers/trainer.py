@@ -17,7 +17,16 @@ from typing import Any
 import numpy as np
 
 from offchain.chain.manager import TaskManager
-from offchain.chain.protocol import ParticipationStatus, Phase, PrivacyMode, Role, new_salt, update_commitment
+from offchain.chain.protocol import (
+    ParticipationStatus,
+    Phase,
+    PrivacyMode,
+    Role,
+    backed_samples,
+    new_salt,
+    stake_backing,
+    update_commitment,
+)
 from offchain.ml.train import TrainResult
 from offchain.privacy.secagg import pairwise_seed
 from offchain.services.claims import claim_trainer_rewards
@@ -73,7 +82,7 @@ class Trainer(RoundWorker):
         sample as collateral (with less, the trainer declares only the samples its stake backs)."""
         if self._stake:
             return self._stake
-        return max(super().stake_amount(), len(self.x) * self.ctx.params.stake_per_sample)
+        return max(super().stake_amount(), stake_backing(len(self.x), self.ctx.params.stake_per_sample))
 
     def act(self, round_id: int, phase: Phase) -> None:
         self.ensure_stake()
@@ -178,15 +187,13 @@ class Trainer(RoundWorker):
         return self.packer.pack_step(round_id, self.me, glob, step.step, step.num_samples), result
 
     def _backed_samples(self) -> int | None:
-        per_sample = self.ctx.params.stake_per_sample
-        return self.chain.participant(self.task_id, self.me).stake // per_sample if per_sample else None
+        return backed_samples(self.chain.participant(self.task_id, self.me).stake, self.ctx.params.stake_per_sample)
 
     def _declared_samples(self, trained_on: int) -> int:
         """The samples trained on, as far as the stake backs them (the contract refuses more)."""
-        per_sample = self.ctx.params.stake_per_sample
-        if not per_sample:
+        backed = self._backed_samples()
+        if backed is None:
             return trained_on
-        backed = self.chain.participant(self.task_id, self.me).stake // per_sample
         if backed < trained_on:
             log.warning(
                 "%s: the stake backs %d of the %d samples trained on; declaring %d (stake more to declare all)",

@@ -55,6 +55,12 @@ ATTEST_MARGIN = 5.0  # seconds of the attest phase kept for the attestation itse
 ADDRESSING = Addressing(cid_of=compute_cid, is_cid=is_cid)
 
 
+def rejects_aggregate(global_accuracy: float, aggregate_accuracy: float, tolerance: float) -> bool:
+    """`dfl validator`'s vote rule: reject a round whose aggregate is less accurate on the validator's
+    own data than the current global model by more than `tolerance` (the benchmark votes by it too)."""
+    return aggregate_accuracy < global_accuracy - tolerance
+
+
 @dataclass(frozen=True)
 class ValidatorOptions:
     stake: int | None = None  # default: the task's minimum
@@ -420,7 +426,7 @@ class Validator(RoundWorker):
             aggregate_acc,
             receipt_cid,
         )
-        if result.accepted and aggregate_acc < global_acc - self.options.tolerance:
+        if result.accepted and rejects_aggregate(global_acc, aggregate_acc, self.options.tolerance):
             log.info("%s: round %d: aggregate is worse than G_r beyond tolerance; voting reject", self.name, round_id)
             return Proposal("", ZERO_ROOT, ZERO_ROOT, round(aggregate_acc * BPS), global_acc, aggregate_acc)
         return Proposal(
