@@ -35,10 +35,10 @@ $(VENV)/.setup-stamp: requirements.lock requirements-nodeps.txt pyproject.toml
 	@echo "python: creating .venv and installing requirements.lock"
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	@# This machine's pip config names local indexes that may be absent: drop that noise, keep errors.
-	@# --no-compile: Python compiles a module when it is first imported; compiling all of TensorFlow's
-	@# here instead would add half a minute to the set-up.
-	@set -o pipefail; $(VENV)/bin/pip install --quiet --disable-pip-version-check --no-compile -r requirements.lock 2>&1 | { grep -v "is neither a file nor a directory" || true; }
-	@set -o pipefail; $(VENV)/bin/pip install --quiet --disable-pip-version-check --no-compile --no-deps -r requirements-nodeps.txt 2>&1 | { grep -v "is neither a file nor a directory" || true; }
+	@# Byte-compiled here on purpose (no --no-compile): these machines set PYTHONDONTWRITEBYTECODE=1, so a
+	@# module left uncompiled is compiled again by every process that imports it (TensorFlow: 15 s each).
+	@set -o pipefail; $(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.lock 2>&1 | { grep -v "is neither a file nor a directory" || true; }
+	@set -o pipefail; $(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -r requirements-nodeps.txt 2>&1 | { grep -v "is neither a file nor a directory" || true; }
 	@set -o pipefail; $(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -e . 2>&1 | { grep -v "is neither a file nor a directory" || true; }
 	@touch $@
 

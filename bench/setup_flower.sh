@@ -12,7 +12,7 @@ if [[ -f "$stamp" && "$(cat "$stamp")" == "${pins[*]}" ]]; then
 fi
 echo "bench: creating $venv with ${pins[*]}"
 test -x "$venv/bin/python" || "$python" -m venv "$venv"
-"$venv/bin/pip" install --quiet --disable-pip-version-check --no-compile "${pins[@]}"
+"$venv/bin/pip" install --quiet --disable-pip-version-check "${pins[@]}"
 "$venv/bin/pip" check
 echo "${pins[*]}" > "$stamp"
 "$venv/bin/python" -c 'import flwr, tensorflow; print("bench: flwr", flwr.__version__, "tensorflow", tensorflow.__version__)'
